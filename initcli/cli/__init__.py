@@ -1,0 +1,35 @@
+"""The ``initcli`` command line: a thin layer that parses, calls the core and the writers."""
+
+from __future__ import annotations
+
+import click
+
+from .. import __version__
+from .group import InitcliGroup
+from .list_command import list_command
+
+_HELP = """Sample weight tensors with the Keras initializers, bit for bit.
+
+Each initializer is a subcommand (Keras's names and aliases all work); run
+'initcli NAME --help' for its options and maths, 'initcli list' for all.
+
+\b
+Examples:
+  initcli glorot_normal --shape 784,64 --seed 1 -o w.npy
+  initcli he_uniform -s 3,3,16,32 -s 3,3,32,64 -n conv1 -n conv2 --seed 7 -o convs.npz
+  initcli orthogonal --shape 64,64 --seed 0 -o - | python -c "import numpy,sys; print(numpy.load(sys.stdin.buffer).shape)"
+"""
+
+
+@click.group(cls=InitcliGroup, help=_HELP, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "-V", "--version", prog_name="initcli", message="%(prog)s %(version)s")
+def cli() -> None:
+    """The initcli command group."""
+
+
+cli.add_command(list_command)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli.main(prog_name="initcli")

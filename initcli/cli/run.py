@@ -1,0 +1,80 @@
+"""What ``initcli NAME ...`` does once its options are parsed: sample, then write."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from ..errors import InvalidArgument
+from ..shapes import format_shape
+
+
+def run_sample(
+    cls: type,
+    init_params: dict[str, Any],
+    *,
+    shape: tuple[tuple[int, ...], ...],
+    name: tuple[str, ...],
+    dtype: str,
+    output: str | None,
+    format: str | None,
+    force: bool,
+    append: bool,
+    compress: bool,
+    as_json: bool,
+    quiet: bool,
+) -> None:
+    """Build the initializer, check the output, sample every tensor, write them."""
+    from ..api import sample_many
+    from ..writers import format_for_path
+    from ..writers.atomic import check_target
+
+    if output is None and not as_json:
+        raise click.UsageError("nothing to write: give -o FILE (.npy or .npz, - for stdout) or --json")
+    if output == "-" and as_json:
+        raise click.UsageError("-o - and --json both write to stdout; choose one")
+    fmt = format_for_path(output, format) if output is not None else None
+    if fmt == "npy" and len(shape) > 1:
+        raise InvalidArgument(f"a .npy file holds one tensor, but {len(shape)} shapes were given; write .npz")
+    if fmt != "npz" and (append or compress):
+        raise InvalidArgument(f"--{'append' if append else 'compress'} works with .npz output only")
+    if name and len(name) != len(shape):
+        raise InvalidArgument(f"{len(name)} --name for {len(shape)} --shape; give one name per shape")
+    if fmt == "npy" and name:
+        raise InvalidArgument("--name names tensors inside a .npz; a .npy file holds one unnamed tensor")
+    if output == "-" and sys.stdout.isatty():
+        raise click.UsageError("refusing to write binary .npy data to a terminal; redirect stdout or use -o FILE")
+
+    initializer = cls(**init_params)
+    if output not in (None, "-"):
+        check_target(output, force=force, exists_ok=append)
+    if getattr(initializer, "_init_seed", 0) is None and not quiet:
+        click.echo(f"seed: {initializer.seed}", err=True)
+
+    tensors = sample_many(initializer, shape, list(name) if name else None, dtype)
+
+    if fmt == "npy":
+        from ..writers.npy import write_npy, write_npy_stream
+
+        if output == "-":
+            write_npy_stream(sys.stdout.buffer, tensors[0].array)
+            sys.stdout.buffer.flush()
+        else:
+            write_npy(output, tensors[0].array, force=force)
+    elif fmt == "npz":
+        from ..writers.npy import write_npz
+
+        assert output is not None
+        write_npz(output, {t.name: t.array for t in tensors}, force=force, append=append, compress=compress)
+    if as_json:
+        from .sample_command import write_json
+
+        write_json(tensors)
+    if not quiet and output not in (None, "-"):
+        described = ", ".join(
+            f"{t.name} {format_shape(t.array.shape)}" if fmt == "npz" else format_shape(t.array.shape) for t in tensors
+        )
+        seed = f" seed {initializer.seed}" if cls.is_random else ""
+        click.echo(f"wrote {output}: {described} {dtype}{seed}", err=True)

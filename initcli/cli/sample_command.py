@@ -1,0 +1,147 @@
+"""One subcommand per initializer, generated from the initializer's declared parameters.
+
+``initcli random_normal --help`` shows ``--mean``, ``--stddev`` and
+``--seed`` with Keras's defaults because :class:`initcli.initializers.Param`
+records drive both the Python constructor checks and these options.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import sys
+from typing import Any
+
+import click
+
+from .types import AxesType, DtypeType, FiniteFloat, NumberOrListType, SeedType, ShapeType, WindowType
+
+_EXAMPLE_ARGS = {
+    "Orthogonal": "--shape 256,256 --seed 1 -o w.npy",
+    "Identity": "--shape 64,64 -o w.npy",
+    "STFT": "--shape 512,1,257 -o stft.npy",
+    "Constant": "--value 0.1 --shape 64 -o b.npy",
+    "Zeros": "--shape 64 -o b.npy",
+    "Ones": "--shape 64 -o gamma.npy",
+}
+
+
+def _param_option(param: Any) -> click.Option:
+    """The click option for one initializer parameter."""
+    flags = [f"--{param.name.replace('_', '-')}"]
+    if "_" in param.name:
+        flags.append(f"--{param.name}")
+    common: dict[str, Any] = {"help": param.help, "show_default": True, "default": param.default}
+    if param.kind == "bool":
+        negative = f"--no-{param.name.replace('_', '-')}"
+        return click.Option([f"{flags[0]}/{negative}"], **common)
+    if param.kind == "choice":
+        choice_type = click.Choice(param.choices, case_sensitive=False)
+        return click.Option(flags, type=choice_type, **common)
+    kinds = {
+        "float": FiniteFloat(),
+        "seed": SeedType(),
+        "axes": AxesType(),
+        "value": NumberOrListType(),
+        "window": WindowType(),
+    }
+    if param.kind == "seed":
+        common["show_default"] = False
+    return click.Option(flags, type=kinds[param.kind], metavar=kinds[param.kind].name.upper(), **common)
+
+
+def _common_options(is_random: bool) -> list[click.Option]:
+    return [
+        click.Option(
+            ["-s", "--shape"],
+            type=ShapeType(),
+            multiple=True,
+            required=True,
+            metavar="SHAPE",
+            help="Tensor shape, e.g. 784,64 or 3x3x16x32 or () for a scalar. Repeat for several tensors "
+            "(tensor i uses draw i of the seed's stream).",
+        ),
+        click.Option(
+            ["-n", "--name"],
+            multiple=True,
+            metavar="NAME",
+            help="Name of each tensor in a .npz, one per --shape (default arr_0, arr_1, ...).",
+        ),
+        click.Option(
+            ["--dtype"],
+            type=DtypeType(),
+            default="float32",
+            show_default=True,
+            help="float16, float32 or float64. Draws are float64, cast once at the end (as Keras).",
+        ),
+        click.Option(
+            ["-o", "--output"],
+            metavar="PATH",
+            help="Output file: .npy (one tensor) or .npz (several); - writes .npy to stdout.",
+        ),
+        click.Option(["--format"], type=click.Choice(["npy", "npz"]), help="Output format, overriding the suffix."),
+        click.Option(["-f", "--force"], is_flag=True, help="Replace an existing output file (or tensor, with --append)."),
+        click.Option(["--append"], is_flag=True, help="Add the tensors to an existing .npz, keeping its others."),
+        click.Option(["--compress"], is_flag=True, help="Deflate .npz members (smaller, slower)."),
+        click.Option(["--json", "as_json"], is_flag=True, help="Print the tensors as JSON on stdout."),
+        click.Option(["-q", "--quiet"], is_flag=True, help="Print nothing on stderr" + (", not even a drawn seed." if is_random else ".")),
+    ]
+
+
+def _signature(cls: type) -> str:
+    args = ", ".join(f"{p.name}={p.default!r}" for p in cls.params)
+    return f"keras.initializers.{cls.__name__}({args})"
+
+
+def _help_text(cls: type, name: str) -> str:
+    from ..initializers import aliases
+
+    doc = inspect.getdoc(cls) or cls.__name__
+    example = f"initcli {name} {_EXAMPLE_ARGS.get(cls.__name__, '--shape 784,64 --seed 1 -o w.npy')}"
+    return (
+        f"{doc}\n\nSame numbers as {_signature(cls)} under Keras 3's numpy backend.\n\n"
+        f"Names: {', '.join(aliases(cls))}.\n\n"
+        f"\b\nExample:\n  {example}"
+    )
+
+
+def build_command(cls: type, name: str) -> click.Command:
+    """The ``initcli NAME`` command for initializer class ``cls``."""
+    from .run import run_sample
+
+    param_names = [p.name for p in cls.params]
+
+    def callback(**options: Any) -> None:
+        init_params = {key: options.pop(key) for key in param_names}
+        run_sample(cls, init_params, **options)
+
+    return click.Command(
+        name=name,
+        callback=callback,
+        params=[_param_option(p) for p in cls.params] + _common_options(cls.is_random),
+        help=_help_text(cls, name),
+        short_help=(inspect.getdoc(cls) or "").splitlines()[0],
+        no_args_is_help=True,
+    )
+
+
+def write_json(tensors: list[Any]) -> None:
+    """Print tensors as one JSON document on stdout (values as exact decimal floats)."""
+    from ..initializers import serialize
+
+    document = {
+        "tensors": [
+            {
+                "name": t.name,
+                "shape": list(t.array.shape),
+                "dtype": t.array.dtype.name,
+                "seed": t.seed,
+                "draw": t.draw,
+                "initializer": serialize(t.initializer),
+                "values": t.array.tolist(),
+            }
+            for t in tensors
+        ]
+    }
+    json.dump(document, sys.stdout)
+    sys.stdout.write("\n")

@@ -1,0 +1,123 @@
+"""Click parameter types for initcli's options.
+
+Each type converts the text a user typed and, when it cannot, fails with one
+line that names the bad value and says what is accepted.  The checks
+themselves live in the core (:mod:`initcli.shapes`, :mod:`initcli.streams`,
+:mod:`initcli.dtypes`); these types only translate their errors.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from ..errors import InvalidArgument
+
+
+class _CoreType(click.ParamType):
+    """A click type whose conversion is a core function raising ``InvalidArgument``."""
+
+    def parse(self, text: str) -> Any:
+        raise NotImplementedError
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if not isinstance(value, str):
+            return value
+        try:
+            return self.parse(value)
+        except InvalidArgument as error:
+            self.fail(str(error), param, ctx)
+
+
+class ShapeType(_CoreType):
+    name = "shape"
+
+    def parse(self, text: str) -> tuple[int, ...]:
+        from ..shapes import parse_shape
+
+        return parse_shape(text)
+
+
+class SeedType(_CoreType):
+    name = "integer"
+
+    def parse(self, text: str) -> int:
+        from ..streams import SEED_LIMIT, check_seed
+
+        stripped = text.strip()
+        try:
+            value = int(stripped, 0) if stripped.lower().startswith(("0x", "0o", "0b")) else int(stripped)
+        except ValueError:
+            raise InvalidArgument(
+                f"seed {text!r} is not an integer; use an integer from 0 to {SEED_LIMIT - 1}"
+            ) from None
+        return check_seed(value)
+
+
+class DtypeType(_CoreType):
+    name = "dtype"
+
+    def parse(self, text: str) -> str:
+        from ..dtypes import resolve_dtype
+
+        return resolve_dtype(text).name
+
+
+class AxesType(_CoreType):
+    name = "axes"
+
+    def parse(self, text: str) -> list[int] | None:
+        stripped = text.strip()
+        if stripped.lower() in ("none", ""):
+            return None
+        inner = stripped.strip("[]() ")
+        try:
+            return [int(part) for part in inner.replace(" ", ",").split(",") if part]
+        except ValueError:
+            raise InvalidArgument(f"axes {text!r} are not integers; write them like 0,1 or [0, 1]") from None
+
+
+class NumberOrListType(_CoreType):
+    """A number (``0.5``) or a JSON list of numbers (``[1, 2]``)."""
+
+    name = "value"
+
+    def parse(self, text: str) -> Any:
+        try:
+            value = json.loads(text)
+        except ValueError:
+            raise InvalidArgument(f"value {text!r} is not a number or JSON list; use e.g. 0.5 or [1, 2]") from None
+        if isinstance(value, bool) or not isinstance(value, (int, float, list)):
+            raise InvalidArgument(f"value {text!r} is not a number or JSON list; use e.g. 0.5 or [1, 2]")
+        return value
+
+
+class WindowType(_CoreType):
+    """A window name, ``none``, or a JSON list of numbers."""
+
+    name = "window"
+
+    def parse(self, text: str) -> Any:
+        stripped = text.strip()
+        if stripped.lower() == "none":
+            return None
+        if stripped.startswith("["):
+            try:
+                return json.loads(stripped)
+            except ValueError:
+                raise InvalidArgument(f"window {text!r} is not a valid JSON list; write it like [0.5, 1, 0.5]") from None
+        return stripped
+
+
+class FiniteFloat(_CoreType):
+    """A float; ``nan`` and ``inf`` pass through to the core, which names them."""
+
+    name = "float"
+
+    def parse(self, text: str) -> float:
+        try:
+            return float(text)
+        except ValueError:
+            raise InvalidArgument(f"{text!r} is not a number; use a finite real number such as 0.05") from None

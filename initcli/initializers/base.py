@@ -1,0 +1,198 @@
+"""The :class:`Initializer` base class and the parameter descriptions shared by all initializers.
+
+An initializer is a callable ``init(shape, dtype=None) -> numpy.ndarray`` with
+a Keras config round trip (``get_config`` / ``from_config``), as in
+``keras.initializers``.  Each built-in class also declares its constructor
+parameters as :class:`Param` records; the command line builds one subcommand
+per initializer from them, so the options, defaults and help text cannot
+drift from the Python API.
+"""
+
+from __future__ import annotations
+
+import math
+import random as _pyrandom
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..dtypes import resolve_dtype
+from ..errors import InvalidArgument
+from ..memory import check_fits
+from ..shapes import element_count, normalize_shape
+from ..streams import SEED_LIMIT, check_seed
+
+
+@dataclass(frozen=True)
+class Param:
+    """One constructor parameter of an initializer.
+
+    ``kind`` says how the value is checked and typed on the command line:
+    ``float``, ``seed``, ``choice`` (one of ``choices``), ``axes`` (list of
+    ints or None), ``bool``, ``value`` (a number or nested list of numbers) or
+    ``window`` (a window name, a list of numbers, or None).
+    """
+
+    name: str
+    kind: str
+    default: Any
+    help: str
+    choices: tuple[str, ...] = ()
+
+
+SEED_PARAM = Param(
+    "seed",
+    "seed",
+    None,
+    f"Integer in [0, {SEED_LIMIT}). The same seed gives the same numbers as Keras. "
+    "Without one, a seed is drawn and reported.",
+)
+
+
+class Initializer:
+    """Base class of all initializers; subclass it for your own.
+
+    A subclass either overrides ``__call__(shape, dtype=None)`` (the Keras
+    way) or ``_generate(shape, dtype, draw)``, which receives a checked
+    shape tuple and numpy dtype.  ``get_config`` must return the constructor
+    arguments so that ``cls.from_config(obj.get_config())`` rebuilds ``obj``.
+    """
+
+    params: ClassVar[tuple[Param, ...]] = ()
+    """Constructor parameters, in signature order."""
+
+    config_keys: ClassVar[tuple[str, ...] | None] = None
+    """Order of keys in ``get_config()`` (Keras's order) if not that of ``params``."""
+
+    is_random: ClassVar[bool] = False
+
+    def __call__(self, shape: Any, dtype: Any = None) -> np.ndarray:
+        """Return a tensor of ``shape`` and ``dtype`` (default float32)."""
+        return self.sample(shape, dtype)
+
+    def sample(self, shape: Any, dtype: Any = None, *, draw: int = 0) -> np.ndarray:
+        """Check ``shape`` and ``dtype``, check memory, then generate.
+
+        ``draw`` selects the ``draw``-th tensor of a seeded stream, as the
+        ``draw``-th call of an initializer seeded with
+        ``keras.random.SeedGenerator(seed)`` would (``draw=0`` is what an
+        integer seed gives).  Deterministic initializers ignore it.
+        """
+        if type(self).__call__ is not Initializer.__call__:
+            return np.asarray(self(shape, dtype))
+        shape = normalize_shape(shape)
+        dtype = resolve_dtype(dtype)
+        self.check_shape(shape)
+        check_fits(self.working_bytes(shape, dtype), f"{type(self).__name__} of shape {shape}")
+        return self._generate(shape, dtype, draw)
+
+    def _generate(self, shape: tuple[int, ...], dtype: np.dtype, draw: int) -> np.ndarray:
+        raise NotImplementedError("Initializer subclasses must implement __call__() or _generate().")
+
+    def check_shape(self, shape: tuple[int, ...]) -> None:
+        """Raise :class:`InvalidArgument` if this initializer cannot fill ``shape``."""
+
+    def working_bytes(self, shape: tuple[int, ...], dtype: np.dtype) -> int:
+        """Peak bytes needed to build the tensor in memory (an upper estimate)."""
+        return element_count(shape) * dtype.itemsize
+
+    def get_config(self) -> dict[str, Any]:
+        """The constructor arguments, keyed and ordered as Keras's ``get_config()``."""
+        keys = self.config_keys or tuple(p.name for p in self.params)
+        return {key: _config_value(getattr(self, "_init_seed" if key == "seed" else key)) for key in keys}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Initializer:
+        """Rebuild an initializer from ``get_config()`` output."""
+        known = {p.name for p in cls.params}
+        unknown = sorted(set(config) - known)
+        if unknown and cls.params:
+            accepted = ", ".join(sorted(known)) or "no arguments"
+            raise InvalidArgument(
+                f"{cls.__name__} does not take {', '.join(map(repr, unknown))}; it takes {accepted}"
+            )
+        return cls(**config)
+
+    def clone(self) -> Initializer:
+        """A new instance from this one's config (an unseeded one draws a new seed, as in Keras)."""
+        return self.from_config(self.get_config())
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return self.get_config() == other.get_config() and getattr(self, "seed", None) == getattr(
+            other, "seed", None
+        )
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, repr(self)))
+
+
+class RandomInitializer(Initializer):
+    """An initializer that draws from a seeded random stream.
+
+    ``seed=None`` draws a seed at construction with Python's ``random``
+    module (``random.randint(1, 10**9)``, as Keras does), so every call of one
+    instance returns the same values.  The seed actually used is ``self.seed``;
+    ``get_config()`` reports the seed as given (``None`` stays ``None``).
+    """
+
+    is_random = True
+
+    def __init__(self, seed: int | None = None) -> None:
+        self._init_seed = None if seed is None else check_seed(seed)
+        self.seed: int = _pyrandom.randint(1, 10**9) if seed is None else self._init_seed
+
+
+def _config_value(value: Any) -> Any:
+    """Make a config value JSON-friendly (tuples become lists, numpy scalars Python ones)."""
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return [_config_value(v) for v in value]
+    return value
+
+
+def check_real(name: str, value: Any, *, minimum: float | None = None, positive: bool = False) -> Any:
+    """Check that ``value`` is a finite real number (and ``>= minimum`` / ``> 0``); return it unchanged."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise InvalidArgument(f"{name} {value!r} is not a number; use a finite real number")
+    if not math.isfinite(float(value)):
+        raise InvalidArgument(f"{name} {value!r} is not finite; use a finite real number")
+    if positive and not value > 0:
+        raise InvalidArgument(f"{name} {value!r} must be positive; use a number greater than 0")
+    if minimum is not None and value < minimum:
+        raise InvalidArgument(f"{name} {value!r} is negative; use a number >= {minimum:g}")
+    return value
+
+
+def check_choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
+    """Check that ``value`` is one of ``choices``; return it."""
+    if value not in choices:
+        raise InvalidArgument(f"{name} {value!r} is not valid; use one of {', '.join(choices)}")
+    return value
+
+
+def check_axes(name: str, value: Any) -> list[int] | None:
+    """Check an optional list of axis indices; return it as a list of ints (or None)."""
+    if value is None:
+        return None
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        value = [value]
+    try:
+        axes = list(value)
+    except TypeError:
+        raise InvalidArgument(f"{name} {value!r} is not a list of axes; use integers such as 0,1") from None
+    for axis in axes:
+        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+            raise InvalidArgument(f"{name} {value!r} has a non-integer axis {axis!r}; use integers such as 0,1")
+    if len(set(int(a) for a in axes)) != len(axes):
+        raise InvalidArgument(f"{name} {value!r} repeats an axis; name each axis once")
+    return [int(a) for a in axes]

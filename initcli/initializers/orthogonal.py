@@ -1,0 +1,64 @@
+"""``Orthogonal``: a random orthogonal matrix (Saxe et al. 2014), as Keras builds it.
+
+For ``shape = (..., cols)`` with ``rows = prod(shape[:-1])``:
+
+1. draw ``A ~ N(0, 1)`` of shape ``(max(rows, cols), min(rows, cols))`` from
+   the seed's stream (float64 draws, cast to float32);
+2. ``Q, R = qr(A)`` (reduced, LAPACK through ``numpy.linalg.qr``);
+3. ``Q *= sign(diag(R))`` -- this makes ``Q`` Haar-distributed;
+4. transpose if ``rows < cols``, reshape to ``shape``, multiply by ``gain``.
+
+So the flattened matrix has orthonormal columns (or rows):
+``WᵀW = gain² I`` when ``rows >= cols``.
+
+Keras's numpy backend runs the QR in float32 whatever dtype is requested
+(``ops.qr`` converts float64 to float32); its float64 result therefore comes
+back as float32, and float16 raises ``TypeError``.  initcli follows the
+float32 path for every dtype and casts the float32 result to the requested
+dtype, so float32 output is Keras's, float64 output holds exactly Keras's
+float32 values, and float16 works.
+"""
+
+from __future__ import annotations
+
+from math import prod
+
+import numpy as np
+
+from .. import streams
+from ..errors import InvalidArgument
+from .base import SEED_PARAM, Param, RandomInitializer, check_real
+
+
+class Orthogonal(RandomInitializer):
+    """Random orthogonal matrix (orthonormal rows or columns of the flattened shape) times ``gain``."""
+
+    params = (Param("gain", "float", 1.0, "Multiplicative factor applied to the orthogonal matrix."), SEED_PARAM)
+    config_keys = ("seed", "gain")
+
+    def __init__(self, gain: float = 1.0, seed: int | None = None) -> None:
+        self.gain = check_real("gain", gain)
+        super().__init__(seed)
+
+    def check_shape(self, shape: tuple[int, ...]) -> None:
+        if len(shape) < 2:
+            raise InvalidArgument(
+                f"Orthogonal needs a shape of rank 2 or more, but shape {shape} has rank {len(shape)}"
+            )
+
+    def working_bytes(self, shape: tuple[int, ...], dtype: np.dtype) -> int:
+        rows, cols = prod(shape[:-1]), shape[-1]
+        big, small = max(rows, cols), min(rows, cols)
+        # float64 draw, float32 copy, LAPACK's Q, R and workspace, the result
+        return big * small * (8 + 4 * 4) + small * small * 4 + rows * cols * dtype.itemsize
+
+    def _generate(self, shape: tuple[int, ...], dtype: np.dtype, draw: int) -> np.ndarray:
+        rows = prod(shape[:-1])
+        cols = shape[-1]
+        flat_shape = (max(rows, cols), min(rows, cols))
+        a = streams.normal(flat_shape, 0.0, 1.0, np.dtype(np.float32), self.seed, draw)
+        q, r = np.linalg.qr(a)
+        q *= np.sign(np.diag(r))
+        if rows < cols:
+            q = q.T
+        return (self.gain * q.reshape(shape)).astype(dtype, copy=False)

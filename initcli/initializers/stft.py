@@ -1,0 +1,116 @@
+"""``STFT``: the real or imaginary part of a windowed DFT kernel.
+
+Mirrors ``keras.src.initializers.constant_initializers.STFT``.  For a shape
+``(T, C, F)`` -- frame length, channels, ``fft_length // 2 + 1`` bins -- and
+``N = 2 (F - 1)``:
+
+    k[t, f] = cos(-2π t f / N)   (side="real")   or   sin(-2π t f / N)   (side="imag")
+    k[t, f] *= w[t] / s          when a window w is given,
+
+with ``s = sqrt(Σ w²)`` for ``scaling="density"``, ``s = Σ |w|`` for
+``"spectrum"`` and ``s = 1`` for ``None``.  Every step is computed in the
+requested dtype, in Keras's order, so the result is bit-identical.
+
+Difference from Keras 3.15, on purpose: Keras ignores ``C`` and always
+returns shape ``(T, 1, F)``; initcli returns the shape asked for, repeating
+the kernel along the channel axis (identical for ``C = 1``, the shape Keras's
+``STFTSpectrogram`` layer uses).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..errors import InvalidArgument
+from ..windows import check_window_name, get_window
+from .base import Initializer, Param, check_choice
+
+SIDES = ("real", "imag")
+SCALINGS = ("density", "spectrum")
+
+
+class STFT(Initializer):
+    """Windowed DFT kernel (real or imaginary part) for STFT layers; shape ``(T, C, F)``."""
+
+    params = (
+        Param("side", "choice", "real", "Which part of the DFT kernel: real (cos) or imag (sin).", SIDES),
+        Param(
+            "window",
+            "window",
+            "hann",
+            "Window name (hann, hamming, blackman, bartlett, boxcar, ...), a JSON list of T numbers, or none.",
+        ),
+        Param(
+            "scaling",
+            "choice",
+            "density",
+            "Window normalisation: density (L2), spectrum (L1) or none.",
+            SCALINGS + ("none",),
+        ),
+        Param("periodic", "bool", False, "Use the periodic (DFT-even) form of a named window."),
+    )
+    config_keys = ("side", "window", "periodic", "scaling")
+
+    def __init__(
+        self,
+        side: str = "real",
+        window: str | list[float] | None = "hann",
+        scaling: str | None = "density",
+        periodic: bool = False,
+    ) -> None:
+        self.side = check_choice("side", side, SIDES)
+        if isinstance(window, str):
+            check_window_name(window)
+        elif window is not None:
+            values = np.asarray(window)
+            if values.ndim != 1 or values.dtype.kind not in "iuf" or not np.all(np.isfinite(values)):
+                raise InvalidArgument(
+                    f"window {window!r} is not valid; use a window name, a list of finite numbers, or none"
+                )
+        self.window: Any = window
+        if scaling is not None:
+            check_choice("scaling", scaling, SCALINGS + ("none",))
+        self.scaling = None if scaling == "none" else scaling
+        if not isinstance(periodic, (bool, np.bool_)):
+            raise InvalidArgument(f"periodic {periodic!r} is not a boolean; use true or false")
+        self.periodic = bool(periodic)
+
+    def check_shape(self, shape: tuple[int, ...]) -> None:
+        if len(shape) != 3:
+            raise InvalidArgument(
+                f"STFT needs a rank-3 shape (frame_length, channels, fft_length // 2 + 1), "
+                f"but shape {shape} has rank {len(shape)}"
+            )
+        if shape[2] < 2:
+            raise InvalidArgument(
+                f"STFT needs at least 2 frequency bins (the last dimension), but shape {shape} has {shape[2]}"
+            )
+        if self.window is not None and not isinstance(self.window, str) and len(self.window) != shape[0]:
+            raise InvalidArgument(
+                f"window has {len(self.window)} values but the frame length (first dimension) is {shape[0]}; "
+                "give one value per frame position"
+            )
+
+    def _generate(self, shape: tuple[int, ...], dtype: np.dtype, draw: int) -> np.ndarray:
+        frames, channels, bins = shape
+        kind = dtype.type
+        window = None
+        scale = None
+        if self.window is not None:
+            values = get_window(self.window, frames, self.periodic) if isinstance(self.window, str) else self.window
+            window = np.asarray(values).astype(dtype).reshape(frames, 1, 1)
+            if self.scaling == "density":
+                scale = np.sqrt(np.sum(np.square(window)).astype(dtype))
+            elif self.scaling == "spectrum":
+                scale = np.sum(np.abs(window)).astype(dtype)
+        freq = np.arange(bins, dtype=dtype).reshape(1, 1, bins) / kind(2 * (bins - 1))
+        time = np.arange(frames, dtype=dtype).reshape(frames, 1, 1)
+        args = (kind(-2) * time) * freq * np.arccos(kind(-1))
+        kernel = np.cos(args) if self.side == "real" else np.sin(args)
+        if window is not None:
+            kernel = (kernel * window) / (scale if scale is not None else kind(1))
+        if channels != 1:
+            kernel = np.broadcast_to(kernel, shape).copy()
+        return kernel.astype(dtype, copy=False)

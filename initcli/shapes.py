@@ -1,0 +1,91 @@
+"""Tensor shapes: parsing what users type and checking what callers pass.
+
+A shape is a tuple of non-negative Python ints.  On the command line it may be
+written ``784,64``, ``784x64``, ``784 64``, ``[784, 64]`` or ``(784, 64)``; the
+empty forms ``()``, ``[]`` and ``scalar`` mean a rank-0 tensor.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from collections.abc import Iterable
+from math import prod
+
+from .errors import InvalidArgument
+
+_SCALAR_SPELLINGS = {"", "()", "[]", "scalar"}
+_ACCEPTED = "write it as comma-separated non-negative integers, e.g. 784,64 (or 784x64, [784, 64], () for a scalar)"
+
+
+def parse_shape(text: str) -> tuple[int, ...]:
+    """Parse a shape written on the command line.
+
+    >>> parse_shape("784,64")
+    (784, 64)
+    >>> parse_shape("3x3x16x32")
+    (3, 3, 16, 32)
+    >>> parse_shape("[10]")
+    (10,)
+    >>> parse_shape("()")
+    ()
+    """
+    stripped = text.strip()
+    if stripped.lower() in _SCALAR_SPELLINGS:
+        return ()
+    inner = stripped
+    if (inner[:1], inner[-1:]) in (("[", "]"), ("(", ")")):
+        inner = inner[1:-1].strip()
+        if not inner:
+            return ()
+    parts = [p for p in re.split(r"\s*[,xX×]\s*|\s+", inner)]
+    if inner.endswith(",") and len(parts) > 1 and parts[-1] == "":
+        parts = parts[:-1]  # "(10,)" is a rank-1 shape, as in Python
+    dims = []
+    for part in parts:
+        if not re.fullmatch(r"[+-]?\d+", part):
+            raise InvalidArgument(f"shape {text!r} has a bad dimension {part!r}; {_ACCEPTED}")
+        value = int(part)
+        if value < 0:
+            raise InvalidArgument(f"shape {text!r} has a negative dimension {value}; {_ACCEPTED}")
+        dims.append(value)
+    return tuple(dims)
+
+
+def normalize_shape(shape: Iterable[object] | int) -> tuple[int, ...]:
+    """Check a shape passed through the Python API and return it as a tuple.
+
+    Accepts any iterable of integers (Python or numpy ints) or a single int.
+    """
+    if isinstance(shape, str):
+        return parse_shape(shape)
+    if isinstance(shape, int) and not isinstance(shape, bool):
+        shape = (shape,)
+    try:
+        items = tuple(shape)  # type: ignore[arg-type]
+    except TypeError:
+        raise InvalidArgument(f"shape {shape!r} is not a sequence of integers; {_ACCEPTED}") from None
+    dims = []
+    for item in items:
+        if isinstance(item, bool):
+            raise InvalidArgument(f"shape {shape!r} has a non-integer dimension {item!r}; {_ACCEPTED}")
+        try:
+            value = operator.index(item)  # type: ignore[arg-type]
+        except TypeError:
+            raise InvalidArgument(
+                f"shape {shape!r} has a non-integer dimension {item!r}; {_ACCEPTED}"
+            ) from None
+        if value < 0:
+            raise InvalidArgument(f"shape {shape!r} has a negative dimension {value}; {_ACCEPTED}")
+        dims.append(int(value))
+    return tuple(dims)
+
+
+def element_count(shape: tuple[int, ...]) -> int:
+    """Number of elements of ``shape`` (1 for a scalar), as an exact Python int."""
+    return prod(shape)
+
+
+def format_shape(shape: tuple[int, ...]) -> str:
+    """``(784, 64)`` -> ``'784x64'``; a scalar is ``'()'``."""
+    return "x".join(str(d) for d in shape) if shape else "()"

@@ -1,0 +1,33 @@
+"""Writers lay tensors out in files; they know nothing of random numbers.
+
+* :mod:`initcli.writers.atomic` -- every file is written to a temporary file
+  beside the target and moved into place only when complete;
+* :mod:`initcli.writers.npy` -- ``.npy`` (one tensor) and ``.npz`` (several,
+  reproducible zip members).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import InvalidArgument
+
+FORMATS = ("npy", "npz")
+"""Output formats by name; the suffix of the output path chooses one."""
+
+
+def format_for_path(path: str, explicit: str | None = None) -> str:
+    """The output format: ``explicit`` if given, else from the suffix (``-`` means npy on stdout)."""
+    if explicit is not None:
+        if explicit not in FORMATS:
+            raise InvalidArgument(f"format {explicit!r} is not known; use one of {', '.join(FORMATS)}")
+        return explicit
+    if path == "-":
+        return "npy"
+    suffix = Path(path).suffix.lower()
+    if suffix in (".npy", ".npz"):
+        return suffix[1:]
+    shown = suffix or "(none)"
+    raise InvalidArgument(
+        f"output suffix {shown!r} of {path!r} is not known; use .npy or .npz, or -o - for .npy on stdout"
+    )

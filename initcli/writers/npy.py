@@ -1,0 +1,117 @@
+"""``.npy`` and ``.npz`` writers.
+
+``.npy`` is NumPy's format version 1.0 (2.0 for headers over 64 KiB),
+written with ``numpy.lib.format.write_array`` and never with pickle.
+
+``.npz`` is a zip archive of ``<name>.npy`` members, as ``numpy.savez``
+writes it, but reproducible: members are stored in the given order with a
+fixed timestamp (1980-01-01 00:00:00) and fixed attributes, so the same
+arrays always give the same bytes.  ``numpy.load`` reads both.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import zipfile
+from collections.abc import Mapping
+from typing import BinaryIO
+
+import numpy as np
+
+from ..errors import InvalidArgument, ResourceError
+from .atomic import atomic_write
+
+_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+
+
+def write_npy_stream(stream: BinaryIO, array: np.ndarray) -> None:
+    """Write ``array`` as ``.npy`` to an open binary stream."""
+    np.lib.format.write_array(stream, np.asarray(array), allow_pickle=False)
+
+
+def write_npy(path: str | os.PathLike[str], array: np.ndarray, *, force: bool = False) -> None:
+    """Write ``array`` to ``path`` as ``.npy``, atomically; an existing file needs ``force``."""
+    with atomic_write(path, force=force) as stream:
+        write_npy_stream(stream, array)
+
+
+def _member_info(name: str, compress: bool) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_EPOCH)
+    info.compress_type = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
+    info.external_attr = 0o644 << 16
+    info.create_system = 3  # Unix, whatever the platform
+    return info
+
+
+def check_member_name(name: str) -> str:
+    """A tensor name usable as an ``.npz`` member: non-empty, no path separators."""
+    if not name or "/" in name or "\\" in name or name in (".", ".."):
+        raise InvalidArgument(f"tensor name {name!r} is not valid in .npz; use a plain name such as 'kernel'")
+    return name
+
+
+def write_npz_stream(
+    stream: BinaryIO,
+    arrays: Mapping[str, np.ndarray],
+    *,
+    compress: bool = False,
+    keep_from: str | os.PathLike[str] | None = None,
+) -> None:
+    """Write ``arrays`` as ``.npz`` to a stream, after the members of ``keep_from`` (if given)
+    whose names are not in ``arrays``."""
+    with zipfile.ZipFile(stream, "w", allowZip64=True) as archive:
+        if keep_from is not None:
+            with zipfile.ZipFile(keep_from) as source:
+                for info in source.infolist():
+                    if info.filename.removesuffix(".npy") in arrays:
+                        continue
+                    kept = _member_info(info.filename.removesuffix(".npy"), info.compress_type != zipfile.ZIP_STORED)
+                    with source.open(info) as src, archive.open(kept, "w", force_zip64=True) as dst:
+                        shutil.copyfileobj(src, dst, 1 << 20)
+        for name, array in arrays.items():
+            with archive.open(_member_info(check_member_name(name), compress), "w", force_zip64=True) as member:
+                write_npy_stream(member, array)  # type: ignore[arg-type]
+
+
+def npz_member_names(path: str | os.PathLike[str]) -> list[str]:
+    """Tensor names in an existing ``.npz`` (member names without ``.npy``)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return [info.filename.removesuffix(".npy") for info in archive.infolist()]
+    except zipfile.BadZipFile:
+        raise ResourceError(f"cannot add to {os.fspath(path)!r}: it is not a .npz (zip) file") from None
+    except OSError as error:
+        raise ResourceError(f"cannot read {os.fspath(path)!r}: {error.strerror}") from None
+
+
+def write_npz(
+    path: str | os.PathLike[str],
+    arrays: Mapping[str, np.ndarray],
+    *,
+    force: bool = False,
+    append: bool = False,
+    compress: bool = False,
+) -> None:
+    """Write ``arrays`` (name -> array) to ``path`` as ``.npz``, atomically.
+
+    With ``append``, the tensors already in ``path`` are kept (the file is
+    rewritten beside it and swapped in); a name that is already there is
+    replaced only with ``force``.  Without ``append``, an existing file is
+    replaced only with ``force``.
+    """
+    for name in arrays:
+        check_member_name(name)
+    existing = os.path.exists(path)
+    if append and existing:
+        clashes = [n for n in npz_member_names(path) if n in arrays]
+        if clashes and not force:
+            raise ResourceError(
+                f"{os.fspath(path)!r} already holds {', '.join(map(repr, clashes))}; "
+                "use --force to replace, or choose another --name"
+            )
+        with atomic_write(path, force=True) as stream:
+            write_npz_stream(stream, arrays, compress=compress, keep_from=path)
+        return
+    with atomic_write(path, force=force) as stream:
+        write_npz_stream(stream, arrays, compress=compress)
