@@ -88,5 +88,5 @@ def truncated_normal(
         missing = needed - have
         # Ask for enough to finish in one more batch most of the time.
         batch = int(missing / _TRUNCATION_KEEP * 1.01) + 16
-    flat = kept[0] if len(kept) == 1 else np.concatenate(kept)
+    flat = kept[0] if len(kept) == 1 else np.concatenate(kept or [np.empty(0)])
     return flat[:needed].astype(dtype).reshape(shape)

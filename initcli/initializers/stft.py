@@ -11,6 +11,12 @@ with ``s = sqrt(Σ w²)`` for ``scaling="density"``, ``s = Σ |w|`` for
 ``"spectrum"`` and ``s = 1`` for ``None``.  Every step is computed in the
 requested dtype, in Keras's order, so the result is bit-identical.
 
+For ``float64`` Keras's numpy backend computes in float32 (its type
+promotion maps float64 to float32) and mostly returns float32; initcli
+follows that computation exactly and returns float64 holding the same
+values.  The one float64 step Keras keeps is the ``"spectrum"`` sum
+``Σ |w|``, taken in float64 and rounded to float32 before the division.
+
 Difference from Keras 3.15, on purpose: Keras ignores ``C`` and always
 returns shape ``(T, 1, F)``; initcli returns the shape asked for, repeating
 the kernel along the channel axis (identical for ``C = 1``, the shape Keras's
@@ -95,18 +101,20 @@ class STFT(Initializer):
 
     def _generate(self, shape: tuple[int, ...], dtype: np.dtype, draw: int) -> np.ndarray:
         frames, channels, bins = shape
-        kind = dtype.type
+        compute = np.dtype(np.float32) if dtype == np.float64 else dtype
+        kind = compute.type
         window = None
         scale = None
         if self.window is not None:
             values = get_window(self.window, frames, self.periodic) if isinstance(self.window, str) else self.window
-            window = np.asarray(values).astype(dtype).reshape(frames, 1, 1)
+            window = np.asarray(values).astype(compute).reshape(frames, 1, 1)
             if self.scaling == "density":
-                scale = np.sqrt(np.sum(np.square(window)).astype(dtype))
+                scale = np.sqrt(np.sum(np.square(window)).astype(compute))
             elif self.scaling == "spectrum":
-                scale = np.sum(np.abs(window)).astype(dtype)
-        freq = np.arange(bins, dtype=dtype).reshape(1, 1, bins) / kind(2 * (bins - 1))
-        time = np.arange(frames, dtype=dtype).reshape(frames, 1, 1)
+                exact = np.asarray(values).astype(dtype)  # float64 stays float64 here, as in Keras
+                scale = np.sum(np.abs(exact)).astype(compute)
+        freq = np.arange(bins, dtype=compute).reshape(1, 1, bins) / kind(2 * (bins - 1))
+        time = np.arange(frames, dtype=compute).reshape(frames, 1, 1)
         args = (kind(-2) * time) * freq * np.arccos(kind(-1))
         kernel = np.cos(args) if self.side == "real" else np.sin(args)
         if window is not None:

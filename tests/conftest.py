@@ -1,0 +1,18 @@
+"""Shared fixtures: real Keras 3 on its numpy backend, side by side with initcli."""
+
+from __future__ import annotations
+
+import os
+
+os.environ["KERAS_BACKEND"] = "numpy"  # must precede the first Keras import
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def keras():
+    """The real ``keras`` package (3.15.1, numpy backend)."""
+    import keras as keras_module
+
+    assert keras_module.backend.backend() == "numpy"
+    return keras_module
