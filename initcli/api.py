@@ -70,18 +70,17 @@ def sample(
     return make_initializer(initializer, **params).sample(shape, dtype, draw=draw)
 
 
-def sample_many(
+def plan_many(
     initializer: Initializer,
     shapes: Sequence[Sequence[int]],
     names: Sequence[str] | None = None,
     dtype: str | np.dtype | None = None,
-) -> list[Tensor]:
-    """Several tensors from one initializer; tensor ``i`` uses draw ``i`` of the seed's stream.
-
-    Every shape is checked (and the memory for all of them) before anything is drawn.
-    """
+) -> tuple[list[tuple[int, ...]], list[str], np.dtype]:
+    """Check shapes, names, dtype and memory for :func:`sample_many` without drawing anything."""
     resolved_dtype = resolve_dtype(dtype)
     checked = [normalize_shape(s) for s in shapes]
+    if not checked:
+        raise InvalidArgument("no shapes given; give at least one shape")
     if names is None:
         names = [f"arr_{i}" for i in range(len(checked))]
     if len(names) != len(checked):
@@ -94,6 +93,23 @@ def sample_many(
         results = sum(element_count(s) * resolved_dtype.itemsize for s in checked)
         peak = max(initializer.working_bytes(s, resolved_dtype) for s in checked)
         check_fits(results + peak, f"{len(checked)} tensors")
+    else:
+        what = f"{type(initializer).__name__} of shape {checked[0]}"
+        check_fits(initializer.working_bytes(checked[0], resolved_dtype), what)
+    return checked, list(names), resolved_dtype
+
+
+def sample_many(
+    initializer: Initializer,
+    shapes: Sequence[Sequence[int]],
+    names: Sequence[str] | None = None,
+    dtype: str | np.dtype | None = None,
+) -> list[Tensor]:
+    """Several tensors from one initializer; tensor ``i`` uses draw ``i`` of the seed's stream.
+
+    Every shape is checked (and the memory for all of them) before anything is drawn.
+    """
+    checked, names, resolved_dtype = plan_many(initializer, shapes, names, dtype)
     return [
         Tensor(name, initializer.sample(shape, resolved_dtype, draw=i), initializer, i)
         for i, (name, shape) in enumerate(zip(names, checked))

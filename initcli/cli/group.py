@@ -90,11 +90,9 @@ class InitcliGroup(click.Group):
 
 
 def _usage_line(error: click.UsageError) -> str:
-    where = error.ctx.command_path if error.ctx is not None else "initcli"
-    message = " ".join(error.format_message().split())
     if isinstance(error, click.NoSuchOption) and error.ctx is not None:
-        message = _no_such_option(error, error.ctx)
-    return f"{where}: {message}"
+        return _no_such_option(error, error.ctx)
+    return " ".join(error.format_message().split())
 
 
 def _no_such_option(error: click.NoSuchOption, ctx: click.Context) -> str:
@@ -104,11 +102,14 @@ def _no_such_option(error: click.NoSuchOption, ctx: click.Context) -> str:
     )
     if not options:
         return " ".join(error.format_message().split())
-    return f"no such option {error.option_name}; {ctx.command.name} takes {', '.join(options)}"
+    why = ""
+    if error.option_name == "--seed" and "--seed" not in options:
+        why = f" ({ctx.command.name} is deterministic and takes no seed)"
+    return f"no such option {error.option_name}{why}; {ctx.command.name} takes {', '.join(options)}"
 
 
 def _fail(message: str, code: int) -> None:
-    click.echo(f"initcli: error: {message}" if not message.startswith("initcli") else f"{message}", err=True)
+    click.echo(f"initcli: error: {message}", err=True)
     sys.exit(code)
 
 

@@ -27,7 +27,7 @@ def run_sample(
     quiet: bool,
 ) -> None:
     """Build the initializer, check the output, sample every tensor, write them."""
-    from ..api import sample_many
+    from ..api import plan_many, sample_many
     from ..writers import format_for_path
     from ..writers.atomic import check_target
 
@@ -50,6 +50,7 @@ def run_sample(
     initializer = cls(**init_params)
     if output not in (None, "-"):
         check_target(output, force=force, exists_ok=append)
+    plan_many(initializer, shape, list(name) if name else None, dtype)
     if getattr(initializer, "_init_seed", 0) is None and not quiet:
         click.echo(f"seed: {initializer.seed}", err=True)
 

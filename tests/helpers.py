@@ -1,0 +1,40 @@
+"""Helpers to run the real CLI in-process (CliRunner) and as a subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from initcli.cli import cli
+
+
+@dataclass
+class Run:
+    exit_code: int
+    stdout: bytes
+    stderr: str
+
+
+def run_in_process(args: list[str], cwd: Path) -> Run:
+    """Run ``initcli ARGS`` through click's CliRunner in ``cwd``."""
+    runner = CliRunner()
+    old = os.getcwd()
+    os.chdir(cwd)
+    try:
+        result = runner.invoke(cli, args, prog_name="initcli")
+    finally:
+        os.chdir(old)
+    return Run(result.exit_code, result.stdout_bytes, result.stderr)
+
+
+def run_subprocess(args: list[str], cwd: Path, stdin: bytes | None = None) -> Run:
+    """Run ``python -m initcli ARGS`` as a real process in ``cwd``."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "initcli", *args], cwd=cwd, capture_output=True, input=stdin, timeout=120
+    )
+    return Run(proc.returncode, proc.stdout, proc.stderr.decode())
