@@ -112,5 +112,5 @@ def sample_many(
     checked, names, resolved_dtype = plan_many(initializer, shapes, names, dtype)
     return [
         Tensor(name, initializer.sample(shape, resolved_dtype, draw=i), initializer, i)
-        for i, (name, shape) in enumerate(zip(names, checked))
+        for i, (name, shape) in enumerate(zip(names, checked, strict=False))
     ]

@@ -43,15 +43,11 @@ def resolve_dtype(dtype: object = None) -> np.dtype:
         name = _ALIASES.get(dtype.strip().lower(), dtype.strip().lower())
         if name in FLOAT_DTYPES:
             return np.dtype(name)
-        raise InvalidArgument(
-            f"dtype {dtype!r} is not supported; use one of {', '.join(FLOAT_DTYPES)}"
-        )
+        raise InvalidArgument(f"dtype {dtype!r} is not supported; use one of {', '.join(FLOAT_DTYPES)}")
     try:
         resolved = np.dtype(dtype)  # type: ignore[call-overload]
     except TypeError:
         resolved = None
     if resolved is not None and resolved.name in FLOAT_DTYPES:
         return resolved
-    raise InvalidArgument(
-        f"dtype {dtype!r} is not supported; use one of {', '.join(FLOAT_DTYPES)}"
-    )
+    raise InvalidArgument(f"dtype {dtype!r} is not supported; use one of {', '.join(FLOAT_DTYPES)}")

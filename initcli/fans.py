@@ -34,9 +34,7 @@ def compute_fans(
     """
     shape = tuple(int(d) for d in shape)
     if input_axes is not None and output_axes is not None:
-        return _axes_product(shape, input_axes, "input_axes"), _axes_product(
-            shape, output_axes, "output_axes"
-        )
+        return _axes_product(shape, input_axes, "input_axes"), _axes_product(shape, output_axes, "output_axes")
     if len(shape) < 1:
         return 1, 1
     if len(shape) == 1:
@@ -54,8 +52,7 @@ def _axes_product(shape: tuple[int, ...], axes: Sequence[int], what: str) -> int
     for axis in axes:
         if not -rank <= axis < rank:
             raise InvalidArgument(
-                f"{what} names axis {axis}, but shape {shape} has rank {rank}; "
-                f"use axes from {-rank} to {rank - 1}"
+                f"{what} names axis {axis}, but shape {shape} has rank {rank}; use axes from {-rank} to {rank - 1}"
             )
         result *= shape[axis]
     return int(result)

@@ -72,9 +72,7 @@ def normalize_shape(shape: Iterable[object] | int) -> tuple[int, ...]:
         try:
             value = operator.index(item)  # type: ignore[arg-type]
         except TypeError:
-            raise InvalidArgument(
-                f"shape {shape!r} has a non-integer dimension {item!r}; {_ACCEPTED}"
-            ) from None
+            raise InvalidArgument(f"shape {shape!r} has a non-integer dimension {item!r}; {_ACCEPTED}") from None
         if value < 0:
             raise InvalidArgument(f"shape {shape!r} has a negative dimension {value}; {_ACCEPTED}")
         dims.append(int(value))

@@ -35,9 +35,7 @@ _TRUNCATION_KEEP = 0.9544997361036416
 def check_seed(seed: object, what: str = "seed") -> int:
     """Return ``seed`` as an int if it is an integer in ``[0, 2**32)``."""
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise InvalidArgument(
-            f"{what} {seed!r} is not an integer; use an integer from 0 to {SEED_LIMIT - 1}"
-        )
+        raise InvalidArgument(f"{what} {seed!r} is not an integer; use an integer from 0 to {SEED_LIMIT - 1}")
     value = int(seed)
     if not 0 <= value < SEED_LIMIT:
         raise InvalidArgument(f"{what} {value} is out of range; use an integer from 0 to {SEED_LIMIT - 1}")
@@ -49,9 +47,7 @@ def generator(seed: int, draw: int = 0) -> np.random.Generator:
     return np.random.default_rng(np.array([seed, draw], dtype=np.uint32))
 
 
-def normal(
-    shape: tuple[int, ...], mean: float, stddev: float, dtype: np.dtype, seed: int, draw: int = 0
-) -> np.ndarray:
+def normal(shape: tuple[int, ...], mean: float, stddev: float, dtype: np.dtype, seed: int, draw: int = 0) -> np.ndarray:
     """``keras.random.normal`` on the numpy backend: N(mean, stddev²) draws cast to ``dtype``."""
     return generator(seed, draw).normal(size=shape, loc=mean, scale=stddev).astype(dtype)
 

@@ -125,7 +125,20 @@ def test_parameters_and_dtype_reach_the_core(tmp_path, keras):
 
 def test_stft_and_constant_options(tmp_path, keras):
     result = run_in_process(
-        ["stft", "--side", "imag", "--window", "hamming", "--scaling", "spectrum", "--periodic", "-s", "16,1,9", "-o", "k.npy"],
+        [
+            "stft",
+            "--side",
+            "imag",
+            "--window",
+            "hamming",
+            "--scaling",
+            "spectrum",
+            "--periodic",
+            "-s",
+            "16,1,9",
+            "-o",
+            "k.npy",
+        ],
         tmp_path,
     )
     assert result.exit_code == 0, result.stderr
@@ -182,14 +195,19 @@ def test_several_tensors_in_one_npz_follow_a_keras_seed_generator(tmp_path, kera
     archive = np.load(tmp_path / "convs.npz", allow_pickle=False)
     assert list(archive) == ["conv1", "conv2", "v"]
     generator = keras.initializers.HeUniform(seed=keras.random.SeedGenerator(7))
-    for name, shape in zip(["conv1", "conv2", "v"], [(3, 3, 16, 32), (3, 3, 32, 64), (64,)]):
+    for name, shape in zip(["conv1", "conv2", "v"], [(3, 3, 16, 32), (3, 3, 32, 64), (64,)], strict=False):
         assert archive[name].tobytes() == np.asarray(generator(shape)).tobytes()
     # the first tensor is exactly the integer-seed result
     assert archive["conv1"].tobytes() == np.asarray(keras.initializers.HeUniform(seed=7)((3, 3, 16, 32))).tobytes()
 
 
 def test_append_to_npz_keeps_the_other_tensors(tmp_path):
-    assert run_in_process(["glorot_uniform", "-s", "4,3", "-n", "kernel", "--seed", "1", "-o", "m.npz"], tmp_path).exit_code == 0
+    assert (
+        run_in_process(
+            ["glorot_uniform", "-s", "4,3", "-n", "kernel", "--seed", "1", "-o", "m.npz"], tmp_path
+        ).exit_code
+        == 0
+    )
     before = np.load(tmp_path / "m.npz")["kernel"].copy()
     assert run_in_process(["zeros", "-s", "3", "-n", "bias", "--append", "-o", "m.npz"], tmp_path).exit_code == 0
     archive = np.load(tmp_path / "m.npz")

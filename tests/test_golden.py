@@ -35,7 +35,14 @@ CASES = [
     ("random_normal", {"mean": 0.5, "stddev": 2.0}, (10, 10), 7, "float64", 0),
     ("random_uniform", {"minval": -1.0, "maxval": 3.0}, (), 8, "float32", 0),
     ("truncated_normal", {"stddev": 1.0}, (1000,), 9, "float32", 0),
-    ("variance_scaling", {"scale": 2.5, "mode": "fan_avg", "distribution": "untruncated_normal"}, (64, 32), 10, "float32", 0),
+    (
+        "variance_scaling",
+        {"scale": 2.5, "mode": "fan_avg", "distribution": "untruncated_normal"},
+        (64, 32),
+        10,
+        "float32",
+        0,
+    ),
     ("orthogonal", {"gain": 1.0}, (64, 48), 11, "float32", 0),
     ("orthogonal", {"gain": 2.0}, (3, 3, 8, 16), 12, "float32", 0),
     ("glorot_normal", {}, (784, 64), 1, "float32", 3),
@@ -68,7 +75,6 @@ def _key(case) -> str:
 
 def _regenerate() -> None:
     os.environ.setdefault("KERAS_BACKEND", "numpy")
-    import keras
 
     records = {}
     for case in CASES:

@@ -74,7 +74,7 @@ def test_random_initializers_match_keras(keras, config, dtype):
 @pytest.mark.parametrize("gain", [1.0, 2.5, -0.5])
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_orthogonal_matches_keras(keras, gain, dtype):
-    for shape in MATRIX_SHAPES + ((64, 64), (10, 3, 4)):
+    for shape in (*MATRIX_SHAPES, (64, 64), (10, 3, 4)):
         for seed in SEEDS:
             theirs = np.asarray(keras.initializers.Orthogonal(gain=gain, seed=seed)(shape, dtype="float32"))
             mine = ours.Orthogonal(gain=gain, seed=seed)(shape, dtype=dtype)
@@ -177,7 +177,7 @@ def test_compute_fans_matches_keras(keras):
 
     from initcli.fans import compute_fans
 
-    for shape in SHAPES + ((1, 1, 1, 1, 1, 1),):
+    for shape in (*SHAPES, (1, 1, 1, 1, 1, 1)):
         assert compute_fans(shape) == keras_fans(shape), shape
     assert compute_fans((4, 5, 6), [0, 1], [2]) == keras_fans((4, 5, 6), [0, 1], [2])
     assert compute_fans((4, 5, 6), [-1], [0]) == keras_fans((4, 5, 6), [-1], [0])

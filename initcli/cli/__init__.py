@@ -17,7 +17,7 @@ Each initializer is a subcommand (Keras's names and aliases all work); run
 Examples:
   initcli glorot_normal --shape 784,64 --seed 1 -o w.npy
   initcli he_uniform -s 3,3,16,32 -s 3,3,32,64 -n conv1 -n conv2 --seed 7 -o convs.npz
-  initcli orthogonal --shape 64,64 --seed 0 -o - | python -c "import numpy,sys; print(numpy.load(sys.stdin.buffer).shape)"
+  initcli orthogonal --shape 64,64 --seed 0 -o - | gzip > w.npy.gz
 """
 
 

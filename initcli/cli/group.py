@@ -45,7 +45,9 @@ class InitcliGroup(click.Group):
             return None
         return build_command(cls, cmd_name)
 
-    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
         cmd_name = args[0]
         command = self.get_command(ctx, cmd_name)
         if command is None:
@@ -82,7 +84,7 @@ class InitcliGroup(click.Group):
             _fail("out of memory; use a smaller shape or a smaller dtype", 1)
         except OSError as error:
             _fail(f"{error.filename + ': ' if error.filename else ''}{error.strerror or error}", 1)
-        except Exception as error:  # noqa: BLE001 -- the last line of defence against tracebacks
+        except Exception as error:
             if os.environ.get("INITCLI_DEBUG"):
                 raise
             _fail(f"internal error: {type(error).__name__}: {error} (set INITCLI_DEBUG=1 for a traceback)", 1)
@@ -98,7 +100,11 @@ def _usage_line(error: click.UsageError) -> str:
 def _no_such_option(error: click.NoSuchOption, ctx: click.Context) -> str:
     """``--seed`` on ``zeros``: say which options the command does take."""
     options = sorted(
-        opt for param in ctx.command.params if isinstance(param, click.Option) for opt in param.opts if opt.startswith("--")
+        opt
+        for param in ctx.command.params
+        if isinstance(param, click.Option)
+        for opt in param.opts
+        if opt.startswith("--")
     )
     if not options:
         return " ".join(error.format_message().split())

@@ -20,7 +20,7 @@ def initializer_table() -> list[dict[str, object]]:
             "aliases": aliases(cls)[1:],
             "arguments": {p.name: p.default for p in cls.params},
             "random": cls.is_random,
-            "summary": (inspect.getdoc(cls) or "").splitlines()[0],
+            "summary": (inspect.getdoc(cls) or "").splitlines()[0].replace("``", ""),
         }
         for cls in BUILTIN_CLASSES
     ]

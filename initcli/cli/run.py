@@ -31,6 +31,10 @@ def run_sample(
     from ..writers import format_for_path
     from ..writers.atomic import check_target
 
+    initializer = cls(**init_params)
+    if name and len(name) != len(shape):
+        raise InvalidArgument(f"{len(name)} --name for {len(shape)} --shape; give one name per shape")
+    plan_many(initializer, shape, list(name) if name else None, dtype)
     if output is None and not as_json:
         raise click.UsageError("nothing to write: give -o FILE (.npy or .npz, - for stdout) or --json")
     if output == "-" and as_json:
@@ -40,17 +44,18 @@ def run_sample(
         raise InvalidArgument(f"a .npy file holds one tensor, but {len(shape)} shapes were given; write .npz")
     if fmt != "npz" and (append or compress):
         raise InvalidArgument(f"--{'append' if append else 'compress'} works with .npz output only")
-    if name and len(name) != len(shape):
-        raise InvalidArgument(f"{len(name)} --name for {len(shape)} --shape; give one name per shape")
     if fmt == "npy" and name:
         raise InvalidArgument("--name names tensors inside a .npz; a .npy file holds one unnamed tensor")
     if output == "-" and sys.stdout.isatty():
         raise click.UsageError("refusing to write binary .npy data to a terminal; redirect stdout or use -o FILE")
 
-    initializer = cls(**init_params)
     if output not in (None, "-"):
         check_target(output, force=force, exists_ok=append)
-    plan_many(initializer, shape, list(name) if name else None, dtype)
+    if fmt == "npz":
+        from ..writers.npy import check_member_name
+
+        for tensor_name in name:
+            check_member_name(tensor_name)
     if getattr(initializer, "_init_seed", 0) is None and not quiet:
         click.echo(f"seed: {initializer.seed}", err=True)
 

@@ -80,11 +80,17 @@ def _common_options(is_random: bool) -> list[click.Option]:
             help="Output file: .npy (one tensor) or .npz (several); - writes .npy to stdout.",
         ),
         click.Option(["--format"], type=click.Choice(["npy", "npz"]), help="Output format, overriding the suffix."),
-        click.Option(["-f", "--force"], is_flag=True, help="Replace an existing output file (or tensor, with --append)."),
+        click.Option(
+            ["-f", "--force"], is_flag=True, help="Replace an existing output file (or tensor, with --append)."
+        ),
         click.Option(["--append"], is_flag=True, help="Add the tensors to an existing .npz, keeping its others."),
         click.Option(["--compress"], is_flag=True, help="Deflate .npz members (smaller, slower)."),
         click.Option(["--json", "as_json"], is_flag=True, help="Print the tensors as JSON on stdout."),
-        click.Option(["-q", "--quiet"], is_flag=True, help="Print nothing on stderr" + (", not even a drawn seed." if is_random else ".")),
+        click.Option(
+            ["-q", "--quiet"],
+            is_flag=True,
+            help="Print nothing on stderr" + (", not even a drawn seed." if is_random else "."),
+        ),
     ]
 
 
@@ -96,7 +102,7 @@ def _signature(cls: type) -> str:
 def _help_text(cls: type, name: str) -> str:
     from ..initializers import aliases
 
-    doc = inspect.getdoc(cls) or cls.__name__
+    doc = (inspect.getdoc(cls) or cls.__name__).replace("``", "")
     example = f"initcli {name} {_EXAMPLE_ARGS.get(cls.__name__, '--shape 784,64 --seed 1 -o w.npy')}"
     return (
         f"{doc}\n\nSame numbers as {_signature(cls)} under Keras 3's numpy backend.\n\n"
@@ -120,7 +126,7 @@ def build_command(cls: type, name: str) -> click.Command:
         callback=callback,
         params=[_param_option(p) for p in cls.params] + _common_options(cls.is_random),
         help=_help_text(cls, name),
-        short_help=(inspect.getdoc(cls) or "").splitlines()[0],
+        short_help=(inspect.getdoc(cls) or "").splitlines()[0].replace("``", ""),
         no_args_is_help=True,
     )
 

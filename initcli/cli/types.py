@@ -107,7 +107,9 @@ class WindowType(_CoreType):
             try:
                 return json.loads(stripped)
             except ValueError:
-                raise InvalidArgument(f"window {text!r} is not a valid JSON list; write it like [0.5, 1, 0.5]") from None
+                raise InvalidArgument(
+                    f"window {text!r} is not a valid JSON list; write it like [0.5, 1, 0.5]"
+                ) from None
         return stripped
 
 

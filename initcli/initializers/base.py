@@ -109,9 +109,7 @@ class Initializer:
         unknown = sorted(set(config) - known)
         if unknown and cls.params:
             accepted = ", ".join(sorted(known)) or "no arguments"
-            raise InvalidArgument(
-                f"{cls.__name__} does not take {', '.join(map(repr, unknown))}; it takes {accepted}"
-            )
+            raise InvalidArgument(f"{cls.__name__} does not take {', '.join(map(repr, unknown))}; it takes {accepted}")
         return cls(**config)
 
     def clone(self) -> Initializer:
@@ -125,9 +123,7 @@ class Initializer:
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
             return NotImplemented
-        return self.get_config() == other.get_config() and getattr(self, "seed", None) == getattr(
-            other, "seed", None
-        )
+        return self.get_config() == other.get_config() and getattr(self, "seed", None) == getattr(other, "seed", None)
 
     def __hash__(self) -> int:
         return hash((type(self).__name__, repr(self)))

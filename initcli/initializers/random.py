@@ -73,9 +73,7 @@ class RandomUniform(RandomInitializer):
         self.minval = check_real("minval", minval)
         self.maxval = check_real("maxval", maxval)
         if minval > maxval:
-            raise InvalidArgument(
-                f"minval {minval!r} is greater than maxval {maxval!r}; use minval <= maxval"
-            )
+            raise InvalidArgument(f"minval {minval!r} is greater than maxval {maxval!r}; use minval <= maxval")
         super().__init__(seed)
 
     def working_bytes(self, shape: tuple[int, ...], dtype: np.dtype) -> int:

@@ -32,9 +32,7 @@ def serialize(initializer: Initializer) -> dict[str, Any]:
     }
 
 
-def deserialize(
-    config: dict[str, Any], custom_objects: dict[str, type[Initializer]] | None = None
-) -> Initializer:
+def deserialize(config: dict[str, Any], custom_objects: dict[str, type[Initializer]] | None = None) -> Initializer:
     """Build an initializer from a serialized dict (Keras 3 or Keras 2 form)."""
     if not isinstance(config, dict) or "class_name" not in config:
         raise InvalidArgument(

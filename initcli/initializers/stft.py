@@ -53,7 +53,7 @@ class STFT(Initializer):
             "choice",
             "density",
             "Window normalisation: density (L2), spectrum (L1) or none.",
-            SCALINGS + ("none",),
+            (*SCALINGS, "none"),
         ),
         Param("periodic", "bool", False, "Use the periodic (DFT-even) form of a named window."),
     )
@@ -77,7 +77,7 @@ class STFT(Initializer):
                 )
         self.window: Any = window
         if scaling is not None:
-            check_choice("scaling", scaling, SCALINGS + ("none",))
+            check_choice("scaling", scaling, (*SCALINGS, "none"))
         self.scaling = None if scaling == "none" else scaling
         if not isinstance(periodic, (bool, np.bool_)):
             raise InvalidArgument(f"periodic {periodic!r} is not a boolean; use true or false")

@@ -57,7 +57,15 @@ _OUTPUT_AXES = Param(
 
 
 class VarianceScaling(RandomInitializer):
-    """Scale-aware initializer: variance ``scale / n`` where ``n`` depends on ``mode``."""
+    """Scale-aware initializer: variance ``scale / n`` where ``n`` depends on ``mode``.
+
+    n = fan_in, fan_out or (fan_in + fan_out) / 2 for mode fan_in, fan_out,
+    fan_avg; s = scale / max(1, n).  truncated_normal: N(0, σ²) cut at ±2σ with
+    σ = sqrt(s) / 0.87962566103423978; untruncated_normal: N(0, s); uniform:
+    U[-sqrt(3 s), sqrt(3 s)).  Fans: rank 2 (in, out); rank >= 3
+    (*rf, in, out) gives fan_in = in * prod(rf), fan_out = out * prod(rf);
+    input_axes and output_axes (both) override them.
+    """
 
     params = (
         Param("scale", "float", 1.0, "Scaling factor (positive)."),
@@ -67,7 +75,7 @@ class VarianceScaling(RandomInitializer):
             "choice",
             "truncated_normal",
             "Distribution to draw from ('normal' means truncated_normal).",
-            DISTRIBUTIONS + ("normal",),
+            (*DISTRIBUTIONS, "normal"),
         ),
         SEED_PARAM,
         _INPUT_AXES,
