@@ -257,3 +257,35 @@ def test_python_api_mirrors_the_cli(tmp_path):
     assert np.load(tmp_path / "w.npy").tobytes() == api.tobytes()
     initcli.write_npy(tmp_path / "api.npy", api)
     assert (tmp_path / "api.npy").read_bytes() == (tmp_path / "w.npy").read_bytes()
+
+
+def test_npz_to_stdout(tmp_path):
+    result = run_subprocess(
+        ["he_normal", "-s", "4,3", "-s", "3", "--seed", "2", "--format", "npz", "-o", "-"], tmp_path
+    )
+    assert result.exit_code == 0, result.stderr
+    archive = np.load(io.BytesIO(result.stdout), allow_pickle=False)
+    assert list(archive) == ["arr_0", "arr_1"]
+    assert archive["arr_0"].tobytes() == initcli.HeNormal(seed=2)((4, 3)).tobytes()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_ctrl_c_exits_130_without_leaving_files(tmp_path):
+    """SIGINT during a long run: one line, exit code 130, no output file."""
+    import signal
+    import time
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "initcli", "orthogonal", "--shape", "4000,4000", "--seed", "1", "-o", "w.npy"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    time.sleep(1.5)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    if proc.returncode == 0:
+        pytest.fail("the run finished before the interrupt; make the tensor larger")
+    assert proc.returncode == 130, stderr
+    assert stderr.decode().strip().splitlines()[-1] == "initcli: error: interrupted"
+    assert list(tmp_path.iterdir()) == []

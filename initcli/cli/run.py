@@ -44,10 +44,12 @@ def run_sample(
         raise InvalidArgument(f"a .npy file holds one tensor, but {len(shape)} shapes were given; write .npz")
     if fmt != "npz" and (append or compress):
         raise InvalidArgument(f"--{'append' if append else 'compress'} works with .npz output only")
+    if output == "-" and append:
+        raise InvalidArgument("--append adds to a file; it cannot be used with -o -")
     if fmt == "npy" and name:
         raise InvalidArgument("--name names tensors inside a .npz; a .npy file holds one unnamed tensor")
     if output == "-" and sys.stdout.isatty():
-        raise click.UsageError("refusing to write binary .npy data to a terminal; redirect stdout or use -o FILE")
+        raise click.UsageError(f"refusing to write binary .{fmt} data to a terminal; redirect stdout or use -o FILE")
 
     if output not in (None, "-"):
         check_target(output, force=force, exists_ok=append)
@@ -70,10 +72,14 @@ def run_sample(
         else:
             write_npy(output, tensors[0].array, force=force)
     elif fmt == "npz":
-        from ..writers.npy import write_npz
+        from ..writers.npy import write_npz, write_npz_stream
 
         assert output is not None
-        write_npz(output, {t.name: t.array for t in tensors}, force=force, append=append, compress=compress)
+        if output == "-":
+            write_npz_stream(sys.stdout.buffer, {t.name: t.array for t in tensors}, compress=compress)
+            sys.stdout.buffer.flush()
+        else:
+            write_npz(output, {t.name: t.array for t in tensors}, force=force, append=append, compress=compress)
     if as_json:
         from .sample_command import write_json
 
