@@ -55,7 +55,11 @@ CASES = [
     ),
     (["he_normal", "--shape", "3", "--dtype", "bfloat16"], 2, "dtype 'bfloat16' is not supported"),
     (["he_normal", "--shape", "3", "--dtype", "complex64"], 2, "dtype 'complex64' is not supported"),
-    (["he_normal", "--shape", "3", "-o", "w.txt"], 2, "output suffix '.txt' of 'w.txt' is not known; use .npy or .npz"),
+    (
+        ["he_normal", "--shape", "3", "-o", "w.txt"],
+        2,
+        "output suffix '.txt' of 'w.txt' is not known; use .npy, .npz or .h5",
+    ),
     (["he_normal", "--shape", "3", "-o", "w"], 2, "output suffix '(none)'"),
     (["he_normal", "--shape", "3"], 2, "nothing to write: give -o FILE"),
     (

@@ -20,6 +20,7 @@ def run_sample(
     dtype: str,
     output: str | None,
     format: str | None,
+    h5_path: str | None,
     force: bool,
     append: bool,
     compress: bool,
@@ -44,6 +45,18 @@ def run_sample(
         raise InvalidArgument(f"a .npy file holds one tensor, but {len(shape)} shapes were given; write .npz")
     if fmt != "npz" and (append or compress):
         raise InvalidArgument(f"--{'append' if append else 'compress'} works with .npz output only")
+    if fmt == "hdf5":
+        if output == "-":
+            raise InvalidArgument("HDF5 output cannot go to stdout; give -o FILE.h5")
+        if h5_path is None:
+            raise InvalidArgument("HDF5 output needs --path DATASET, e.g. --path layers/dense/vars/0")
+        if len(shape) > 1 or name:
+            raise InvalidArgument("HDF5 output writes one tensor at --path; give one --shape and no --name")
+        from ..writers.hdf5 import check_dataset_path
+
+        check_dataset_path(h5_path)
+    elif h5_path is not None:
+        raise InvalidArgument("--path names a dataset in an HDF5 file; use it with .h5 or .weights.h5 output")
     if output == "-" and append:
         raise InvalidArgument("--append adds to a file; it cannot be used with -o -")
     if fmt == "npy" and name:
@@ -52,7 +65,7 @@ def run_sample(
         raise click.UsageError(f"refusing to write binary .{fmt} data to a terminal; redirect stdout or use -o FILE")
 
     if output not in (None, "-"):
-        check_target(output, force=force, exists_ok=append)
+        check_target(output, force=force, exists_ok=append or fmt == "hdf5")
     if fmt == "npz":
         from ..writers.npy import check_member_name
 
@@ -80,6 +93,11 @@ def run_sample(
             sys.stdout.buffer.flush()
         else:
             write_npz(output, {t.name: t.array for t in tensors}, force=force, append=append, compress=compress)
+    elif fmt == "hdf5":
+        from ..writers.hdf5 import write_dataset
+
+        assert output is not None and h5_path is not None
+        write_dataset(output, h5_path, tensors[0].array, force=force)
     if as_json:
         from .sample_command import write_json
 
@@ -88,5 +106,7 @@ def run_sample(
         described = ", ".join(
             f"{t.name} {format_shape(t.array.shape)}" if fmt == "npz" else format_shape(t.array.shape) for t in tensors
         )
+        if fmt == "hdf5":
+            described = f"{h5_path} {described}"
         seed = f" seed {initializer.seed}" if cls.is_random else ""
         click.echo(f"wrote {output}: {described} {dtype}{seed}", err=True)

@@ -77,9 +77,17 @@ def _common_options(is_random: bool) -> list[click.Option]:
         click.Option(
             ["-o", "--output"],
             metavar="PATH",
-            help="Output file: .npy (one tensor) or .npz (several); - writes .npy to stdout.",
+            help="Output file: .npy (one tensor), .npz (several) or .h5 (with --path); - writes .npy to stdout.",
         ),
-        click.Option(["--format"], type=click.Choice(["npy", "npz"]), help="Output format, overriding the suffix."),
+        click.Option(
+            ["--format"], type=click.Choice(["npy", "npz", "hdf5"]), help="Output format, overriding the suffix."
+        ),
+        click.Option(
+            ["--path", "h5_path"],
+            metavar="DATASET",
+            help="With .h5/.weights.h5 output: the dataset to write, e.g. layers/dense/vars/0; "
+            "the file's other contents are kept.",
+        ),
         click.Option(
             ["-f", "--force"], is_flag=True, help="Replace an existing output file (or tensor, with --append)."
         ),

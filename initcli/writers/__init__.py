@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..errors import InvalidArgument
 
-FORMATS = ("npy", "npz")
+FORMATS = ("npy", "npz", "hdf5")
 """Output formats by name; the suffix of the output path chooses one."""
 
 
@@ -27,7 +27,10 @@ def format_for_path(path: str, explicit: str | None = None) -> str:
     suffix = Path(path).suffix.lower()
     if suffix in (".npy", ".npz"):
         return suffix[1:]
+    if suffix in (".h5", ".hdf5"):
+        return "hdf5"
     shown = suffix or "(none)"
     raise InvalidArgument(
-        f"output suffix {shown!r} of {path!r} is not known; use .npy or .npz, or -o - for .npy on stdout"
+        f"output suffix {shown!r} of {path!r} is not known; use .npy, .npz or .h5 (with --path), "
+        "or -o - for .npy on stdout"
     )

@@ -68,8 +68,10 @@ def atomic_write(path: str | os.PathLike[str], *, force: bool) -> Iterator[Binar
     try:
         try:
             yield handle  # type: ignore[misc]
-            handle.flush()
-            os.fsync(handle.fileno())
+            if not handle.closed:
+                handle.flush()
+            with open(temporary, "rb+") as synced:
+                os.fsync(synced.fileno())
         finally:
             handle.close()
         os.chmod(temporary, _default_mode())

@@ -1,0 +1,69 @@
+"""One tensor into an HDF5 file at a dataset path (``layers/conv2d/vars/0``).
+
+The file is created if missing; otherwise its other groups, datasets and
+attributes are kept.  The change is atomic: the file is copied beside itself,
+the copy is changed, fsynced and renamed over the original, so an
+interrupted run leaves the original untouched.  Replacing an existing
+dataset needs ``force``.  Datasets are written contiguous and uncompressed,
+as Keras writes them; h5py is imported only here.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InvalidArgument, ResourceError
+from .atomic import atomic_write, check_target
+
+
+def check_dataset_path(path: str) -> str:
+    """A relative dataset path with no empty, ``.`` or ``..`` components."""
+    parts = path.split("/")
+    if not path or path.startswith("/") or any(p in ("", ".", "..") for p in parts):
+        raise InvalidArgument(
+            f"HDF5 path {path!r} is not valid; use a relative path of plain names such as layers/dense/vars/0"
+        )
+    return path
+
+
+def write_dataset(file: str | os.PathLike[str], dataset: str, array: np.ndarray, *, force: bool = False) -> None:
+    """Write ``array`` at ``dataset`` in the HDF5 ``file``, keeping everything else in it."""
+    import h5py
+
+    check_dataset_path(dataset)
+    target = check_target(file, force=True)
+    existing = target.exists()
+    if existing:
+        try:
+            with h5py.File(target, "r") as handle:
+                _check_free(handle, dataset, force)
+        except ResourceError:
+            raise
+        except OSError:
+            raise ResourceError(f"cannot add to {str(target)!r}: it is not an HDF5 file") from None
+    with atomic_write(target, force=True) as stream:
+        stream.close()
+        temporary = Path(stream.name)
+        if existing:
+            shutil.copyfile(target, temporary)
+        with h5py.File(temporary, "a" if existing else "w") as handle:
+            if dataset in handle:
+                del handle[dataset]
+            handle.create_dataset(dataset, data=array)
+
+
+def _check_free(handle: object, dataset: str, force: bool) -> None:
+    parts = dataset.split("/")
+    for depth in range(1, len(parts)):
+        prefix = "/".join(parts[:depth])
+        if prefix in handle and not hasattr(handle[prefix], "keys"):  # type: ignore[index]
+            raise ResourceError(f"cannot write {dataset!r}: {prefix!r} is a dataset, not a group")
+    if dataset in handle:  # type: ignore[operator]
+        if hasattr(handle[dataset], "keys"):  # type: ignore[index]
+            raise ResourceError(f"cannot write {dataset!r}: it is a group in the file")
+        if not force:
+            raise ResourceError(f"{dataset!r} already exists in the file; use --force to replace it")
