@@ -114,3 +114,29 @@ def sample_many(
         Tensor(name, initializer.sample(shape, resolved_dtype, draw=i), initializer, i)
         for i, (name, shape) in enumerate(zip(names, checked, strict=False))
     ]
+
+
+def sample_plan(plan: Any, master_seed: int) -> dict[str, Any]:
+    """Sample every weight of a :class:`~initcli.model.plan.ModelPlan`; keyed by weight path.
+
+    ``initcli batch``/``initcli model`` call exactly this.
+    """
+    from .model.plan import sample_weight
+
+    total = sum(w.nbytes for w in plan.weights())
+    largest = max((w.nbytes for w in plan.weights()), default=0)
+    check_fits(total + 2 * largest, f"the model's {len(plan.weights())} weights")
+    return {w.path: sample_weight(w, master_seed) for w in plan.weights()}
+
+
+def write_plan(path: str, plan: Any, arrays: dict[str, np.ndarray], layout: str, *, force: bool = False) -> None:
+    """Write a sampled plan in ``layout`` (keras3, legacy, keras or npz)."""
+    from .writers.keras_h5 import write_keras_archive, write_weights_h5
+    from .writers.npy import write_npz
+
+    if layout == "npz":
+        write_npz(path, arrays, force=force)
+    elif layout == "keras":
+        write_keras_archive(path, plan, arrays, force=force)
+    else:
+        write_weights_h5(path, plan, arrays, layout=layout, force=force)

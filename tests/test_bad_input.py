@@ -69,7 +69,7 @@ CASES = [
     ),
     (["he_normal", "--shape", "3", "-s", "4", "-n", "a", "-o", "w.npz"], 2, "1 --name for 2 --shape"),
     (["he_normal", "--shape", "3", "-s", "4", "-n", "a", "-n", "a", "-o", "w.npz"], 2, "repeat"),
-    (["he_normal", "--shape", "3", "-n", "a/b", "-o", "w.npz"], 2, "tensor name 'a/b' is not valid"),
+    (["he_normal", "--shape", "3", "-n", "a//b", "-o", "w.npz"], 2, "tensor name 'a//b' is not valid"),
     (["he_normal", "--shape", "3", "--append", "-o", "w.npy"], 2, "--append works with .npz output only"),
     (["he_normal", "--shape", "3", "-o", "-", "--json"], 2, "both write to stdout"),
     (["he_normal"], 2, ""),  # no arguments: help, exit 2 as click does for a missing command input

@@ -45,9 +45,12 @@ def _member_info(name: str, compress: bool) -> zipfile.ZipInfo:
 
 
 def check_member_name(name: str) -> str:
-    """A tensor name usable as an ``.npz`` member: non-empty, no path separators."""
-    if not name or "/" in name or "\\" in name or name in (".", ".."):
-        raise InvalidArgument(f"tensor name {name!r} is not valid in .npz; use a plain name such as 'kernel'")
+    """A tensor name usable as an ``.npz`` member: ``/``-separated plain names (``enc1/kernel``)."""
+    parts = name.split("/")
+    if not name or "\\" in name or any(p in ("", ".", "..") for p in parts):
+        raise InvalidArgument(
+            f"tensor name {name!r} is not valid in .npz; use plain names such as 'kernel' or 'enc1/kernel'"
+        )
     return name
 
 

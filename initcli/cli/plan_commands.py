@@ -1,0 +1,114 @@
+"""``initcli batch CONFIG`` and ``initcli model MODEL``: a whole model's weights in one file."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from ..errors import InvalidArgument
+from .types import SeedType
+
+_COMMON = [
+    click.option("-o", "--output", metavar="PATH", help="Output: .weights.h5 (Keras 3), .h5 (legacy), .keras, .npz."),
+    click.option(
+        "--layout",
+        type=click.Choice(["keras3", "legacy", "keras", "npz"]),
+        help="File layout, overriding the suffix.",
+    ),
+    click.option(
+        "--seed", type=SeedType(), help="Master seed: each weight's seed derives from it and the weight's path."
+    ),
+    click.option("-f", "--force", is_flag=True, help="Replace an existing output file."),
+    click.option("--dry-run", is_flag=True, help="Print the plan (paths, shapes, initializers, bytes); write nothing."),
+    click.option("--json", "as_json", is_flag=True, help="With --dry-run: print the plan as JSON on stdout."),
+    click.option("-q", "--quiet", is_flag=True, help="Print nothing on stderr."),
+]
+
+
+def _common(function: Any) -> Any:
+    for option in reversed(_COMMON):
+        function = option(function)
+    return function
+
+
+def run_plan(
+    plan: Any,
+    config_seed: int | None,
+    *,
+    output: str | None,
+    layout: str | None,
+    seed: int | None,
+    force: bool,
+    dry_run: bool,
+    as_json: bool,
+    quiet: bool,
+) -> None:
+    """Check the output, settle the master seed, then print the plan or sample and write it."""
+    import random
+
+    from ..api import sample_plan, write_plan
+    from ..memory import format_bytes
+    from ..model.plan import describe
+    from ..writers.atomic import check_target
+    from ..writers.keras_h5 import layout_for_path
+
+    if as_json and not dry_run:
+        raise click.UsageError("--json prints the plan; use it with --dry-run")
+    if dry_run:
+        master = seed if seed is not None else config_seed
+        records = [describe(w) for w in plan.weights()]
+        total = sum(r["bytes"] for r in records)
+        if as_json:
+            json.dump({"model": plan.name, "master_seed": master, "weights": records, "total_bytes": total}, sys.stdout)
+            sys.stdout.write("\n")
+            return
+        for record in records:
+            spread = "".join(f" {k}={record[k]:.6g}" for k in ("stddev", "limit") if k in record)
+            fans = f" fans={tuple(record['fans'])}" if "fans" in record else ""
+            shape = "x".join(map(str, record["shape"])) or "()"
+            click.echo(
+                f"{record['path']:<28} {record['h5']:<40} {shape:<12} {record['dtype']:<8} "
+                f"{record['initializer']['class_name']}{fans}{spread} {format_bytes(record['bytes'])}"
+            )
+        click.echo(f"total: {len(records)} weights, {format_bytes(total)}")
+        return
+    if output is None:
+        raise click.UsageError("give -o FILE (.weights.h5, .h5, .keras or .npz), or --dry-run")
+    chosen = layout_for_path(output, layout)
+    if chosen == "keras" and plan.keras_config is None:
+        raise InvalidArgument("a .keras archive needs a Keras model config; use 'initcli model', or .weights.h5")
+    check_target(output, force=force)
+    master = seed if seed is not None else config_seed
+    if master is None:
+        master = random.randint(1, 10**9)
+        if not quiet:
+            click.echo(f"seed: {master}", err=True)
+    sampled = sample_plan(plan, master)
+    write_plan(output, plan, {path: s.array for path, s in sampled.items()}, chosen, force=force)
+    if not quiet:
+        total = sum(s.array.nbytes for s in sampled.values())
+        click.echo(f"wrote {output}: {len(sampled)} weights, {format_bytes(total)} ({chosen}), seed {master}", err=True)
+
+
+@click.command("batch")
+@click.argument("config", type=click.Path(dir_okay=False))
+@_common
+def batch_command(config: str, **options: Any) -> None:
+    """Sample every weight listed in a batch config (JSON, TOML or YAML) into one file.
+
+    The config lists layers (name, Keras class) and their weights (shape,
+    initializer, optional seed and dtype); see sample_configs/. A layer class
+    Keras has (Dense, Conv2D, LSTM, MultiHeadAttention, ...) fixes the order of
+    its weights, so the file loads with model.load_weights().
+
+    \b
+    Example:
+      initcli batch sample_configs/mnist_mlp.yaml --seed 1 -o mlp.weights.h5
+    """
+    from ..model.batch_config import load_batch_config
+
+    plan, config_seed = load_batch_config(config)
+    run_plan(plan, config_seed, **options)

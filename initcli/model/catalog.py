@@ -1,0 +1,84 @@
+"""Which weights each Keras layer class owns, in the order Keras creates them.
+
+Keras 3 stores a layer's variables as ``vars/0, vars/1, ...`` in creation
+order, under the layer's group; sub-objects held as attributes get their own
+groups named after the attribute (``lstm/cell``, ``multi_head_attention/
+query_dense``).  A batch config names weights (``kernel``, ``bias``, ...);
+this table maps each name to its sub-object, its position and whether it is
+trainable, so the file loads whatever order the config lists them in.
+Weights a layer does not have in a given configuration (``bias`` with
+``use_bias=False``, ``beta`` with ``center=False``) are simply left out, and
+the remaining ones are numbered in order, as Keras does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One weight a layer class can own."""
+
+    name: str
+    sub_object: str = ""
+    trainable: bool = True
+
+
+_KERNEL_BIAS = (Slot("kernel"), Slot("bias"))
+_GAMMA_BETA = (Slot("gamma"), Slot("beta"))
+
+
+def _cell(prefix: str = "", sub: str = "cell") -> tuple[Slot, ...]:
+    return tuple(Slot(f"{prefix}{name}", sub) for name in ("kernel", "recurrent_kernel", "bias"))
+
+
+def _einsum(prefix: str, sub: str) -> tuple[Slot, ...]:
+    return (Slot(f"{prefix}/kernel", sub), Slot(f"{prefix}/bias", sub))
+
+
+SLOTS: dict[str, tuple[Slot, ...]] = {
+    "Dense": _KERNEL_BIAS,
+    "EinsumDense": _KERNEL_BIAS,
+    **{
+        name: _KERNEL_BIAS
+        for name in (
+            "Conv1D",
+            "Conv2D",
+            "Conv3D",
+            "Conv1DTranspose",
+            "Conv2DTranspose",
+            "Conv3DTranspose",
+            "DepthwiseConv1D",
+            "DepthwiseConv2D",
+        )
+    },
+    "SeparableConv1D": (Slot("depthwise_kernel"), Slot("pointwise_kernel"), Slot("bias")),
+    "SeparableConv2D": (Slot("depthwise_kernel"), Slot("pointwise_kernel"), Slot("bias")),
+    "Embedding": (Slot("embeddings"),),
+    "BatchNormalization": (
+        Slot("gamma"),
+        Slot("beta"),
+        Slot("moving_mean", trainable=False),
+        Slot("moving_variance", trainable=False),
+    ),
+    "LayerNormalization": _GAMMA_BETA,
+    "GroupNormalization": _GAMMA_BETA,
+    "PReLU": (Slot("alpha"),),
+    "LSTM": _cell(),
+    "GRU": _cell(),
+    "SimpleRNN": _cell(),
+    "Bidirectional": _cell("forward/", "forward_layer/cell") + _cell("backward/", "backward_layer/cell"),
+    "MultiHeadAttention": (
+        _einsum("query", "query_dense")
+        + _einsum("key", "key_dense")
+        + _einsum("value", "value_dense")
+        + _einsum("attention_output", "output_dense")
+    ),
+}
+"""Weight slots of the layer classes a batch config can name, in Keras's variable order."""
+
+
+def slots_for(class_name: str) -> tuple[Slot, ...] | None:
+    """The slots of ``class_name``, or ``None`` for a class initcli does not know."""
+    return SLOTS.get(class_name)

@@ -1,0 +1,59 @@
+"""Reading JSON, TOML and YAML documents with errors that give the line and column.
+
+YAML goes through ``yaml.safe_load`` (no Python objects, no code); PyYAML
+and, on Python 3.10, tomli are imported only when such a file is read.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from ..errors import InvalidArgument, ResourceError
+
+_FORMATS = {".json": "json", ".toml": "toml", ".yaml": "yaml", ".yml": "yaml"}
+
+
+def read_document(path: str | Path) -> Any:
+    """Parse the JSON, TOML or YAML file at ``path`` (chosen by its suffix)."""
+    path = Path(path)
+    kind = _FORMATS.get(path.suffix.lower())
+    if kind is None:
+        raise InvalidArgument(f"config {str(path)!r} has an unknown suffix; use .json, .toml, .yaml or .yml")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ResourceError(f"config {str(path)!r} does not exist") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ResourceError(f"cannot read config {str(path)!r}: {error}") from None
+    return parse_document(text, kind, str(path))
+
+
+def parse_document(text: str, kind: str, where: str) -> Any:
+    """Parse ``text`` as ``kind`` (json, toml or yaml); ``where`` names it in errors."""
+    if kind == "json":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as error:
+            raise InvalidArgument(
+                f"{where}: line {error.lineno}, column {error.colno}: invalid JSON: {error.msg}"
+            ) from None
+    if kind == "toml":
+        try:
+            import tomllib
+        except ImportError:  # Python 3.10
+            import tomli as tomllib  # type: ignore[no-redef]
+        try:
+            return tomllib.loads(text)
+        except tomllib.TOMLDecodeError as error:
+            raise InvalidArgument(f"{where}: invalid TOML: {error}") from None
+    import yaml
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        position = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise InvalidArgument(f"{where}: {position}invalid YAML: {problem}") from None

@@ -1,0 +1,168 @@
+"""The plan of a model's weights, independent of where it came from and where it goes.
+
+A :class:`ModelPlan` lists the model's top-level layers in order; each
+:class:`LayerPlan` lists its weights in Keras's variable order.  Each
+:class:`WeightPlan` knows
+
+* ``path`` -- the user-visible path ``<layer name>/<weight name>`` (nested
+  models prefix their own name), used for derived seeds and ``.npz`` keys;
+* ``h5_object`` / ``h5_index`` -- where Keras 3's ``.weights.h5`` keeps it
+  (``layers/lstm/cell`` and ``vars/<i>``);
+* the pieces it is made of: usually one ``(initializer, shape)``; LSTM's bias
+  with ``unit_forget_bias`` is three pieces concatenated.
+
+Sampling resolves seeds: a seed given in the initializer's config (or per
+weight) is used as is, so seeded Keras configs reproduce Keras; otherwise the
+weight's seed is derived from the master seed and its path
+(:func:`initcli.seeds.derive_seed`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..errors import InvalidArgument
+from ..initializers import Initializer, serialize
+from ..initializers.base import RandomInitializer
+from ..seeds import derive_seed
+from ..shapes import element_count
+
+
+@dataclass
+class Piece:
+    """One initializer call: ``initializer(shape, dtype)``."""
+
+    initializer: Initializer
+    shape: tuple[int, ...]
+
+
+@dataclass
+class WeightPlan:
+    """One weight of the model."""
+
+    name: str
+    path: str
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    pieces: list[Piece]
+    h5_object: str
+    h5_index: int
+    trainable: bool = True
+    seed: int | None = None
+    """Explicit seed for this weight (overrides the initializer's and the derived one)."""
+
+    @property
+    def initializer(self) -> Initializer:
+        """The main initializer (the first piece's)."""
+        return self.pieces[0].initializer
+
+    @property
+    def nbytes(self) -> int:
+        return element_count(self.shape) * self.dtype.itemsize
+
+
+@dataclass
+class LayerPlan:
+    """A top-level layer (or nested model) and its weights in Keras's order."""
+
+    name: str
+    class_name: str
+    h5_object: str
+    weights: list[WeightPlan] = field(default_factory=list)
+    h5_names: dict[str, str] = field(default_factory=dict)
+    """``@name`` of each object group this layer writes (``layers/lstm/cell`` -> ``lstm_cell``)."""
+
+
+@dataclass
+class ModelPlan:
+    """Every layer and weight of a model."""
+
+    name: str
+    layers: list[LayerPlan]
+    keras_config: dict[str, Any] | None = None
+    """The Keras model config (for ``.keras`` output), when the plan came from one."""
+
+    def weights(self) -> list[WeightPlan]:
+        return [w for layer in self.layers for w in layer.weights]
+
+    def check(self) -> None:
+        """Duplicate paths or HDF5 slots are errors."""
+        seen: dict[str, str] = {}
+        slots: set[tuple[str, int]] = set()
+        for weight in self.weights():
+            if weight.path in seen:
+                raise InvalidArgument(f"weight path {weight.path!r} appears twice; give each layer a unique name")
+            seen[weight.path] = weight.path
+            slot = (weight.h5_object, weight.h5_index)
+            if slot in slots:
+                raise InvalidArgument(f"two weights map to {weight.h5_object}/vars/{weight.h5_index}")
+            slots.add(slot)
+
+
+@dataclass
+class SampledWeight:
+    """A weight of the plan with its values and the seeds actually used."""
+
+    plan: WeightPlan
+    array: np.ndarray
+    seeds: list[int | None]
+
+
+def resolve_initializer(piece: Piece, weight: WeightPlan, master_seed: int, index: int) -> Initializer:
+    """The initializer to call for one piece, with its seed settled.
+
+    Explicit per-weight seed > the seed in the initializer's config > derived.
+    """
+    initializer = piece.initializer
+    if not isinstance(initializer, RandomInitializer):
+        return initializer
+    if weight.seed is not None:
+        seed = weight.seed
+    elif getattr(initializer, "_init_seed", None) is not None:
+        return initializer
+    else:
+        seed = derive_seed(master_seed, weight.path if index == 0 else f"{weight.path}#{index}")
+    config = initializer.get_config()
+    config["seed"] = seed
+    return type(initializer).from_config(config)
+
+
+def sample_weight(weight: WeightPlan, master_seed: int) -> SampledWeight:
+    """Draw one weight: each piece in ``weight.dtype``, concatenated along axis 0."""
+    arrays = []
+    seeds: list[int | None] = []
+    for index, piece in enumerate(weight.pieces):
+        initializer = resolve_initializer(piece, weight, master_seed, index)
+        arrays.append(initializer.sample(piece.shape, weight.dtype))
+        seeds.append(getattr(initializer, "seed", None))
+    array = arrays[0] if len(arrays) == 1 else np.concatenate(arrays, axis=0)
+    if array.shape != weight.shape:
+        raise InvalidArgument(f"{weight.path}: built shape {array.shape} differs from planned {weight.shape}")
+    return SampledWeight(weight, array, seeds)
+
+
+def describe(weight: WeightPlan) -> dict[str, Any]:
+    """A JSON-ready description of a planned weight (for ``--dry-run``)."""
+    from ..initializers.variance_scaling import VarianceScaling
+
+    initializer = weight.initializer
+    record: dict[str, Any] = {
+        "path": weight.path,
+        "h5": f"{weight.h5_object}/vars/{weight.h5_index}".lstrip("/"),
+        "shape": list(weight.shape),
+        "dtype": weight.dtype.name,
+        "initializer": serialize(initializer),
+        "bytes": weight.nbytes,
+    }
+    if isinstance(initializer, VarianceScaling):
+        shape = weight.pieces[0].shape
+        record["fans"] = list(initializer.fans(shape))
+        record.update(initializer.spread(shape))
+    elif isinstance(initializer, RandomInitializer) and hasattr(initializer, "stddev"):
+        record["stddev"] = initializer.stddev
+    if len(weight.pieces) > 1:
+        record["pieces"] = [{"initializer": serialize(p.initializer), "shape": list(p.shape)} for p in weight.pieces]
+    return record

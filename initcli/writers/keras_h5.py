@@ -1,0 +1,154 @@
+"""Whole-model weight files in the layouts Keras loads: ``.weights.h5``, legacy ``.h5`` and ``.keras``.
+
+Writers take a :class:`~initcli.model.plan.ModelPlan` and the arrays for its
+weights; they draw nothing.
+
+**Keras 3 ``.weights.h5``** (``model.load_weights``): each object's
+variables are datasets ``<object>/vars/<i>``; every layer and sub-object gets
+a ``vars`` group carrying ``@name``; the model's own (empty) ``vars`` group
+carries the model name.  Datasets are contiguous and uncompressed, as Keras
+writes them.
+
+**Legacy Keras 2 ``.h5``** (``load_weights`` on ``.h5``/``.hdf5``, Keras 2 and
+3): root attributes ``layer_names`` (every top-level layer, weightless ones
+too), ``backend`` and ``keras_version``; one group per layer named by
+``layer.name`` with ``weight_names`` listing its weights (trainable first,
+as Keras lists them) and a dataset for each.  Keras loads these by position
+(topologically) or, with ``by_name=True``, by layer name.
+
+**``.keras``**: a zip of ``config.json`` (the Keras model config),
+``metadata.json`` and ``model.weights.h5`` (the Keras 3 layout), all
+stored uncompressed as Keras writes them, so ``keras.models.load_model``
+returns the model with these weights.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import zipfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..model.plan import ModelPlan
+from .atomic import atomic_write
+
+KERAS_VERSION = "3.15.1"
+"""The Keras version whose layouts these files follow (recorded in legacy and .keras files)."""
+
+_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+
+
+def _h5_layout_keras3(handle: Any, plan: ModelPlan, arrays: Mapping[str, np.ndarray]) -> None:
+    for layer in plan.layers:
+        for obj, name in layer.h5_names.items():
+            group = handle.require_group(f"{obj}/vars")
+            group.attrs["name"] = name
+        for weight in layer.weights:
+            handle.create_dataset(f"{weight.h5_object}/vars/{weight.h5_index}", data=arrays[weight.path])
+    handle.require_group("vars").attrs["name"] = plan.name
+
+
+def _string_array(values: list[str]) -> np.ndarray:
+    import h5py
+
+    return np.array(values, dtype=h5py.string_dtype("utf-8"))
+
+
+def _h5_layout_legacy(handle: Any, plan: ModelPlan, arrays: Mapping[str, np.ndarray]) -> None:
+    handle.attrs["layer_names"] = _string_array([layer.name for layer in plan.layers])
+    handle.attrs["backend"] = "numpy"
+    handle.attrs["keras_version"] = KERAS_VERSION
+    for layer in plan.layers:
+        group = handle.create_group(layer.name)
+        ordered = [w for w in layer.weights if w.trainable] + [w for w in layer.weights if not w.trainable]
+        names = [_legacy_name(layer.name, w.path) for w in ordered]
+        group.attrs["weight_names"] = _string_array(names)
+        for weight, name in zip(ordered, names, strict=True):
+            group.create_dataset(name, data=arrays[weight.path])
+
+
+def _legacy_name(layer_name: str, path: str) -> str:
+    """``enc1/kernel`` -> ``enc1/kernel``; nested ``block/inner/kernel`` keeps its inner path."""
+    return path if path.startswith(f"{layer_name}/") else f"{layer_name}/{path}"
+
+
+def write_weights_h5(
+    path: str | os.PathLike[str],
+    plan: ModelPlan,
+    arrays: Mapping[str, np.ndarray],
+    *,
+    layout: str = "keras3",
+    force: bool = False,
+) -> None:
+    """Write ``arrays`` (keyed by weight path) as an HDF5 weights file, atomically."""
+    import h5py
+
+    write = {"keras3": _h5_layout_keras3, "legacy": _h5_layout_legacy}[layout]
+    with atomic_write(path, force=force) as stream:
+        stream.close()
+        with h5py.File(stream.name, "w", track_order=True) as handle:
+            write(handle, plan, arrays)
+
+
+def keras3_h5_bytes(plan: ModelPlan, arrays: Mapping[str, np.ndarray]) -> bytes:
+    """The Keras 3 ``.weights.h5`` file as bytes (for the ``.keras`` archive)."""
+    import h5py
+
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w", track_order=True) as handle:
+        _h5_layout_keras3(handle, plan, arrays)
+    return buffer.getvalue()
+
+
+def write_keras_archive(
+    path: str | os.PathLike[str], plan: ModelPlan, arrays: Mapping[str, np.ndarray], *, force: bool = False
+) -> None:
+    """Write a ``.keras`` archive (config, metadata, weights) that ``keras.models.load_model`` reads."""
+    if plan.keras_config is None:
+        raise ValueError("a .keras archive needs the Keras model config")
+    members = {
+        "metadata.json": json.dumps({"keras_version": KERAS_VERSION, "date_saved": "1980-01-01@00:00:00"}).encode(),
+        "config.json": json.dumps(plan.keras_config).encode(),
+        "model.weights.h5": keras3_h5_bytes(plan, arrays),
+    }
+    with atomic_write(path, force=force) as stream, zipfile.ZipFile(stream, "w") as archive:
+        for name, data in members.items():
+            info = zipfile.ZipInfo(name, date_time=_ZIP_EPOCH)
+            info.compress_type = zipfile.ZIP_STORED
+            info.external_attr = 0o644 << 16
+            info.create_system = 3
+            archive.writestr(info, data)
+
+
+LAYOUTS = ("keras3", "legacy", "keras", "npz")
+
+
+def layout_for_path(path: str, explicit: str | None = None) -> str:
+    """The whole-model layout: ``explicit``, else by suffix.
+
+    ``.weights.h5`` -> keras3, ``.h5``/``.hdf5`` -> legacy, ``.keras`` -> keras, ``.npz`` -> npz.
+    """
+    from ..errors import InvalidArgument
+
+    if explicit is not None:
+        if explicit not in LAYOUTS:
+            raise InvalidArgument(f"layout {explicit!r} is not known; use one of {', '.join(LAYOUTS)}")
+        return explicit
+    name = Path(path).name.lower()
+    if name.endswith(".weights.h5"):
+        return "keras3"
+    if name.endswith((".h5", ".hdf5")):
+        return "legacy"
+    if name.endswith(".keras"):
+        return "keras"
+    if name.endswith(".npz"):
+        return "npz"
+    raise InvalidArgument(
+        f"output {path!r} has no known suffix; use .weights.h5 (Keras 3), .h5 (legacy Keras 2), "
+        ".keras or .npz, or choose with --layout"
+    )
