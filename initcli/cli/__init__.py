@@ -7,7 +7,7 @@ import click
 from .. import __version__
 from .group import InitcliGroup
 from .list_command import list_command
-from .plan_commands import batch_command
+from .plan_commands import batch_command, model_command
 
 _HELP = """Sample weight tensors with the Keras initializers, bit for bit.
 
@@ -30,6 +30,7 @@ def cli() -> None:
 
 cli.add_command(list_command)
 cli.add_command(batch_command)
+cli.add_command(model_command)
 
 
 def main() -> None:

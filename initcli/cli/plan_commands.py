@@ -112,3 +112,26 @@ def batch_command(config: str, **options: Any) -> None:
 
     plan, config_seed = load_batch_config(config)
     run_plan(plan, config_seed, **options)
+
+
+@click.command("model")
+@click.argument("model", type=click.Path(dir_okay=False))
+@_common
+def model_command(model: str, **options: Any) -> None:
+    """Initialize every weight of a Keras model config, as Keras would, into one file.
+
+    MODEL is the JSON of model.to_json() or a .keras archive (only its
+    config.json is read). Shapes come from each layer's config; initializers
+    from its *_initializer fields. Seeded initializers give exactly Keras's
+    numbers; unseeded ones get seeds derived from --seed and the weight's path.
+    A .keras output is a complete archive that keras.models.load_model() reads.
+
+    \b
+    Example:
+      initcli model model.json --seed 1 -o model.weights.h5
+      initcli model old.keras --seed 1 -o fresh.keras
+    """
+    from ..model.keras_config import load_model_config, plan_from_keras_config
+
+    plan = plan_from_keras_config(load_model_config(model))
+    run_plan(plan, None, **options)

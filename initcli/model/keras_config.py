@@ -1,0 +1,222 @@
+"""Plans from Keras model configs: the JSON of ``model.to_json()`` or the ``config.json`` of a ``.keras``.
+
+Every layer's input shape comes from, in order of preference, its
+``build_config`` (what Keras built it with), the shapes of the tensors in
+its first ``inbound_nodes`` call (Functional models), or propagation from
+the model's input through the layers before it (Sequential models).  Each
+layer's weights come from :mod:`initcli.model.layers`; nested models and
+their layers get Keras's nested paths (``layers/sequential/layers/dense``).
+
+Keras 3 names each entry of a model's layer list by its class in snake
+case with a per-class counter (``dense``, ``dense_1``); a Sequential model's
+list leaves out its ``InputLayer``, a Functional model's keeps it.  That is
+the ``.weights.h5`` layout; the legacy ``.h5`` layout groups by
+``layer.name``.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..dtypes import resolve_dtype
+from ..errors import InvalidArgument, ResourceError
+from ..initializers.registry import to_snake_case
+from .layers import RULES, Built
+from .plan import LayerPlan, ModelPlan, WeightPlan
+
+CONFIG_LIMIT = 64 * 1024 * 1024
+"""The largest ``config.json`` read from a ``.keras`` archive."""
+
+MODEL_CLASSES = ("Sequential", "Functional", "Model")
+
+
+def load_model_config(path: str | Path) -> dict[str, Any]:
+    """The model config in a ``to_json()`` file or a ``.keras`` archive (only ``config.json`` is read)."""
+    path = Path(path)
+    if not path.exists():
+        raise ResourceError(f"model {str(path)!r} does not exist")
+    if zipfile.is_zipfile(path):
+        try:
+            with zipfile.ZipFile(path) as archive:
+                try:
+                    info = archive.getinfo("config.json")
+                except KeyError:
+                    raise InvalidArgument(f"{str(path)!r} is a zip without config.json; is it a .keras file?") from None
+                if info.file_size > CONFIG_LIMIT:
+                    raise InvalidArgument(
+                        f"{str(path)!r}: config.json is {info.file_size} bytes; the limit is {CONFIG_LIMIT}"
+                    )
+                with archive.open(info) as member:
+                    text = member.read(CONFIG_LIMIT + 1).decode("utf-8")
+        except zipfile.BadZipFile as error:
+            raise InvalidArgument(f"{str(path)!r} is not a valid .keras archive: {error}") from None
+        where = f"{path}:config.json"
+    else:
+        if path.suffix == ".keras":
+            raise InvalidArgument(f"{str(path)!r} is not a zip archive; a .keras file is a zip with config.json")
+        text = path.read_text(encoding="utf-8")
+        where = str(path)
+    try:
+        config = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InvalidArgument(
+            f"{where}: line {error.lineno}, column {error.colno}: invalid JSON: {error.msg}"
+        ) from None
+    except UnicodeDecodeError:
+        raise InvalidArgument(f"{where}: not UTF-8 text") from None
+    if not isinstance(config, dict) or config.get("class_name") not in MODEL_CLASSES:
+        found = config.get("class_name") if isinstance(config, dict) else type(config).__name__
+        raise InvalidArgument(
+            f"{where}: not a Keras model config (class_name {found!r}); use the JSON of model.to_json()"
+        )
+    return config
+
+
+def plan_from_keras_config(config: dict[str, Any]) -> ModelPlan:
+    """The plan of every weight of the model described by ``config``."""
+    inner = config.get("config") or {}
+    name = inner.get("name", "model")
+    layers = _model_layers(config, prefix="", path_prefix="", model_dtype=_dtype_of(inner, "float32"))
+    plan = ModelPlan(name=name, layers=layers, keras_config=config)
+    plan.check()
+    return plan
+
+
+def _dtype_of(config: dict[str, Any], default: str) -> str:
+    policy = config.get("dtype")
+    if policy is None:
+        return default
+    name = policy.get("config", {}).get("name") if isinstance(policy, dict) else policy
+    if not isinstance(name, str):
+        return default
+    if name.startswith("mixed_"):
+        return "float32"
+    return name
+
+
+def _model_layers(model: dict[str, Any], prefix: str, path_prefix: str, model_dtype: str) -> list[LayerPlan]:
+    kind = model["class_name"]
+    config = model.get("config") or {}
+    entries = config.get("layers")
+    if not isinstance(entries, list):
+        raise InvalidArgument(f"model {config.get('name')!r}: config has no 'layers' list")
+    counters: dict[str, int] = {}
+    plans: list[LayerPlan] = []
+    current: Any = _sequential_input(model) if kind == "Sequential" else None
+    for entry in entries:
+        class_name = entry.get("class_name")
+        layer_config = entry.get("config") or {}
+        name = layer_config.get("name") or to_snake_case(str(class_name))
+        if class_name == "InputLayer":
+            shape = layer_config.get("batch_shape") or layer_config.get("batch_input_shape")
+            current = tuple(shape) if shape else current
+            if kind == "Sequential":
+                continue
+        snake = to_snake_case(str(class_name))
+        count = counters.get(snake, 0)
+        counters[snake] = count + 1
+        h5_object = f"{prefix}layers/{snake}" + (f"_{count}" if count else "")
+        layer = LayerPlan(name=name, class_name=str(class_name), h5_object=h5_object, h5_names={h5_object: name})
+        if class_name == "InputLayer":
+            plans.append(layer)
+            continue
+        dtype = resolve_dtype(_dtype_of(layer_config, model_dtype))
+        if class_name in MODEL_CLASSES:
+            for sub in _model_layers(entry, f"{h5_object}/", f"{path_prefix}{name}/", model_dtype):
+                layer.weights.extend(sub.weights)
+                layer.h5_names.update(sub.h5_names)
+            current = None
+            plans.append(layer)
+            continue
+        rule = RULES.get(str(class_name))
+        if rule is None:
+            raise InvalidArgument(
+                f"layer {name!r} of class {class_name!r} is not supported by initcli yet; "
+                "no file was written (see 'initcli model --help' for the supported layers)"
+            )
+        inputs = _input_shapes(entry, current)
+        if inputs is None:
+            raise InvalidArgument(
+                f"layer {name!r} ({class_name}): its input shape is unknown (no build_config, no inbound shapes)"
+            )
+        try:
+            built: Built = rule(layer_config, *inputs)
+        except (KeyError, TypeError, ValueError, IndexError) as error:
+            if isinstance(error, InvalidArgument):
+                raise
+            raise InvalidArgument(f"layer {name!r} ({class_name}): cannot read its config: {error!r}") from None
+        current = built.output
+        per_object: dict[str, int] = {}
+        for sub_path, sub_name in built.sub_names.items():
+            layer.h5_names[f"{h5_object}/{sub_path}"] = sub_name
+        for weight in built.weights:
+            obj = f"{h5_object}/{weight.sub}" if weight.sub else h5_object
+            index = per_object.get(obj, 0)
+            per_object[obj] = index + 1
+            layer.weights.append(
+                WeightPlan(
+                    name=weight.name,
+                    path=f"{path_prefix}{name}/{weight.name}",
+                    shape=weight.shape,
+                    dtype=np.dtype(dtype),
+                    pieces=weight.pieces,
+                    h5_object=obj,
+                    h5_index=index,
+                    trainable=weight.trainable,
+                )
+            )
+        plans.append(layer)
+    return plans
+
+
+def _sequential_input(model: dict[str, Any]) -> Any:
+    config = model.get("config") or {}
+    shape = config.get("build_input_shape") or (model.get("build_config") or {}).get("input_shape")
+    return tuple(shape) if shape else None
+
+
+def _input_shapes(entry: dict[str, Any], current: Any) -> list[tuple[int | None, ...]] | None:
+    build = entry.get("build_config") or {}
+    if "input_shape" in build and build["input_shape"] is not None:
+        shape = build["input_shape"]
+        if shape and isinstance(shape[0], list):
+            return [tuple(s) for s in shape]
+        return [tuple(shape)]
+    if "shapes_dict" in build:
+        shapes = build["shapes_dict"]
+        ordered = [shapes.get("query_shape"), shapes.get("value_shape"), shapes.get("key_shape")]
+        return [tuple(s) if s is not None else None for s in ordered]  # type: ignore[misc]
+    nodes = entry.get("inbound_nodes") or []
+    if nodes:
+        tensors: list[tuple[int | None, ...]] = []
+        _collect_tensor_shapes(nodes[0].get("args", []), tensors)
+        keyed = nodes[0].get("kwargs", {}) or {}
+        key_tensors: list[tuple[int | None, ...]] = []
+        if isinstance(keyed, dict) and "key" in keyed:
+            _collect_tensor_shapes(keyed["key"], key_tensors)
+        if tensors:
+            if entry.get("class_name") == "MultiHeadAttention":
+                if len(tensors) == 1 and isinstance(keyed, dict) and "value" in keyed:
+                    _collect_tensor_shapes(keyed["value"], tensors)
+                return [*tensors[:2], *(key_tensors[:1] or [None])]  # type: ignore[list-item]
+            return tensors
+    if current is not None:
+        return [current]
+    return None
+
+
+def _collect_tensor_shapes(value: Any, out: list[tuple[int | None, ...]]) -> None:
+    if isinstance(value, dict):
+        if value.get("class_name") == "__keras_tensor__":
+            out.append(tuple(value["config"]["shape"]))
+            return
+        for item in value.values():
+            _collect_tensor_shapes(item, out)
+    elif isinstance(value, list):
+        for item in value:
+            _collect_tensor_shapes(item, out)

@@ -1,0 +1,537 @@
+"""What each Keras layer class builds: its weights (Keras's order) and its output shape.
+
+A rule takes the layer's config and its input shape(s) (batch dimension
+first, ``None`` when unknown) and returns the weights the layer's
+``build()`` creates -- sub-object, name, shape, initializer pieces,
+trainable -- and the shape of its output, so shapes can be propagated through
+a model whose layers carry no ``build_config``.
+
+Each rule mirrors the ``build()`` of the Keras 3.15 class it names; the
+model tests build the same layers with real Keras and compare every weight.
+A class with no rule is an error naming the layer, never a silently wrong
+file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from math import prod
+from typing import Any
+
+from ..errors import InvalidArgument
+from ..initializers import Initializer, Ones, get
+from ..initializers.variance_scaling import VarianceScaling
+from . import einsum
+from .plan import Piece
+
+Shape = tuple[int | None, ...]
+
+
+@dataclass
+class BuiltWeight:
+    """A weight a layer's ``build()`` creates."""
+
+    name: str
+    shape: tuple[int, ...]
+    pieces: list[Piece]
+    sub: str = ""
+    trainable: bool = True
+
+
+@dataclass
+class Built:
+    """What a layer builds from given input shapes."""
+
+    weights: list[BuiltWeight] = field(default_factory=list)
+    output: Any = None
+    sub_names: dict[str, str] = field(default_factory=dict)
+    """``@name`` of each sub-object group (``cell`` -> ``lstm_cell``)."""
+
+
+def initializer_of(config: dict[str, Any], key: str, default: str) -> Initializer:
+    """The initializer in ``config[key]`` (a Keras config dict or a name), or ``default``."""
+    value = config.get(key, default)
+    if value is None:
+        value = default
+    try:
+        initializer = get(value)
+    except InvalidArgument as error:
+        raise InvalidArgument(f"{config.get('name', '?')}: {key}: {error}") from None
+    assert initializer is not None
+    return initializer
+
+
+def _weight(name: str, shape: tuple[int, ...], initializer: Initializer, **kwargs: Any) -> BuiltWeight:
+    return BuiltWeight(name, tuple(int(d) for d in shape), [Piece(initializer, tuple(int(d) for d in shape))], **kwargs)
+
+
+def _known(value: int | None, what: str, config: dict[str, Any]) -> int:
+    if value is None:
+        raise InvalidArgument(f"layer {config.get('name')!r}: the {what} of its input is unknown; give build_config")
+    return int(value)
+
+
+def _channel_axis(config: dict[str, Any], rank: int) -> int:
+    return 1 if config.get("data_format") == "channels_first" else rank - 1
+
+
+def _tuple(value: Any, n: int) -> tuple[int, ...]:
+    if isinstance(value, int):
+        return (value,) * n
+    return tuple(int(v) for v in value)
+
+
+# --- weight layers --------------------------------------------------------------------------------
+
+
+def dense(config: dict[str, Any], shape: Shape) -> Built:
+    units = int(config["units"])
+    fan_in = _known(shape[-1], "last dimension", config)
+    weights = [_weight("kernel", (fan_in, units), initializer_of(config, "kernel_initializer", "glorot_uniform"))]
+    if config.get("use_bias", True):
+        weights.append(_weight("bias", (units,), initializer_of(config, "bias_initializer", "zeros")))
+    return Built(weights, (*shape[:-1], units))
+
+
+def with_einsum_axes(initializer: Initializer, input_axes: list[int], output_axes: list[int]) -> Initializer:
+    """``EinsumDense.build``: a VarianceScaling-family kernel initializer without axes gets the
+    einsum's fan axes, keeping its concrete seed."""
+    if isinstance(initializer, VarianceScaling) and (initializer.input_axes is None or initializer.output_axes is None):
+        config = initializer.get_config()
+        config["seed"] = initializer._init_seed  # None stays None: the plan derives one
+        config["input_axes"] = input_axes
+        config["output_axes"] = output_axes
+        return type(initializer).from_config(config)
+    return initializer
+
+
+def einsum_dense(config: dict[str, Any], shape: Shape) -> Built:
+    shapes = einsum.analyze(config["equation"], config.get("bias_axes"), shape, config.get("output_shape"))
+    kernel_init = with_einsum_axes(
+        initializer_of(config, "kernel_initializer", "glorot_uniform"), shapes.input_axes, shapes.output_axes
+    )
+    weights = [_weight("kernel", shapes.kernel, kernel_init)]
+    if shapes.bias is not None:
+        weights.append(_weight("bias", shapes.bias, initializer_of(config, "bias_initializer", "zeros")))
+    return Built(weights, shapes.output)
+
+
+def _conv_output(config: dict[str, Any], shape: Shape, rank: int, filters: int, transpose: bool = False) -> Shape:
+    channels_first = config.get("data_format") == "channels_first"
+    spatial = list(shape[2:] if channels_first else shape[1:-1])
+    kernel = _tuple(config["kernel_size"], rank)
+    strides = _tuple(config.get("strides", 1), rank)
+    dilation = _tuple(config.get("dilation_rate", 1), rank)
+    padding = config.get("padding", "valid")
+    out: list[int | None] = []
+    for size, k, s, d in zip(spatial, kernel, strides, dilation, strict=True):
+        if size is None:
+            out.append(None)
+            continue
+        effective = (k - 1) * d + 1
+        if transpose:
+            out.append(size * s + max(effective - s, 0) if padding == "valid" else size * s)
+        elif padding == "same" or padding == "causal":
+            out.append(-(-size // s))
+        else:
+            out.append((size - effective) // s + 1)
+    return (shape[0], filters, *out) if channels_first else (shape[0], *out, filters)
+
+
+def conv(rank: int) -> Callable[[dict[str, Any], Shape], Built]:
+    def rule(config: dict[str, Any], shape: Shape) -> Built:
+        filters = int(config["filters"])
+        channels = _known(shape[_channel_axis(config, len(shape))], "channel dimension", config)
+        groups = int(config.get("groups", 1) or 1)
+        kernel = (*_tuple(config["kernel_size"], rank), channels // groups, filters)
+        weights = [_weight("kernel", kernel, initializer_of(config, "kernel_initializer", "glorot_uniform"))]
+        if config.get("use_bias", True):
+            weights.append(_weight("bias", (filters,), initializer_of(config, "bias_initializer", "zeros")))
+        return Built(weights, _conv_output(config, shape, rank, filters))
+
+    return rule
+
+
+def conv_transpose(rank: int) -> Callable[[dict[str, Any], Shape], Built]:
+    def rule(config: dict[str, Any], shape: Shape) -> Built:
+        filters = int(config["filters"])
+        channels = _known(shape[_channel_axis(config, len(shape))], "channel dimension", config)
+        kernel = (*_tuple(config["kernel_size"], rank), filters, channels)
+        weights = [_weight("kernel", kernel, initializer_of(config, "kernel_initializer", "glorot_uniform"))]
+        if config.get("use_bias", True):
+            weights.append(_weight("bias", (filters,), initializer_of(config, "bias_initializer", "zeros")))
+        return Built(weights, _conv_output(config, shape, rank, filters, transpose=True))
+
+    return rule
+
+
+def depthwise_conv(rank: int) -> Callable[[dict[str, Any], Shape], Built]:
+    def rule(config: dict[str, Any], shape: Shape) -> Built:
+        multiplier = int(config.get("depth_multiplier", 1))
+        channels = _known(shape[_channel_axis(config, len(shape))], "channel dimension", config)
+        kernel = (*_tuple(config["kernel_size"], rank), channels, multiplier)
+        weights = [_weight("kernel", kernel, initializer_of(config, "depthwise_initializer", "glorot_uniform"))]
+        if config.get("use_bias", True):
+            weights.append(
+                _weight("bias", (channels * multiplier,), initializer_of(config, "bias_initializer", "zeros"))
+            )
+        return Built(weights, _conv_output(config, shape, rank, channels * multiplier))
+
+    return rule
+
+
+def separable_conv(rank: int) -> Callable[[dict[str, Any], Shape], Built]:
+    def rule(config: dict[str, Any], shape: Shape) -> Built:
+        multiplier = int(config.get("depth_multiplier", 1))
+        filters = int(config["filters"])
+        channels = _known(shape[_channel_axis(config, len(shape))], "channel dimension", config)
+        depthwise = (*_tuple(config["kernel_size"], rank), channels, multiplier)
+        pointwise = (*(1,) * rank, channels * multiplier, filters)
+        weights = [
+            _weight("depthwise_kernel", depthwise, initializer_of(config, "depthwise_initializer", "glorot_uniform")),
+            _weight("pointwise_kernel", pointwise, initializer_of(config, "pointwise_initializer", "glorot_uniform")),
+        ]
+        if config.get("use_bias", True):
+            weights.append(_weight("bias", (filters,), initializer_of(config, "bias_initializer", "zeros")))
+        return Built(weights, _conv_output(config, shape, rank, filters))
+
+    return rule
+
+
+def embedding(config: dict[str, Any], shape: Shape) -> Built:
+    size = (int(config["input_dim"]), int(config["output_dim"]))
+    weights = [_weight("embeddings", size, initializer_of(config, "embeddings_initializer", "uniform"))]
+    return Built(weights, (*shape, size[1]))
+
+
+def _axes_shape(config: dict[str, Any], shape: Shape) -> tuple[int, ...]:
+    axis = config.get("axis", -1)
+    axes = axis if isinstance(axis, list) else [axis]
+    return tuple(_known(shape[a], f"axis {a}", config) for a in axes)
+
+
+def batch_normalization(config: dict[str, Any], shape: Shape) -> Built:
+    size = _axes_shape(config, shape)
+    weights = []
+    if config.get("scale", True):
+        weights.append(_weight("gamma", size, initializer_of(config, "gamma_initializer", "ones")))
+    if config.get("center", True):
+        weights.append(_weight("beta", size, initializer_of(config, "beta_initializer", "zeros")))
+    weights.append(
+        _weight("moving_mean", size, initializer_of(config, "moving_mean_initializer", "zeros"), trainable=False)
+    )
+    weights.append(
+        _weight("moving_variance", size, initializer_of(config, "moving_variance_initializer", "ones"), trainable=False)
+    )
+    return Built(weights, shape)
+
+
+def layer_normalization(config: dict[str, Any], shape: Shape) -> Built:
+    size = _axes_shape(config, shape)
+    rms = bool(config.get("rms_scaling", False))
+    weights = []
+    if config.get("scale", True) or rms:
+        weights.append(_weight("gamma", size, initializer_of(config, "gamma_initializer", "ones")))
+    if config.get("center", True) and not rms:
+        weights.append(_weight("beta", size, initializer_of(config, "beta_initializer", "zeros")))
+    return Built(weights, shape)
+
+
+def group_normalization(config: dict[str, Any], shape: Shape) -> Built:
+    size = (_known(shape[config.get("axis", -1)], "channel dimension", config),)
+    weights = []
+    if config.get("scale", True):
+        weights.append(_weight("gamma", size, initializer_of(config, "gamma_initializer", "ones")))
+    if config.get("center", True):
+        weights.append(_weight("beta", size, initializer_of(config, "beta_initializer", "zeros")))
+    return Built(weights, shape)
+
+
+def _cell_weights(config: dict[str, Any], fan_in: int, gates: int, prefix: str, sub: str) -> list[BuiltWeight]:
+    units = int(config["units"])
+    kernel = initializer_of(config, "kernel_initializer", "glorot_uniform")
+    recurrent = initializer_of(config, "recurrent_initializer", "orthogonal")
+    weights = [
+        _weight(f"{prefix}kernel", (fan_in, gates * units), kernel, sub=sub),
+        _weight(f"{prefix}recurrent_kernel", (units, gates * units), recurrent, sub=sub),
+    ]
+    if config.get("use_bias", True):
+        bias_init = initializer_of(config, "bias_initializer", "zeros")
+        if gates == 4 and config.get("unit_forget_bias", True):
+            pieces = [Piece(bias_init, (units,)), Piece(Ones(), (units,)), Piece(bias_init, (2 * units,))]
+            weights.append(BuiltWeight(f"{prefix}bias", (4 * units,), pieces, sub=sub))
+        elif gates == 3 and config.get("reset_after", True):
+            weights.append(_weight(f"{prefix}bias", (2, 3 * units), bias_init, sub=sub))
+        else:
+            weights.append(_weight(f"{prefix}bias", (gates * units,), bias_init, sub=sub))
+    return weights
+
+
+_GATES = {"LSTM": 4, "GRU": 3, "SimpleRNN": 1}
+_CELL_NAMES = {"LSTM": "lstm_cell", "GRU": "gru_cell", "SimpleRNN": "simple_rnn_cell"}
+
+
+def _rnn_output(config: dict[str, Any], shape: Shape) -> Shape:
+    units = int(config["units"])
+    return (shape[0], shape[1], units) if config.get("return_sequences", False) else (shape[0], units)
+
+
+def rnn(class_name: str) -> Callable[[dict[str, Any], Shape], Built]:
+    def rule(config: dict[str, Any], shape: Shape) -> Built:
+        fan_in = _known(shape[-1], "feature dimension", config)
+        weights = _cell_weights(config, fan_in, _GATES[class_name], "", "cell")
+        return Built(weights, _rnn_output(config, shape), {"cell": _CELL_NAMES[class_name]})
+
+    return rule
+
+
+def bidirectional(config: dict[str, Any], shape: Shape) -> Built:
+    forward = config["layer"]
+    backward = config.get("backward_layer") or forward
+    for inner in (forward, backward):
+        if inner.get("class_name") not in _GATES:
+            raise InvalidArgument(
+                f"layer {config.get('name')!r}: Bidirectional around {inner.get('class_name')!r} is not supported; "
+                "use LSTM, GRU or SimpleRNN"
+            )
+    fan_in = _known(shape[-1], "feature dimension", config)
+    weights = _cell_weights(forward["config"], fan_in, _GATES[forward["class_name"]], "forward/", "forward_layer/cell")
+    weights += _cell_weights(
+        backward["config"], fan_in, _GATES[backward["class_name"]], "backward/", "backward_layer/cell"
+    )
+    out_f = _rnn_output(forward["config"], shape)
+    out_b = _rnn_output(backward["config"], shape)
+    merge = config.get("merge_mode", "concat")
+    output = (*out_f[:-1], out_f[-1] + out_b[-1]) if merge == "concat" else out_f  # type: ignore[operator]
+    names = {
+        "forward_layer": forward["config"].get("name", "forward"),
+        "forward_layer/cell": _CELL_NAMES[forward["class_name"]],
+        "backward_layer": backward["config"].get("name", "backward"),
+        "backward_layer/cell": _CELL_NAMES[backward["class_name"]],
+    }
+    return Built(weights, output, names)
+
+
+def multi_head_attention(config: dict[str, Any], query: Shape, value: Shape, key: Shape | None = None) -> Built:
+    key = key or value
+    heads = int(config["num_heads"])
+    key_dim = int(config["key_dim"])
+    value_dim = int(config.get("value_dim") or key_dim)
+    use_bias = config.get("use_bias", True)
+    out_dim = config.get("output_shape")
+    q_dim = _known(query[-1], "query feature dimension", config)
+    if out_dim is None:
+        out_shape: tuple[int, ...] = (q_dim,)
+    else:
+        out_shape = (int(out_dim),) if isinstance(out_dim, int) else tuple(int(d) for d in out_dim)
+    kernel_init = initializer_of(config, "kernel_initializer", "glorot_uniform")
+    bias_init = initializer_of(config, "bias_initializer", "zeros")
+    weights: list[BuiltWeight] = []
+    projections = [
+        ("query", "query_dense", query, key_dim),
+        ("key", "key_dense", key, key_dim),
+        ("value", "value_dense", value, value_dim),
+    ]
+    if config.get("use_gate", False):
+        projections.append(("gate", "gate_dense", query, value_dim))
+    for name, sub, shape, dim in projections:
+        features = _known(shape[-1], f"{name} feature dimension", config)
+        init = with_einsum_axes(kernel_init, [0], [1, 2])
+        weights.append(_weight(f"{name}/kernel", (features, heads, dim), init, sub=sub))
+        if use_bias:
+            weights.append(_weight(f"{name}/bias", (heads, dim), bias_init, sub=sub))
+    n_out = len(out_shape)
+    init = with_einsum_axes(kernel_init, [0, 1], list(range(2, 2 + n_out)))
+    weights.append(_weight("attention_output/kernel", (heads, value_dim, *out_shape), init, sub="output_dense"))
+    if use_bias:
+        weights.append(_weight("attention_output/bias", out_shape, bias_init, sub="output_dense"))
+    names = {sub: name for name, sub, _, _ in projections} | {"output_dense": "attention_output"}
+    return Built(weights, (*query[:-1], *out_shape), names)
+
+
+def prelu(config: dict[str, Any], shape: Shape) -> Built:
+    size = [_known(d, "dimension", config) for d in shape[1:]]
+    for axis in config.get("shared_axes") or []:
+        size[axis - 1] = 1
+    return Built([_weight("alpha", tuple(size), initializer_of(config, "alpha_initializer", "zeros"))], shape)
+
+
+# --- weightless layers: output shapes --------------------------------------------------------------
+
+
+def same_shape(config: dict[str, Any], shape: Shape) -> Built:
+    return Built([], shape)
+
+
+def flatten(config: dict[str, Any], shape: Shape) -> Built:
+    rest = shape[1:]
+    if config.get("data_format") == "channels_first" and len(rest) > 1:
+        rest = (*rest[1:], rest[0])
+    return Built([], (shape[0], None if any(d is None for d in rest) else prod(rest)))  # type: ignore[arg-type]
+
+
+def reshape(config: dict[str, Any], shape: Shape) -> Built:
+    target = list(config["target_shape"])
+    if -1 in target:
+        known = prod(d for d in target if d != -1)
+        total = None if any(d is None for d in shape[1:]) else prod(shape[1:])  # type: ignore[arg-type]
+        target[target.index(-1)] = None if total is None else total // known
+    return Built([], (shape[0], *target))
+
+
+def pooling(rank: int, global_: bool = False) -> Callable[[dict[str, Any], Shape], Built]:
+    def rule(config: dict[str, Any], shape: Shape) -> Built:
+        channels_first = config.get("data_format") == "channels_first"
+        channels = shape[1] if channels_first else shape[-1]
+        if global_:
+            if config.get("keepdims", False):
+                ones = (1,) * rank
+                return Built([], (shape[0], channels, *ones) if channels_first else (shape[0], *ones, channels))
+            return Built([], (shape[0], channels))
+        pool = _tuple(config.get("pool_size", 2), rank)
+        strides = _tuple(config.get("strides") or pool, rank)
+        spatial = shape[2:] if channels_first else shape[1:-1]
+        out = []
+        for size, p, s in zip(spatial, pool, strides, strict=True):
+            if size is None:
+                out.append(None)
+            elif config.get("padding", "valid") == "same":
+                out.append(-(-size // s))
+            else:
+                out.append((size - p) // s + 1)
+        return Built([], (shape[0], channels, *out) if channels_first else (shape[0], *out, channels))
+
+    return rule
+
+
+def padding_or_cropping(rank: int, sign: int) -> Callable[[dict[str, Any], Shape], Built]:
+    def rule(config: dict[str, Any], shape: Shape) -> Built:
+        amount = config.get("padding" if sign > 0 else "cropping", 1)
+        if isinstance(amount, int):
+            pairs = [(amount, amount)] * rank
+        elif rank == 1 and all(isinstance(a, int) for a in amount):
+            pairs = [tuple(amount)]
+        else:
+            pairs = [(a, a) if isinstance(a, int) else tuple(a) for a in amount]
+        channels_first = config.get("data_format") == "channels_first"
+        spatial = list(shape[2:] if channels_first else shape[1:-1])
+        out = [None if s is None else s + sign * (a + b) for s, (a, b) in zip(spatial, pairs, strict=True)]
+        if channels_first:
+            return Built([], (shape[0], shape[1], *out))
+        return Built([], (shape[0], *out, shape[-1]))
+
+    return rule
+
+
+def upsampling(rank: int) -> Callable[[dict[str, Any], Shape], Built]:
+    def rule(config: dict[str, Any], shape: Shape) -> Built:
+        factors = _tuple(config.get("size", 2), rank)
+        channels_first = config.get("data_format") == "channels_first"
+        spatial = shape[2:] if channels_first else shape[1:-1]
+        out = [None if s is None else s * f for s, f in zip(spatial, factors, strict=True)]
+        return Built([], (shape[0], shape[1], *out) if channels_first else (shape[0], *out, shape[-1]))
+
+    return rule
+
+
+def permute(config: dict[str, Any], shape: Shape) -> Built:
+    return Built([], (shape[0], *(shape[d] for d in config["dims"])))
+
+
+def repeat_vector(config: dict[str, Any], shape: Shape) -> Built:
+    return Built([], (shape[0], int(config["n"]), shape[1]))
+
+
+def merge(config: dict[str, Any], *shapes: Shape) -> Built:
+    return Built([], shapes[0])
+
+
+def concatenate(config: dict[str, Any], *shapes: Shape) -> Built:
+    axis = config.get("axis", -1)
+    out = list(shapes[0])
+    sizes = [s[axis] for s in shapes]
+    out[axis] = None if any(s is None for s in sizes) else sum(sizes)  # type: ignore[arg-type]
+    return Built([], tuple(out))
+
+
+RULES: dict[str, Callable[..., Built]] = {
+    "Dense": dense,
+    "EinsumDense": einsum_dense,
+    "Conv1D": conv(1),
+    "Conv2D": conv(2),
+    "Conv3D": conv(3),
+    "Conv1DTranspose": conv_transpose(1),
+    "Conv2DTranspose": conv_transpose(2),
+    "Conv3DTranspose": conv_transpose(3),
+    "DepthwiseConv1D": depthwise_conv(1),
+    "DepthwiseConv2D": depthwise_conv(2),
+    "SeparableConv1D": separable_conv(1),
+    "SeparableConv2D": separable_conv(2),
+    "Embedding": embedding,
+    "BatchNormalization": batch_normalization,
+    "LayerNormalization": layer_normalization,
+    "GroupNormalization": group_normalization,
+    "LSTM": rnn("LSTM"),
+    "GRU": rnn("GRU"),
+    "SimpleRNN": rnn("SimpleRNN"),
+    "Bidirectional": bidirectional,
+    "MultiHeadAttention": multi_head_attention,
+    "PReLU": prelu,
+    "Flatten": flatten,
+    "Reshape": reshape,
+    "Permute": permute,
+    "RepeatVector": repeat_vector,
+    "Add": merge,
+    "Subtract": merge,
+    "Multiply": merge,
+    "Average": merge,
+    "Maximum": merge,
+    "Minimum": merge,
+    "Concatenate": concatenate,
+    **{
+        name: same_shape
+        for name in (
+            "Activation",
+            "ReLU",
+            "LeakyReLU",
+            "ELU",
+            "Softmax",
+            "Dropout",
+            "SpatialDropout1D",
+            "SpatialDropout2D",
+            "SpatialDropout3D",
+            "GaussianNoise",
+            "GaussianDropout",
+            "AlphaDropout",
+            "Rescaling",
+            "Identity",
+            "ActivityRegularization",
+            "Masking",
+            "UnitNormalization",
+            "CenterCrop",
+        )
+    },
+    "MaxPooling1D": pooling(1),
+    "MaxPooling2D": pooling(2),
+    "MaxPooling3D": pooling(3),
+    "AveragePooling1D": pooling(1),
+    "AveragePooling2D": pooling(2),
+    "AveragePooling3D": pooling(3),
+    "GlobalMaxPooling1D": pooling(1, True),
+    "GlobalMaxPooling2D": pooling(2, True),
+    "GlobalMaxPooling3D": pooling(3, True),
+    "GlobalAveragePooling1D": pooling(1, True),
+    "GlobalAveragePooling2D": pooling(2, True),
+    "GlobalAveragePooling3D": pooling(3, True),
+    "ZeroPadding1D": padding_or_cropping(1, 1),
+    "ZeroPadding2D": padding_or_cropping(2, 1),
+    "ZeroPadding3D": padding_or_cropping(3, 1),
+    "Cropping1D": padding_or_cropping(1, -1),
+    "Cropping2D": padding_or_cropping(2, -1),
+    "Cropping3D": padding_or_cropping(3, -1),
+    "UpSampling1D": upsampling(1),
+    "UpSampling2D": upsampling(2),
+    "UpSampling3D": upsampling(3),
+}
+"""Rules by Keras class name; classes without a rule are reported as unsupported."""
