@@ -40,7 +40,9 @@ def load_model_config(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.exists():
         raise ResourceError(f"model {str(path)!r} does not exist")
-    if zipfile.is_zipfile(path):
+    with open(path, "rb") as handle:
+        magic = handle.read(4)
+    if magic == b"PK\x03\x04" or zipfile.is_zipfile(path):
         try:
             with zipfile.ZipFile(path) as archive:
                 try:

@@ -1,0 +1,143 @@
+"""``initcli model``: Keras model configs in, files every Keras loader accepts out, bit for bit."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import h5py
+import numpy as np
+import pytest
+
+from . import keras_models
+from .helpers import run_in_process
+
+
+def _datasets(path):
+    found = {}
+    with h5py.File(path) as handle:
+        handle.visititems(lambda name, obj: found.__setitem__(name, obj.shape) if hasattr(obj, "shape") else None)
+    return found
+
+
+@pytest.fixture(scope="module")
+def built(keras, tmp_path_factory):
+    """name -> (directory, model JSON, Keras's own initial weights, Keras's own weights file)."""
+    out = {}
+    for name, build in keras_models.MODELS.items():
+        directory = tmp_path_factory.mktemp(name)
+        model = build(keras)
+        text = model.to_json()
+        (directory / "model.json").write_text(text)
+        reference = keras.models.model_from_json(text)  # seeded initializers: Keras's own initial values
+        reference.save_weights(str(directory / "keras.weights.h5"))
+        out[name] = (directory, text, [np.asarray(v) for v in reference.weights])
+    return out
+
+
+@pytest.mark.parametrize("name", list(keras_models.MODELS))
+@pytest.mark.parametrize("suffix", [".weights.h5", ".h5", ".keras"])
+def test_model_file_loads_with_keras_values(keras, built, name, suffix):
+    directory, text, expected = built[name]
+    output = f"ours{suffix}"
+    result = run_in_process(["model", "model.json", "--seed", "5", "-o", output, "--force"], directory)
+    assert result.exit_code == 0, result.stderr
+    if suffix == ".keras":
+        model = keras.models.load_model(str(directory / output))
+    else:
+        model = keras.models.model_from_json(text)
+        model.load_weights(str(directory / output))
+    loaded = [np.asarray(v) for v in model.weights]
+    assert len(loaded) == len(expected)
+    for ours, theirs, variable in zip(loaded, expected, model.weights, strict=True):
+        assert ours.shape == theirs.shape, variable.path
+        if variable.dtype == "float64":
+            # Keras's numpy backend keeps float64 variables as float32 values; our file holds the
+            # float64 draw, which rounds to exactly Keras's value
+            assert theirs.dtype == np.float32
+            ours = ours.astype(np.float32)
+        assert ours.dtype == theirs.dtype, variable.path
+        assert ours.tobytes() == theirs.tobytes(), f"{name}: {variable.path} differs from Keras's initial value"
+
+
+@pytest.mark.parametrize("name", list(keras_models.MODELS))
+def test_weights_h5_has_keras_dataset_paths(built, name):
+    directory, _, _ = built[name]
+    result = run_in_process(["model", "model.json", "--seed", "1", "-o", "paths.weights.h5", "--force"], directory)
+    assert result.exit_code == 0, result.stderr
+    assert _datasets(directory / "paths.weights.h5") == _datasets(directory / "keras.weights.h5")
+
+
+def test_keras_archive_is_read_without_extracting(keras, built, tmp_path):
+    _, text, expected = built["transformer"]
+    model = keras.models.model_from_json(text)
+    model.save(str(tmp_path / "in.keras"))
+    result = run_in_process(["model", "in.keras", "--seed", "2", "-o", "out.weights.h5"], tmp_path)
+    assert result.exit_code == 0, result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.keras", "out.weights.h5"]
+    fresh = keras.models.model_from_json(text)
+    fresh.load_weights(str(tmp_path / "out.weights.h5"))
+    assert all(np.asarray(a).tobytes() == b.tobytes() for a, b in zip(fresh.weights, expected, strict=True))
+
+
+def test_unseeded_weights_follow_kerass_distributions(keras, tmp_path):
+    L = keras.layers
+    model = keras.Sequential(
+        [
+            keras.Input((400,)),
+            L.Dense(300),
+            L.Embedding(1000, 64) if False else L.Dense(200, kernel_initializer="he_normal"),
+        ]
+    )
+    (tmp_path / "m.json").write_text(model.to_json())
+    assert run_in_process(["model", "m.json", "--seed", "9", "-o", "m.weights.h5"], tmp_path).exit_code == 0
+    fresh = keras.models.model_from_json(model.to_json())
+    fresh.load_weights(str(tmp_path / "m.weights.h5"))
+    glorot = np.asarray(fresh.layers[0].kernel).astype(np.float64)
+    limit = math.sqrt(6 / (400 + 300))
+    n = glorot.size
+    assert np.abs(glorot).max() <= limit
+    assert abs(glorot.std() - limit / math.sqrt(3)) <= 5 * (limit / math.sqrt(3)) * math.sqrt(0.8 / (4 * n))
+    he = np.asarray(fresh.layers[1].kernel).astype(np.float64)
+    target = math.sqrt(2 / 300)
+    assert np.abs(he).max() <= 2 * target / 0.87962566103423978
+    truncated_kurtosis = 2.3655367171296495  # of a standard normal truncated to [-2, 2] (scipy)
+    assert abs(he.std() - target) <= 5 * target * math.sqrt((truncated_kurtosis - 1) / (4 * he.size))
+    # and they are not Keras's own (random) draws, but ours from the master seed: stable across runs
+    assert run_in_process(["model", "m.json", "--seed", "9", "-o", "again.weights.h5"], tmp_path).exit_code == 0
+    with h5py.File(tmp_path / "m.weights.h5") as a, h5py.File(tmp_path / "again.weights.h5") as b:
+        assert np.array_equal(a["layers/dense/vars/0"], b["layers/dense/vars/0"])
+
+
+def test_unsupported_layer_is_a_clear_error(keras, tmp_path):
+    config = json.loads(keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)]).to_json())
+    config["config"]["layers"][1]["class_name"] = "FancyLayer"
+    (tmp_path / "m.json").write_text(json.dumps(config))
+    result = run_in_process(["model", "m.json", "-o", "m.weights.h5"], tmp_path)
+    assert result.exit_code == 2
+    assert "layer 'dense" in result.stderr and "class 'FancyLayer' is not supported" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json"]
+
+
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        (b"{not json", "line 1, column 2: invalid JSON"),
+        (b'{"class_name": "Dense", "config": {}}', "not a Keras model config"),
+        (b"PK\x03\x04garbage", "is not a valid .keras archive"),
+    ],
+)
+def test_bad_model_inputs(tmp_path, content, message):
+    (tmp_path / "m.json").write_bytes(content)
+    result = run_in_process(["model", "m.json", "-o", "o.weights.h5"], tmp_path)
+    assert result.exit_code == 2 and message in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_keras_zip_without_config(tmp_path):
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "m.keras", "w") as archive:
+        archive.writestr("metadata.json", "{}")
+    result = run_in_process(["model", "m.keras", "-o", "o.weights.h5"], tmp_path)
+    assert result.exit_code == 2 and "zip without config.json" in result.stderr
