@@ -29,25 +29,32 @@ _ALIASES = {
 }
 
 
-def resolve_dtype(dtype: object = None) -> np.dtype:
+INTEGER_DTYPES = ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64")
+
+
+def resolve_dtype(dtype: object = None, *, integers: bool = False) -> np.dtype:
     """Return the numpy dtype for ``dtype`` (``None`` means float32).
 
     Accepts the names in :data:`FLOAT_DTYPES`, a few common spellings
-    (``half``, ``single``, ``double``, ``f4``, ...) and numpy dtypes.
-    Anything else -- integer, boolean, complex or bfloat16 -- is an
+    (``half``, ``single``, ``double``, ``f4``, ...) and numpy dtypes; with
+    ``integers``, also the integer dtypes (for deterministic initializers,
+    as Keras's ``Zeros`` fills a Normalization layer's int32 ``count``).
+    Anything else -- boolean, complex or bfloat16 -- is an
     :class:`~initcli.errors.InvalidArgument`.
     """
+    accepted = FLOAT_DTYPES + (INTEGER_DTYPES if integers else ())
     if dtype is None:
         return np.dtype(DEFAULT_DTYPE)
+    resolved: np.dtype | None = None
     if isinstance(dtype, str):
         name = _ALIASES.get(dtype.strip().lower(), dtype.strip().lower())
-        if name in FLOAT_DTYPES:
-            return np.dtype(name)
-        raise InvalidArgument(f"dtype {dtype!r} is not supported; use one of {', '.join(FLOAT_DTYPES)}")
-    try:
-        resolved = np.dtype(dtype)  # type: ignore[call-overload]
-    except TypeError:
-        resolved = None
-    if resolved is not None and resolved.name in FLOAT_DTYPES:
+        if name in accepted:
+            resolved = np.dtype(name)
+    else:
+        try:
+            resolved = np.dtype(dtype)  # type: ignore[call-overload]
+        except TypeError:
+            resolved = None
+    if resolved is not None and resolved.name in accepted:
         return resolved
     raise InvalidArgument(f"dtype {dtype!r} is not supported; use one of {', '.join(FLOAT_DTYPES)}")

@@ -66,7 +66,7 @@ def run_plan(
             sys.stdout.write("\n")
             return
         for record in records:
-            spread = "".join(f" {k}={record[k]:.6g}" for k in ("stddev", "limit") if k in record)
+            spread = "".join(f" {k}={record[k]:.4g}" for k in ("std", "limit") if record.get(k) is not None)
             fans = f" fans={tuple(record['fans'])}" if "fans" in record else ""
             shape = "x".join(map(str, record["shape"])) or "()"
             click.echo(

@@ -67,6 +67,9 @@ class Initializer:
 
     is_random: ClassVar[bool] = False
 
+    integer_dtypes: ClassVar[bool] = False
+    """Whether integer dtypes are accepted (Zeros, Ones, Constant, as in Keras)."""
+
     def __call__(self, shape: Any, dtype: Any = None) -> np.ndarray:
         """Return a tensor of ``shape`` and ``dtype`` (default float32)."""
         return self.sample(shape, dtype)
@@ -82,7 +85,7 @@ class Initializer:
         if type(self).__call__ is not Initializer.__call__:
             return np.asarray(self(shape, dtype))
         shape = normalize_shape(shape)
-        dtype = resolve_dtype(dtype)
+        dtype = resolve_dtype(dtype, integers=self.integer_dtypes)
         self.check_shape(shape)
         check_fits(self.working_bytes(shape, dtype), f"{type(self).__name__} of shape {shape}")
         return self._generate(shape, dtype, draw)

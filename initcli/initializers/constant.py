@@ -27,12 +27,16 @@ from .base import Initializer, Param, check_real
 class Zeros(Initializer):
     """All zeros: ``w = 0``."""
 
+    integer_dtypes = True
+
     def _generate(self, shape: tuple[int, ...], dtype: np.dtype, draw: int) -> np.ndarray:
         return np.zeros(shape, dtype=dtype)
 
 
 class Ones(Initializer):
     """All ones: ``w = 1``."""
+
+    integer_dtypes = True
 
     def _generate(self, shape: tuple[int, ...], dtype: np.dtype, draw: int) -> np.ndarray:
         return np.ones(shape, dtype=dtype)
@@ -45,6 +49,7 @@ class Constant(Initializer):
     the requested shape by numpy rules (``[1, 2]`` fills shape ``(3, 2)``).
     """
 
+    integer_dtypes = True
     params = (
         Param(
             "value",

@@ -53,6 +53,11 @@ class WeightPlan:
     trainable: bool = True
     seed: int | None = None
     """Explicit seed for this weight (overrides the initializer's and the derived one)."""
+    seed_path: str | None = None
+    """Path whose derived seed this weight uses, when Keras shares one initializer instance
+    between two weights (ReversibleEmbedding); defaults to ``path``."""
+    alias_of: str | None = None
+    """Path of a weight this one repeats (SpectralNormalization tracks the wrapped kernel twice)."""
 
     @property
     def initializer(self) -> Initializer:
@@ -86,13 +91,17 @@ class ModelPlan:
     """The Keras model config (for ``.keras`` output), when the plan came from one."""
 
     def weights(self) -> list[WeightPlan]:
-        return [w for layer in self.layers for w in layer.weights]
+        """Every weight to sample (repeated weights, ``alias_of``, excluded)."""
+        return [w for layer in self.layers for w in layer.weights if w.alias_of is None]
 
     def check(self) -> None:
         """Duplicate paths or HDF5 slots are errors."""
         seen: dict[str, str] = {}
         slots: set[tuple[str, int]] = set()
-        for weight in self.weights():
+        for weight in (w for layer in self.layers for w in layer.weights):
+            if weight.alias_of is not None:
+                slots.add((weight.h5_object, weight.h5_index))
+                continue
             if weight.path in seen:
                 raise InvalidArgument(f"weight path {weight.path!r} appears twice; give each layer a unique name")
             seen[weight.path] = weight.path
@@ -124,7 +133,8 @@ def resolve_initializer(piece: Piece, weight: WeightPlan, master_seed: int, inde
     elif getattr(initializer, "_init_seed", None) is not None:
         return initializer
     else:
-        seed = derive_seed(master_seed, weight.path if index == 0 else f"{weight.path}#{index}")
+        base = weight.seed_path or weight.path
+        seed = derive_seed(master_seed, base if index == 0 else f"{base}#{index}")
     config = initializer.get_config()
     config["seed"] = seed
     return type(initializer).from_config(config)
@@ -144,6 +154,26 @@ def sample_weight(weight: WeightPlan, master_seed: int) -> SampledWeight:
     return SampledWeight(weight, array, seeds)
 
 
+def expected_std(initializer: Initializer, shape: tuple[int, ...]) -> float | None:
+    """The standard deviation the initializer's values have in expectation (``None`` if not random)."""
+    from ..initializers import RandomNormal, RandomUniform, TruncatedNormal
+    from ..initializers.variance_scaling import TRUNCATED_STDDEV_RATIO, VarianceScaling
+
+    if isinstance(initializer, VarianceScaling):
+        spread = initializer.spread(shape)
+        if "limit" in spread:
+            return spread["limit"] / 3**0.5
+        ratio = TRUNCATED_STDDEV_RATIO if initializer.distribution == "truncated_normal" else 1.0
+        return spread["stddev"] * ratio
+    if isinstance(initializer, TruncatedNormal):
+        return initializer.stddev * TRUNCATED_STDDEV_RATIO
+    if isinstance(initializer, RandomNormal):
+        return float(initializer.stddev)
+    if isinstance(initializer, RandomUniform):
+        return (initializer.maxval - initializer.minval) / 12**0.5
+    return None
+
+
 def describe(weight: WeightPlan) -> dict[str, Any]:
     """A JSON-ready description of a planned weight (for ``--dry-run``)."""
     from ..initializers.variance_scaling import VarianceScaling
@@ -161,8 +191,7 @@ def describe(weight: WeightPlan) -> dict[str, Any]:
         shape = weight.pieces[0].shape
         record["fans"] = list(initializer.fans(shape))
         record.update(initializer.spread(shape))
-    elif isinstance(initializer, RandomInitializer) and hasattr(initializer, "stddev"):
-        record["stddev"] = initializer.stddev
+    record["std"] = expected_std(initializer, weight.pieces[0].shape)
     if len(weight.pieces) > 1:
         record["pieces"] = [{"initializer": serialize(p.initializer), "shape": list(p.shape)} for p in weight.pieces]
     return record

@@ -49,7 +49,8 @@ def _h5_layout_keras3(handle: Any, plan: ModelPlan, arrays: Mapping[str, np.ndar
             group = handle.require_group(f"{obj}/vars")
             group.attrs["name"] = name
         for weight in layer.weights:
-            handle.create_dataset(f"{weight.h5_object}/vars/{weight.h5_index}", data=arrays[weight.path])
+            source = weight.alias_of or weight.path
+            handle.create_dataset(f"{weight.h5_object}/vars/{weight.h5_index}", data=arrays[source])
     handle.require_group("vars").attrs["name"] = plan.name
 
 
@@ -65,7 +66,8 @@ def _h5_layout_legacy(handle: Any, plan: ModelPlan, arrays: Mapping[str, np.ndar
     handle.attrs["keras_version"] = KERAS_VERSION
     for layer in plan.layers:
         group = handle.create_group(layer.name)
-        ordered = [w for w in layer.weights if w.trainable] + [w for w in layer.weights if not w.trainable]
+        unique = [w for w in layer.weights if w.alias_of is None]
+        ordered = [w for w in unique if w.trainable] + [w for w in unique if not w.trainable]
         names = [_legacy_name(layer.name, w.path) for w in ordered]
         group.attrs["weight_names"] = _string_array(names)
         for weight, name in zip(ordered, names, strict=True):
