@@ -223,6 +223,44 @@ def float64_policy(keras):
     )
 
 
+def wrappers_and_attention(keras):
+    L = keras.layers
+    x = keras.Input((5, 6))
+    a = L.TimeDistributed(L.Dense(4, kernel_initializer=seeded(keras)))(x)
+    a = L.SpectralNormalization(L.Dense(4, kernel_initializer=seeded(keras)))(a)
+    scaled = L.Attention(use_scale=True, score_mode="concat")([a, a])
+    additive = L.AdditiveAttention()([a, a])
+    h = L.Concatenate()([scaled, additive])
+    h = L.RMSNormalization()(h)
+    g = L.MultiHeadAttention(2, 3, use_gate=True, kernel_initializer=seeded(keras))(h, h)
+    gq = L.GroupQueryAttention(head_dim=4, num_query_heads=4, num_key_value_heads=2, kernel_initializer=seeded(keras))(
+        g, g
+    )
+    out = L.Normalization(axis=-1)(gq)
+    return keras.Model(x, out)
+
+
+def video_and_embeddings(keras):
+    L = keras.layers
+    frames = keras.Input((3, 8, 8, 2))
+    v = L.TimeDistributed(L.Conv2D(3, 3, kernel_initializer=seeded(keras)))(frames)
+    v = L.ConvLSTM2D(
+        4,
+        3,
+        kernel_initializer=seeded(keras),
+        recurrent_initializer=seeded(keras, "Orthogonal"),
+        bias_initializer=seeded(keras, "RandomNormal"),
+    )(v)
+    v = L.GlobalAveragePooling2D()(v)
+    tokens = keras.Input((4,), dtype="int32")
+    e = L.ReversibleEmbedding(30, 4, tie_weights=False, embeddings_initializer=seeded(keras, "RandomNormal"))(tokens)
+    e = L.Flatten()(e)
+    return keras.Model([frames, tokens], L.Concatenate()([v, e]))
+
+
+INTERNAL_RANDOM = {"wrappers_and_attention": ("vector_u", "additive_attention/scale")}
+"""Weights Keras draws from seeds it makes itself in build(); their values cannot be compared."""
+
 MODELS = {
     f.__name__: f
     for f in (
@@ -238,5 +276,7 @@ MODELS = {
         nested,
         normalization_zoo,
         float64_policy,
+        wrappers_and_attention,
+        video_and_embeddings,
     )
 }

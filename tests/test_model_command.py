@@ -57,6 +57,8 @@ def test_model_file_loads_with_keras_values(keras, built, name, suffix):
             assert theirs.dtype == np.float32
             ours = ours.astype(np.float32)
         assert ours.dtype == theirs.dtype, variable.path
+        if any(part in variable.path for part in keras_models.INTERNAL_RANDOM.get(name, ())):
+            continue
         assert ours.tobytes() == theirs.tobytes(), f"{name}: {variable.path} differs from Keras's initial value"
 
 

@@ -34,6 +34,9 @@ CONFIG_LIMIT = 64 * 1024 * 1024
 
 MODEL_CLASSES = ("Sequential", "Functional", "Model")
 
+H5_CLASS_NAMES = {"GroupQueryAttention": "grouped_query_attention"}
+"""Classes whose Python name (which names the h5 group) differs from their config ``class_name``."""
+
 
 def load_model_config(path: str | Path) -> dict[str, Any]:
     """The model config in a ``to_json()`` file or a ``.keras`` archive (only ``config.json`` is read)."""
@@ -119,7 +122,7 @@ def _model_layers(model: dict[str, Any], prefix: str, path_prefix: str, model_dt
             current = tuple(shape) if shape else current
             if kind == "Sequential":
                 continue
-        snake = to_snake_case(str(class_name))
+        snake = H5_CLASS_NAMES.get(str(class_name), to_snake_case(str(class_name)))
         count = counters.get(snake, 0)
         counters[snake] = count + 1
         h5_object = f"{prefix}layers/{snake}" + (f"_{count}" if count else "")
@@ -165,11 +168,13 @@ def _model_layers(model: dict[str, Any], prefix: str, path_prefix: str, model_dt
                     name=weight.name,
                     path=f"{path_prefix}{name}/{weight.name}",
                     shape=weight.shape,
-                    dtype=np.dtype(dtype),
+                    dtype=resolve_dtype(weight.dtype, integers=True) if weight.dtype else np.dtype(dtype),
                     pieces=weight.pieces,
                     h5_object=obj,
                     h5_index=index,
                     trainable=weight.trainable,
+                    seed_path=f"{path_prefix}{name}/{weight.seed_name}" if weight.seed_name else None,
+                    alias_of=f"{path_prefix}{name}/{weight.alias_of}" if weight.alias_of else None,
                 )
             )
         plans.append(layer)

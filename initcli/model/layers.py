@@ -20,7 +20,7 @@ from math import prod
 from typing import Any
 
 from ..errors import InvalidArgument
-from ..initializers import Initializer, Ones, get
+from ..initializers import GlorotUniform, Initializer, Ones, TruncatedNormal, Zeros, get
 from ..initializers.variance_scaling import VarianceScaling
 from . import einsum
 from .plan import Piece
@@ -91,7 +91,13 @@ def _tuple(value: Any, n: int) -> tuple[int, ...]:
 # --- weight layers --------------------------------------------------------------------------------
 
 
+def _unsupported_option(config: dict[str, Any], option: str, what: str) -> None:
+    if config.get(option):
+        raise InvalidArgument(f"layer {config.get('name')!r}: {what} ({option}) is not supported by initcli yet")
+
+
 def dense(config: dict[str, Any], shape: Shape) -> Built:
+    _unsupported_option(config, "lora_rank", "LoRA")
     units = int(config["units"])
     fan_in = _known(shape[-1], "last dimension", config)
     weights = [_weight("kernel", (fan_in, units), initializer_of(config, "kernel_initializer", "glorot_uniform"))]
@@ -206,8 +212,12 @@ def separable_conv(rank: int) -> Callable[[dict[str, Any], Shape], Built]:
 
 
 def embedding(config: dict[str, Any], shape: Shape) -> Built:
+    _unsupported_option(config, "lora_rank", "LoRA")
     size = (int(config["input_dim"]), int(config["output_dim"]))
-    weights = [_weight("embeddings", size, initializer_of(config, "embeddings_initializer", "uniform"))]
+    initializer = initializer_of(config, "embeddings_initializer", "uniform")
+    weights = [_weight("embeddings", size, initializer)]
+    if config.get("tie_weights") is False:  # ReversibleEmbedding: the same instance, so the same seed
+        weights.append(_weight("reverse_embeddings", size[::-1], initializer, seed_name="embeddings"))
     return Built(weights, (*shape, size[1]))
 
 
@@ -218,6 +228,7 @@ def _axes_shape(config: dict[str, Any], shape: Shape) -> tuple[int, ...]:
 
 
 def batch_normalization(config: dict[str, Any], shape: Shape) -> Built:
+    _unsupported_option(config, "renorm", "batch renormalization")
     size = _axes_shape(config, shape)
     weights = []
     if config.get("scale", True):
@@ -241,6 +252,28 @@ def layer_normalization(config: dict[str, Any], shape: Shape) -> Built:
         weights.append(_weight("gamma", size, initializer_of(config, "gamma_initializer", "ones")))
     if config.get("center", True) and not rms:
         weights.append(_weight("beta", size, initializer_of(config, "beta_initializer", "zeros")))
+    return Built(weights, shape)
+
+
+def rms_normalization(config: dict[str, Any], shape: Shape) -> Built:
+    return Built([_weight("scale", _axes_shape(config, shape), Ones())], shape)
+
+
+def normalization(config: dict[str, Any], shape: Shape) -> Built:
+    if config.get("mean") is not None and config.get("variance") is not None:
+        return Built([], shape)
+    axis = config.get("axis", -1)
+    if axis is None:
+        size: tuple[int, ...] = ()
+    else:
+        axes = sorted(a % len(shape) for a in (axis if isinstance(axis, (list, tuple)) else [axis]))
+        size = tuple(_known(shape[a], f"axis {a}", config) for a in axes)
+    zeros, ones = Zeros(), Ones()
+    weights = [
+        _weight("mean", size, zeros, trainable=False, dtype="float32"),
+        _weight("variance", size, ones, trainable=False, dtype="float32"),
+        _weight("count", (), zeros, trainable=False, dtype="int32"),
+    ]
     return Built(weights, shape)
 
 
@@ -385,6 +418,88 @@ def group_query_attention(config: dict[str, Any], query: Shape, value: Shape, ke
     return _attention_projections(config, projections, heads, (q_dim,), query, "_output_dense", head_dim)
 
 
+def conv_lstm(rank: int) -> Callable[[dict[str, Any], Shape], Built]:
+    def rule(config: dict[str, Any], shape: Shape) -> Built:
+        filters = int(config["filters"])
+        step = (shape[0], *shape[2:])  # one time step
+        channels = _known(step[_channel_axis(config, len(step))], "channel dimension", config)
+        size = _tuple(config["kernel_size"], rank)
+        kernel_init = initializer_of(config, "kernel_initializer", "glorot_uniform")
+        recurrent_init = initializer_of(config, "recurrent_initializer", "orthogonal")
+        weights = [
+            _weight("kernel", (*size, channels, 4 * filters), kernel_init, sub="cell"),
+            _weight("recurrent_kernel", (*size, filters, 4 * filters), recurrent_init, sub="cell"),
+        ]
+        if config.get("use_bias", True):
+            bias_init = initializer_of(config, "bias_initializer", "zeros")
+            if config.get("unit_forget_bias", True):
+                pieces = [Piece(bias_init, (filters,)), Piece(Ones(), (filters,)), Piece(bias_init, (2 * filters,))]
+                weights.append(BuiltWeight("bias", (4 * filters,), pieces, sub="cell"))
+            else:
+                weights.append(_weight("bias", (4 * filters,), bias_init, sub="cell"))
+        out_step = _conv_output(config, step, rank, filters)
+        output = (shape[0], shape[1], *out_step[1:]) if config.get("return_sequences") else out_step
+        return Built(weights, output, {"cell": "conv_lstm_cell"})
+
+    return rule
+
+
+def _inner(config: dict[str, Any]) -> tuple[str, dict[str, Any], Callable[..., Built]]:
+    inner = config.get("layer") or {}
+    class_name = inner.get("class_name")
+    rule = RULES.get(str(class_name))
+    if rule is None:
+        raise InvalidArgument(f"layer {config.get('name')!r}: wrapping {class_name!r} is not supported by initcli yet")
+    return str(class_name), inner.get("config") or {}, rule
+
+
+def _nest(built: Built, prefix: str) -> Built:
+    """Move a wrapped layer's weights under the wrapper's ``layer`` attribute."""
+    for weight in built.weights:
+        weight.sub = f"{prefix}/{weight.sub}" if weight.sub else prefix
+    built.sub_names = {f"{prefix}/{k}": v for k, v in built.sub_names.items()}
+    return built
+
+
+def time_distributed(config: dict[str, Any], shape: Shape) -> Built:
+    _, inner_config, rule = _inner(config)
+    built = _nest(rule(inner_config, (shape[0], *shape[2:])), "layer")
+    built.sub_names["layer"] = inner_config.get("name", "layer")
+    built.output = (shape[0], shape[1], *built.output[1:])
+    return built
+
+
+def spectral_normalization(config: dict[str, Any], shape: Shape) -> Built:
+    _, inner_config, rule = _inner(config)
+    built = _nest(rule(inner_config, shape), "layer")
+    built.sub_names["layer"] = inner_config.get("name", "layer")
+    names = [w.name for w in built.weights]
+    tracked = "kernel" if "kernel" in names else "embeddings" if "embeddings" in names else None
+    if tracked is None:
+        raise InvalidArgument(f"layer {config.get('name')!r}: SpectralNormalization needs a layer with a kernel")
+    kernel = next(w for w in built.weights if w.name == tracked)
+    vector = _weight("vector_u", (1, kernel.shape[-1]), TruncatedNormal(stddev=0.02), trainable=False)
+    built.weights += [BuiltWeight(f"tracked_{tracked}", kernel.shape, [], alias_of=tracked), vector]
+    return built
+
+
+def attention(config: dict[str, Any], *shapes: Shape) -> Built:
+    weights = []
+    if config.get("use_scale", False):
+        weights.append(_weight("scale", (), Ones()))
+    if config.get("score_mode", "dot") == "concat":
+        weights.append(_weight("concat_score_weight", (), Ones()))
+    return Built(weights, shapes[0])
+
+
+def additive_attention(config: dict[str, Any], *shapes: Shape) -> Built:
+    weights = []
+    if config.get("use_scale", True):
+        dim = _known(shapes[0][-1], "query feature dimension", config)
+        weights.append(_weight("scale", (dim,), GlorotUniform()))
+    return Built(weights, shapes[0])
+
+
 def prelu(config: dict[str, Any], shape: Shape) -> Built:
     size = [_known(d, "dimension", config) for d in shape[1:]]
     for axis in config.get("shared_axes") or []:
@@ -512,6 +627,17 @@ RULES: dict[str, Callable[..., Built]] = {
     "SimpleRNN": rnn("SimpleRNN"),
     "Bidirectional": bidirectional,
     "MultiHeadAttention": multi_head_attention,
+    "GroupQueryAttention": group_query_attention,
+    "Attention": attention,
+    "AdditiveAttention": additive_attention,
+    "ReversibleEmbedding": embedding,
+    "RMSNormalization": rms_normalization,
+    "Normalization": normalization,
+    "ConvLSTM1D": conv_lstm(1),
+    "ConvLSTM2D": conv_lstm(2),
+    "ConvLSTM3D": conv_lstm(3),
+    "TimeDistributed": time_distributed,
+    "SpectralNormalization": spectral_normalization,
     "PReLU": prelu,
     "Flatten": flatten,
     "Reshape": reshape,
