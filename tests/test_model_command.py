@@ -143,3 +143,45 @@ def test_keras_zip_without_config(tmp_path):
         archive.writestr("metadata.json", "{}")
     result = run_in_process(["model", "m.keras", "-o", "o.weights.h5"], tmp_path)
     assert result.exit_code == 2 and "zip without config.json" in result.stderr
+
+
+@pytest.mark.parametrize("name", ["cnn_batchnorm", "depthwise_separable_transposed", "recurrent", "conv3d"])
+def test_shapes_propagate_without_build_config(keras, built, tmp_path, name):
+    """A hand-written Sequential config has no build_config: shapes flow from the InputLayer."""
+    _, text, expected = built[name]
+    config = json.loads(text)
+    config.pop("build_config", None)
+    config["config"].pop("build_input_shape", None)
+    for layer in config["config"]["layers"]:
+        layer.pop("build_config", None)
+    (tmp_path / "m.json").write_text(json.dumps(config))
+    result = run_in_process(["model", "m.json", "--seed", "5", "-o", "m.weights.h5"], tmp_path)
+    assert result.exit_code == 0, result.stderr
+    model = keras.models.model_from_json(text)
+    model.load_weights(str(tmp_path / "m.weights.h5"))
+    for ours, theirs in zip(model.weights, expected, strict=True):
+        assert np.asarray(ours).tobytes() == theirs.tobytes()
+
+
+def test_model_dry_run_lists_einsum_fans(built, tmp_path):
+    directory, _, _ = built["transformer"]
+    result = run_in_process(["model", "model.json", "--dry-run", "--json"], directory)
+    assert result.exit_code == 0, result.stderr
+    plan = json.loads(result.stdout)
+    query = next(w for w in plan["weights"] if w["path"].endswith("query/kernel"))
+    assert query["shape"] == [16, 2, 4] and query["fans"] == [16, 8]
+    assert query["h5"] == "layers/multi_head_attention/query_dense/vars/0"
+    assert plan["total_bytes"] == sum(w["bytes"] for w in plan["weights"])
+
+
+def test_impossible_shapes_are_errors(keras, tmp_path):
+    model = keras.Sequential([keras.Input((6, 6, 1)), keras.layers.Conv2D(2, 3), keras.layers.Conv2D(2, 3)])
+    config = json.loads(model.to_json())
+    for layer in config["config"]["layers"]:
+        layer.pop("build_config", None)
+    config["config"]["layers"][1]["config"]["kernel_size"] = [5, 5]
+    (tmp_path / "m.json").write_text(json.dumps(config))
+    result = run_in_process(["model", "m.json", "-o", "m.weights.h5"], tmp_path)
+    assert result.exit_code == 2, result.stderr
+    assert "conv2d" in result.stderr and "negative" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json"]

@@ -155,6 +155,7 @@ def _model_layers(model: dict[str, Any], prefix: str, path_prefix: str, model_dt
             if isinstance(error, InvalidArgument):
                 raise
             raise InvalidArgument(f"layer {name!r} ({class_name}): cannot read its config: {error!r}") from None
+        _check_shapes(name, str(class_name), inputs, built)
         current = built.output
         per_object: dict[str, int] = {}
         for sub_path, sub_name in built.sub_names.items():
@@ -179,6 +180,22 @@ def _model_layers(model: dict[str, Any], prefix: str, path_prefix: str, model_dt
             )
         plans.append(layer)
     return plans
+
+
+def _check_shapes(name: str, class_name: str, inputs: Any, built: Built) -> None:
+    """A weight or output dimension below 1 means the config cannot be built (Keras refuses it too)."""
+    for weight in built.weights:
+        if any(d < 0 for d in weight.shape):
+            raise InvalidArgument(
+                f"layer {name!r} ({class_name}): weight {weight.name} would have shape {weight.shape}"
+            )
+    outputs = built.output if isinstance(built.output, list) else [built.output]
+    for output in outputs:
+        if output is not None and any(d is not None and d <= 0 for d in output[1:]):
+            raise InvalidArgument(
+                f"layer {name!r} ({class_name}): computed output shape {tuple(output)} is zero or negative "
+                f"for input shape {tuple(inputs[0])}"
+            )
 
 
 def _sequential_input(model: dict[str, Any]) -> Any:
