@@ -185,3 +185,23 @@ def test_impossible_shapes_are_errors(keras, tmp_path):
     assert result.exit_code == 2, result.stderr
     assert "conv2d" in result.stderr and "negative" in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json"]
+
+
+@pytest.mark.parametrize(
+    "name", ["residual_cnn", "transformer", "nested", "channels_first_and_1d", "wrappers_and_attention"]
+)
+def test_functional_layer_order_comes_from_the_graph(keras, built, tmp_path, name):
+    """Reversing a Functional config's layer list changes nothing: Keras rebuilds the order from the graph."""
+    directory, text, expected = built[name]
+    config = json.loads(text)
+    config["config"]["layers"].reverse()
+    (tmp_path / "reversed.json").write_text(json.dumps(config))
+    result = run_in_process(["model", "reversed.json", "--seed", "5", "-o", "r.weights.h5"], tmp_path)
+    assert result.exit_code == 0, result.stderr
+    assert _datasets(tmp_path / "r.weights.h5") == _datasets(directory / "keras.weights.h5")
+    model = keras.models.model_from_json(json.dumps(config))
+    model.load_weights(str(tmp_path / "r.weights.h5"))
+    skip = keras_models.INTERNAL_RANDOM.get(name, ())
+    for ours, theirs in zip(model.weights, expected, strict=True):
+        if not any(part in ours.path for part in skip):
+            assert np.asarray(ours).tobytes() == theirs.tobytes(), ours.path

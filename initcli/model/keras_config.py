@@ -26,6 +26,7 @@ import numpy as np
 from ..dtypes import resolve_dtype
 from ..errors import InvalidArgument, ResourceError
 from ..initializers.registry import to_snake_case
+from .functional_order import functional_layer_order
 from .layers import RULES, Built
 from .plan import LayerPlan, ModelPlan, WeightPlan
 
@@ -110,6 +111,8 @@ def _model_layers(model: dict[str, Any], prefix: str, path_prefix: str, model_dt
     entries = config.get("layers")
     if not isinstance(entries, list):
         raise InvalidArgument(f"model {config.get('name')!r}: config has no 'layers' list")
+    if kind != "Sequential":
+        entries = functional_layer_order(config) or entries
     counters: dict[str, int] = {}
     plans: list[LayerPlan] = []
     current: Any = _sequential_input(model) if kind == "Sequential" else None

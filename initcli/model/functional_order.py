@@ -1,0 +1,117 @@
+"""The order Keras gives a Functional model's layers, computed from the config's graph.
+
+Keras 3 names ``.weights.h5`` groups by class with a per-class counter in
+``model.layers`` order, and rebuilds that order from the graph when it loads
+a config (``keras.src.ops.function.map_graph``), whatever the order of the
+config's ``layers`` list.  This module replays it:
+
+1. depth-first search from the model's outputs (in order) through each call
+   node's input tensors (positional arguments in order, then keyword
+   arguments by sorted key), numbering each layer when first seen;
+2. walking the nodes from the outputs back, an output node has depth 0 and
+   each parent node ``max(its depth, child depth + 1)``; a layer's depth is
+   the largest of its nodes';
+3. layers sorted by depth, deepest first, ties by first-seen number; inputs
+   unconnected to the outputs come last (depth 0, number -1).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+Node = tuple[str, int]
+
+
+def _history(value: Any, out: list[tuple[str, int, int]]) -> None:
+    if isinstance(value, dict):
+        if value.get("class_name") == "__keras_tensor__":
+            layer, node, tensor = value["config"]["keras_history"]
+            out.append((layer, int(node), int(tensor)))
+            return
+        for key in sorted(value):
+            _history(value[key], out)
+    elif isinstance(value, list):
+        for item in value:
+            _history(item, out)
+
+
+def _triples(value: Any) -> list[tuple[str, int, int]]:
+    """``["x", 0, 0]`` or ``[["x", 0, 0], ...]`` -> list of triples."""
+    if not value:
+        return []
+    if isinstance(value[0], str):
+        return [(value[0], int(value[1]), int(value[2]))]
+    return [(v[0], int(v[1]), int(v[2])) for v in value]
+
+
+def functional_layer_order(config: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """The layer entries of a Functional model config in Keras's ``model.layers`` order,
+    or ``None`` if the config's graph cannot be read (then the list order is used)."""
+    entries = config.get("layers") or []
+    by_name = {entry.get("config", {}).get("name") or entry.get("name"): entry for entry in entries}
+    inputs_of: dict[Node, list[tuple[str, int, int]]] = {}
+    for name, entry in by_name.items():
+        for index, node in enumerate(entry.get("inbound_nodes") or []):
+            tensors: list[tuple[str, int, int]] = []
+            _history(node.get("args", []), tensors)
+            _history(node.get("kwargs", {}), tensors)
+            inputs_of[(name, index)] = tensors
+    model_inputs = set(_triples(config.get("input_layers")))
+    outputs = _triples(config.get("output_layers"))
+    if not outputs or any(layer not in by_name for layer, _, _ in outputs):
+        return None
+    finished: set[Node] = set()
+    in_progress: set[Node] = set()
+    ordered_nodes: list[Node] = []
+    first_seen: dict[str, int] = {}
+
+    def visit(tensor: tuple[str, int, int]) -> None:
+        layer, node_index, _ = tensor
+        node = (layer, node_index)
+        if node in finished:
+            return
+        is_input = by_name.get(layer, {}).get("class_name") == "InputLayer"
+        if not is_input and tensor in model_inputs:
+            finished.add(node)
+            return
+        if node in in_progress:
+            raise ValueError(f"layer {layer!r} is part of a cycle")
+        first_seen.setdefault(layer, len(first_seen))
+        in_progress.add(node)
+        if not is_input:
+            for parent in inputs_of.get(node, []):
+                visit(parent)
+        finished.add(node)
+        in_progress.discard(node)
+        ordered_nodes.append(node)
+
+    try:
+        for output in outputs:
+            visit(output)
+    except (ValueError, KeyError, RecursionError):
+        return None
+    in_graph = set(ordered_nodes)
+    node_depth: dict[Node, int] = {}
+    layer_depth: dict[str, int] = {}
+    for node in reversed(ordered_nodes):
+        depth = max(node_depth.setdefault(node, 0), layer_depth.get(node[0], 0))
+        layer_depth[node[0]] = depth
+        node_depth[node] = depth
+        for layer, index, _ in inputs_of.get(node, []):
+            parent = (layer, index)
+            if parent in in_graph:
+                node_depth[parent] = max(depth + 1, node_depth.get(parent, 0))
+    for layer, _, _ in _triples(config.get("input_layers")):
+        if layer not in layer_depth and layer in by_name:
+            layer_depth[layer] = 0
+            first_seen[layer] = -1
+    by_depth: dict[int, list[str]] = defaultdict(list)
+    for layer, depth in layer_depth.items():
+        by_depth[depth].append(layer)
+    order: list[str] = []
+    for depth in sorted(by_depth, reverse=True):
+        order.extend(sorted(by_depth[depth], key=first_seen.__getitem__))
+    if set(order) != set(by_name):
+        return None  # layers outside the graph: keep the list as given
+    return [by_name[name] for name in order]
