@@ -59,19 +59,17 @@ def run_plan(
         raise click.UsageError("--json prints the plan; use it with --dry-run")
     if dry_run:
         master = seed if seed is not None else config_seed
-        records = [describe(w) for w in plan.weights()]
+        records = [describe(w, master) for w in plan.weights()]
         total = sum(r["bytes"] for r in records)
         if as_json:
             json.dump({"model": plan.name, "master_seed": master, "weights": records, "total_bytes": total}, sys.stdout)
             sys.stdout.write("\n")
             return
-        for record in records:
-            spread = "".join(f" {k}={record[k]:.4g}" for k in ("std", "limit") if record.get(k) is not None)
-            fans = f" fans={tuple(record['fans'])}" if "fans" in record else ""
-            shape = "x".join(map(str, record["shape"])) or "()"
+        rows = [_plan_row(record) for record in records]
+        widths = [max(len(row[i]) for row in rows) for i in range(4)] if rows else []
+        for row in rows:
             click.echo(
-                f"{record['path']:<28} {record['h5']:<40} {shape:<12} {record['dtype']:<8} "
-                f"{record['initializer']['class_name']}{fans}{spread} {format_bytes(record['bytes'])}"
+                "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip() + "  " + row[4]
             )
         click.echo(f"total: {len(records)} weights, {format_bytes(total)}")
         return
@@ -91,6 +89,22 @@ def run_plan(
     if not quiet:
         total = sum(s.array.nbytes for s in sampled.values())
         click.echo(f"wrote {output}: {len(sampled)} weights, {format_bytes(total)} ({chosen}), seed {master}", err=True)
+
+
+def _plan_row(record: dict[str, Any]) -> list[str]:
+    """One --dry-run line: path, h5 dataset, shape, dtype, then initializer details."""
+    from ..memory import format_bytes
+
+    shape = "x".join(map(str, record["shape"])) or "()"
+    details = [record["initializer"]["class_name"]]
+    if "fans" in record:
+        details.append(f"fans={tuple(record['fans'])}")
+    details += [f"{k}={record[k]:.4g}" for k in ("std", "limit") if record.get(k) is not None]
+    if record.get("seed_source"):
+        seed = record["seed"] if record["seed"] is not None else "?"
+        details.append(f"seed={seed} ({record['seed_source']})")
+    details.append(format_bytes(record["bytes"]))
+    return [record["path"], record["h5"], shape, record["dtype"], " ".join(details)]
 
 
 @click.command("batch")

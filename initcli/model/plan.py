@@ -120,24 +120,35 @@ class SampledWeight:
     seeds: list[int | None]
 
 
-def resolve_initializer(piece: Piece, weight: WeightPlan, master_seed: int, index: int) -> Initializer:
-    """The initializer to call for one piece, with its seed settled.
+def seed_of(weight: WeightPlan, master_seed: int | None, index: int = 0) -> tuple[int | None, str | None]:
+    """The seed piece ``index`` of ``weight`` is drawn with, and where it comes from.
 
-    Explicit per-weight seed > the seed in the initializer's config > derived.
+    ``"weight"`` (the plan's per-weight seed) beats ``"config"`` (the seed in the
+    initializer's config, as Keras would use it) beats ``"derived"`` (from the master
+    seed and the weight's path; ``None`` until the master seed is known).  Deterministic
+    initializers have ``(None, None)``.
     """
-    initializer = piece.initializer
+    initializer = weight.pieces[index].initializer if weight.pieces else None
     if not isinstance(initializer, RandomInitializer):
-        return initializer
+        return None, None
     if weight.seed is not None:
-        seed = weight.seed
-    elif getattr(initializer, "_init_seed", None) is not None:
-        return initializer
-    else:
-        base = weight.seed_path or weight.path
-        seed = derive_seed(master_seed, base if index == 0 else f"{base}#{index}")
-    config = initializer.get_config()
+        return weight.seed, "weight"
+    if initializer._init_seed is not None:
+        return initializer.seed, "config"
+    if master_seed is None:
+        return None, "derived"
+    base = weight.seed_path or weight.path
+    return derive_seed(master_seed, base if index == 0 else f"{base}#{index}"), "derived"
+
+
+def resolve_initializer(piece: Piece, weight: WeightPlan, master_seed: int, index: int) -> Initializer:
+    """The initializer to call for one piece, with its seed settled (see :func:`seed_of`)."""
+    seed, source = seed_of(weight, master_seed, index)
+    if source in (None, "config"):
+        return piece.initializer
+    config = piece.initializer.get_config()
     config["seed"] = seed
-    return type(initializer).from_config(config)
+    return type(piece.initializer).from_config(config)
 
 
 def sample_weight(weight: WeightPlan, master_seed: int) -> SampledWeight:
@@ -174,7 +185,7 @@ def expected_std(initializer: Initializer, shape: tuple[int, ...]) -> float | No
     return None
 
 
-def describe(weight: WeightPlan) -> dict[str, Any]:
+def describe(weight: WeightPlan, master_seed: int | None = None) -> dict[str, Any]:
     """A JSON-ready description of a planned weight (for ``--dry-run``)."""
     from ..initializers.variance_scaling import VarianceScaling
 
@@ -192,6 +203,7 @@ def describe(weight: WeightPlan) -> dict[str, Any]:
         record["fans"] = list(initializer.fans(shape))
         record.update(initializer.spread(shape))
     record["std"] = expected_std(initializer, weight.pieces[0].shape)
+    record["seed"], record["seed_source"] = seed_of(weight, master_seed)
     if len(weight.pieces) > 1:
         record["pieces"] = [{"initializer": serialize(p.initializer), "shape": list(p.shape)} for p in weight.pieces]
     return record
