@@ -70,6 +70,25 @@ def test_weights_h5_has_keras_dataset_paths(built, name):
     assert _datasets(directory / "paths.weights.h5") == _datasets(directory / "keras.weights.h5")
 
 
+@pytest.mark.parametrize("name", ["residual_cnn", "recurrent", "nested"])
+def test_npz_layout_holds_the_same_arrays(built, name):
+    directory, _, expected = built[name]
+    result = run_in_process(["model", "model.json", "--seed", "5", "-o", "w.npz", "--force"], directory)
+    assert result.exit_code == 0, result.stderr
+    arrays = np.load(directory / "w.npz", allow_pickle=False)
+    assert sorted(a.tobytes() for a in arrays.values()) == sorted(e.tobytes() for e in expected)
+    assert all("/" in key for key in arrays)
+
+
+def test_missing_layer_field_is_named(keras, tmp_path):
+    config = json.loads(keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, name="head")]).to_json())
+    del config["config"]["layers"][1]["config"]["units"]
+    (tmp_path / "m.json").write_text(json.dumps(config))
+    result = run_in_process(["model", "m.json", "-o", "m.weights.h5"], tmp_path)
+    assert result.exit_code == 2
+    assert result.stderr.strip() == "initcli: error: layer 'head' (Dense): its config lacks 'units'"
+
+
 def test_keras_archive_is_read_without_extracting(keras, built, tmp_path):
     _, text, expected = built["transformer"]
     model = keras.models.model_from_json(text)

@@ -154,10 +154,12 @@ def _model_layers(model: dict[str, Any], prefix: str, path_prefix: str, model_dt
             )
         try:
             built: Built = rule(layer_config, *inputs)
-        except (KeyError, TypeError, ValueError, IndexError) as error:
+        except KeyError as error:
+            raise InvalidArgument(f"layer {name!r} ({class_name}): its config lacks {error.args[0]!r}") from None
+        except (TypeError, ValueError, IndexError) as error:
             if isinstance(error, InvalidArgument):
                 raise
-            raise InvalidArgument(f"layer {name!r} ({class_name}): cannot read its config: {error!r}") from None
+            raise InvalidArgument(f"layer {name!r} ({class_name}): cannot read its config: {error}") from None
         _check_shapes(name, str(class_name), inputs, built)
         current = built.output
         per_object: dict[str, int] = {}
