@@ -38,3 +38,13 @@ def run_subprocess(args: list[str], cwd: Path, stdin: bytes | None = None) -> Ru
         [sys.executable, "-m", "initcli", *args], cwd=cwd, capture_output=True, input=stdin, timeout=120
     )
     return Run(proc.returncode, proc.stdout, proc.stderr.decode())
+
+
+def h5_datasets(path: Path) -> dict[str, tuple[int, ...]]:
+    """Every dataset of an HDF5 file with its shape."""
+    import h5py
+
+    found: dict[str, tuple[int, ...]] = {}
+    with h5py.File(path) as handle:
+        handle.visititems(lambda name, obj: found.__setitem__(name, obj.shape) if hasattr(obj, "shape") else None)
+    return found

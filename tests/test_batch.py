@@ -12,6 +12,7 @@ import pytest
 from initcli.model.batch_config import load_batch_config
 from initcli.seeds import derive_seed
 
+from .helpers import h5_datasets as _datasets
 from .helpers import run_in_process, run_subprocess
 
 CONFIGS = Path(__file__).resolve().parent.parent / "sample_configs"
@@ -64,13 +65,6 @@ MODELS = {
     "lstm_text_classifier.toml": lstm_text_classifier,
     "transformer_encoder.yaml": transformer_encoder,
 }
-
-
-def _datasets(path: Path) -> dict[str, tuple[int, ...]]:
-    found: dict[str, tuple[int, ...]] = {}
-    with h5py.File(path) as handle:
-        handle.visititems(lambda name, obj: found.__setitem__(name, obj.shape) if hasattr(obj, "shape") else None)
-    return found
 
 
 @pytest.mark.parametrize("config", list(MODELS))

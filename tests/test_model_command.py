@@ -10,14 +10,8 @@ import numpy as np
 import pytest
 
 from . import keras_models
+from .helpers import h5_datasets as _datasets
 from .helpers import run_in_process
-
-
-def _datasets(path):
-    found = {}
-    with h5py.File(path) as handle:
-        handle.visititems(lambda name, obj: found.__setitem__(name, obj.shape) if hasattr(obj, "shape") else None)
-    return found
 
 
 @pytest.fixture(scope="module")

@@ -41,7 +41,7 @@ from ..shapes import normalize_shape
 from ..streams import check_seed
 from .catalog import slots_for
 from .config_files import read_document
-from .plan import LayerPlan, ModelPlan, Piece, WeightPlan
+from .plan import LayerPlan, ModelPlan, Piece, WeightPlan, h5_group
 
 
 def load_batch_config(path: str | Path) -> tuple[ModelPlan, int | None]:
@@ -99,10 +99,7 @@ def _layer(entry: Any, at: str, dtype: np.dtype, counters: dict[str, int], names
     if layer_name in names:
         raise InvalidArgument(f"{at}: layer name {layer_name!r} is used twice; layer names must be unique")
     names.add(layer_name)
-    snake = to_snake_case(class_name)
-    count = counters.get(snake, 0)
-    counters[snake] = count + 1
-    h5_object = f"layers/{snake}" + (f"_{count}" if count else "")
+    h5_object = h5_group(counters, class_name)
     layer = LayerPlan(name=layer_name, class_name=class_name, h5_object=h5_object, h5_names={h5_object: layer_name})
     specs = _weight_specs(entry.get("weights"), at)
     slots = slots_for(class_name)

@@ -28,15 +28,12 @@ from ..errors import InvalidArgument, ResourceError
 from ..initializers.registry import to_snake_case
 from .functional_order import functional_layer_order
 from .layers import RULES, Built
-from .plan import LayerPlan, ModelPlan, WeightPlan
+from .plan import LayerPlan, ModelPlan, WeightPlan, h5_group
 
 CONFIG_LIMIT = 64 * 1024 * 1024
 """The largest ``config.json`` read from a ``.keras`` archive."""
 
 MODEL_CLASSES = ("Sequential", "Functional", "Model")
-
-H5_CLASS_NAMES = {"GroupQueryAttention": "grouped_query_attention"}
-"""Classes whose Python name (which names the h5 group) differs from their config ``class_name``."""
 
 
 def load_model_config(path: str | Path) -> dict[str, Any]:
@@ -125,10 +122,7 @@ def _model_layers(model: dict[str, Any], prefix: str, path_prefix: str, model_dt
             current = tuple(shape) if shape else current
             if kind == "Sequential":
                 continue
-        snake = H5_CLASS_NAMES.get(str(class_name), to_snake_case(str(class_name)))
-        count = counters.get(snake, 0)
-        counters[snake] = count + 1
-        h5_object = f"{prefix}layers/{snake}" + (f"_{count}" if count else "")
+        h5_object = h5_group(counters, str(class_name), prefix)
         layer = LayerPlan(name=name, class_name=str(class_name), h5_object=h5_object, h5_names={h5_object: name})
         if class_name == "InputLayer":
             plans.append(layer)

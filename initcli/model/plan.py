@@ -30,6 +30,20 @@ from ..initializers.base import RandomInitializer
 from ..seeds import derive_seed
 from ..shapes import element_count
 
+H5_CLASS_NAMES = {"GroupQueryAttention": "grouped_query_attention"}
+"""Classes whose Python name (which names the h5 group) differs from their config ``class_name``."""
+
+
+def h5_group(counters: dict[str, int], class_name: str, prefix: str = "") -> str:
+    """Keras 3's group for the next entry of a layer list: the class in snake case, with
+    ``_1``, ``_2``, ... for repeats of a class (``counters`` holds the counts so far)."""
+    from ..initializers.registry import to_snake_case
+
+    snake = H5_CLASS_NAMES.get(class_name, to_snake_case(class_name))
+    count = counters.get(snake, 0)
+    counters[snake] = count + 1
+    return f"{prefix}layers/{snake}" + (f"_{count}" if count else "")
+
 
 @dataclass
 class Piece:

@@ -36,11 +36,10 @@ import numpy as np
 
 from ..model.plan import ModelPlan
 from .atomic import atomic_write
+from .zipfiles import member
 
 KERAS_VERSION = "3.15.1"
 """The Keras version whose layouts these files follow (recorded in legacy and .keras files)."""
-
-_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
 def _h5_layout_keras3(handle: Any, plan: ModelPlan, arrays: Mapping[str, np.ndarray]) -> None:
@@ -120,11 +119,7 @@ def write_keras_archive(
     }
     with atomic_write(path, force=force) as stream, zipfile.ZipFile(stream, "w") as archive:
         for name, data in members.items():
-            info = zipfile.ZipInfo(name, date_time=_ZIP_EPOCH)
-            info.compress_type = zipfile.ZIP_STORED
-            info.external_attr = 0o644 << 16
-            info.create_system = 3
-            archive.writestr(info, data)
+            archive.writestr(member(name), data)
 
 
 LAYOUTS = ("keras3", "legacy", "keras", "npz")

@@ -21,8 +21,7 @@ import numpy as np
 
 from ..errors import InvalidArgument, ResourceError
 from .atomic import atomic_write
-
-_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+from .zipfiles import member
 
 
 def write_npy_stream(stream: BinaryIO, array: np.ndarray) -> None:
@@ -34,14 +33,6 @@ def write_npy(path: str | os.PathLike[str], array: np.ndarray, *, force: bool = 
     """Write ``array`` to ``path`` as ``.npy``, atomically; an existing file needs ``force``."""
     with atomic_write(path, force=force) as stream:
         write_npy_stream(stream, array)
-
-
-def _member_info(name: str, compress: bool) -> zipfile.ZipInfo:
-    info = zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_EPOCH)
-    info.compress_type = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
-    info.external_attr = 0o644 << 16
-    info.create_system = 3  # Unix, whatever the platform
-    return info
 
 
 def check_member_name(name: str) -> str:
@@ -69,12 +60,13 @@ def write_npz_stream(
                 for info in source.infolist():
                     if info.filename.removesuffix(".npy") in arrays:
                         continue
-                    kept = _member_info(info.filename.removesuffix(".npy"), info.compress_type != zipfile.ZIP_STORED)
+                    kept = member(info.filename, compress=info.compress_type != zipfile.ZIP_STORED)
                     with source.open(info) as src, archive.open(kept, "w", force_zip64=True) as dst:
                         shutil.copyfileobj(src, dst, 1 << 20)
         for name, array in arrays.items():
-            with archive.open(_member_info(check_member_name(name), compress), "w", force_zip64=True) as member:
-                write_npy_stream(member, array)  # type: ignore[arg-type]
+            info = member(f"{check_member_name(name)}.npy", compress=compress)
+            with archive.open(info, "w", force_zip64=True) as stream_member:
+                write_npy_stream(stream_member, array)  # type: ignore[arg-type]
 
 
 def npz_member_names(path: str | os.PathLike[str]) -> list[str]:
