@@ -129,14 +129,41 @@ def sample_plan(plan: Any, master_seed: int) -> dict[str, Any]:
     return {w.path: sample_weight(w, master_seed) for w in plan.weights()}
 
 
-def write_plan(path: str, plan: Any, arrays: dict[str, np.ndarray], layout: str, *, force: bool = False) -> None:
-    """Write a sampled plan in ``layout`` (keras3, legacy, keras or npz)."""
+def plan_notes(plan: Any, sampled: dict[str, Any], file_record: dict[str, Any] | None) -> dict[str, str]:
+    """Provenance JSON for every weight of a sampled plan (and ``""`` for the file)."""
+    from .provenance import dumps, tensor_record
+
+    notes = {"": dumps(file_record)} if file_record is not None else {}
+    for layer in plan.layers:
+        for weight in layer.weights:
+            if weight.alias_of is not None:
+                array = sampled[weight.alias_of].array
+                notes[weight.path] = dumps(tensor_record(weight.path, array, [], alias_of=weight.alias_of))
+            else:
+                done = sampled[weight.path]
+                notes[weight.path] = dumps(tensor_record(weight.path, done.array, done.draws, weight.initializer))
+    return notes
+
+
+def write_plan(
+    path: str,
+    plan: Any,
+    sampled: dict[str, Any],
+    layout: str,
+    *,
+    force: bool = False,
+    file_record: dict[str, Any] | None = None,
+) -> None:
+    """Write a sampled plan (``sample_plan``'s result) in ``layout`` (keras3, legacy, keras or npz),
+    with provenance in the file."""
     from .writers.keras_h5 import write_keras_archive, write_weights_h5
     from .writers.npy import write_npz
 
+    arrays = {p: s.array for p, s in sampled.items()}
+    notes = plan_notes(plan, sampled, file_record)
     if layout == "npz":
-        write_npz(path, arrays, force=force)
+        write_npz(path, arrays, force=force, notes=notes)
     elif layout == "keras":
-        write_keras_archive(path, plan, arrays, force=force)
+        write_keras_archive(path, plan, arrays, force=force, notes=notes)
     else:
-        write_weights_h5(path, plan, arrays, layout=layout, force=force)
+        write_weights_h5(path, plan, arrays, layout=layout, force=force, notes=notes)

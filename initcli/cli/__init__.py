@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from .. import __version__
+from .file_commands import inspect_command, verify_command
 from .group import InitcliGroup
 from .list_command import list_command
 from .plan_commands import batch_command, model_command
@@ -31,6 +32,8 @@ def cli() -> None:
 cli.add_command(list_command)
 cli.add_command(batch_command)
 cli.add_command(model_command)
+cli.add_command(verify_command)
+cli.add_command(inspect_command)
 
 
 def main() -> None:

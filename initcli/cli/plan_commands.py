@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -37,6 +38,7 @@ def _common(function: Any) -> Any:
 def run_plan(
     plan: Any,
     config_seed: int | None,
+    inputs: dict[str, Any],
     *,
     output: str | None,
     layout: str | None,
@@ -52,6 +54,7 @@ def run_plan(
     from ..api import sample_plan, write_plan
     from ..memory import format_bytes
     from ..model.plan import describe
+    from ..provenance import file_record
     from ..writers.atomic import check_target
     from ..writers.keras_h5 import layout_for_path
 
@@ -85,7 +88,8 @@ def run_plan(
         if not quiet:
             click.echo(f"seed: {master}", err=True)
     sampled = sample_plan(plan, master)
-    write_plan(output, plan, {path: s.array for path, s in sampled.items()}, chosen, force=force)
+    record = file_record(inputs.pop("command"), {**inputs, "master_seed": master, "layout": chosen})
+    write_plan(output, plan, sampled, chosen, force=force, file_record=record)
     if not quiet:
         total = sum(s.array.nbytes for s in sampled.values())
         click.echo(f"wrote {output}: {len(sampled)} weights, {format_bytes(total)} ({chosen}), seed {master}", err=True)
@@ -123,9 +127,11 @@ def batch_command(config: str, **options: Any) -> None:
       initcli batch sample_configs/mnist_mlp.yaml --seed 1 -o mlp.weights.h5
     """
     from ..model.batch_config import load_batch_config
+    from ..provenance import digest
 
     plan, config_seed = load_batch_config(config)
-    run_plan(plan, config_seed, **options)
+    inputs = {"command": "batch", "config": Path(config).name, "config_sha256": digest(config)}
+    run_plan(plan, config_seed, inputs, **options)
 
 
 @click.command("model")
@@ -146,6 +152,8 @@ def model_command(model: str, **options: Any) -> None:
       initcli model old.keras --seed 1 -o fresh.keras
     """
     from ..model.keras_config import load_model_config, plan_from_keras_config
+    from ..provenance import digest
 
     plan = plan_from_keras_config(load_model_config(model))
-    run_plan(plan, None, **options)
+    inputs = {"command": "model", "model": Path(model).name, "model_sha256": digest(model)}
+    run_plan(plan, None, inputs, **options)

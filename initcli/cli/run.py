@@ -26,6 +26,7 @@ def run_sample(
     compress: bool,
     as_json: bool,
     quiet: bool,
+    manifest: str | None,
 ) -> None:
     """Build the initializer, check the output, sample every tensor, write them."""
     from ..api import plan_many, sample_many
@@ -66,6 +67,12 @@ def run_sample(
 
     if output not in (None, "-"):
         check_target(output, force=force, exists_ok=append or fmt == "hdf5")
+    if manifest == "":
+        if output in (None, "-"):
+            raise InvalidArgument("--manifest needs a file name when the output is not a file: --manifest=PATH")
+        manifest = f"{output}.json"
+    if manifest is not None:
+        check_target(manifest, force=force)
     if fmt == "npz":
         from ..writers.npy import check_member_name
 
@@ -75,6 +82,7 @@ def run_sample(
         click.echo(f"seed: {initializer.seed}", err=True)
 
     tensors = sample_many(initializer, shape, list(name) if name else None, dtype)
+    notes = tensor_notes(cls, init_params, tensors, h5_path)
 
     if fmt == "npy":
         from ..writers.npy import write_npy, write_npy_stream
@@ -89,15 +97,18 @@ def run_sample(
 
         assert output is not None
         if output == "-":
-            write_npz_stream(sys.stdout.buffer, {t.name: t.array for t in tensors}, compress=compress)
+            write_npz_stream(sys.stdout.buffer, {t.name: t.array for t in tensors}, compress=compress, notes=notes)
             sys.stdout.buffer.flush()
         else:
-            write_npz(output, {t.name: t.array for t in tensors}, force=force, append=append, compress=compress)
+            arrays = {t.name: t.array for t in tensors}
+            write_npz(output, arrays, force=force, append=append, compress=compress, notes=notes)
     elif fmt == "hdf5":
         from ..writers.hdf5 import write_dataset
 
         assert output is not None and h5_path is not None
-        write_dataset(output, h5_path, tensors[0].array, force=force)
+        write_dataset(output, h5_path, tensors[0].array, force=force, note=notes[tensors[0].name])
+    if manifest is not None:
+        write_manifest(manifest, notes, force=force)
     if as_json:
         from .sample_command import write_json
 
@@ -110,3 +121,39 @@ def run_sample(
             described = f"{h5_path} {described}"
         seed = f" seed {initializer.seed}" if cls.is_random else ""
         click.echo(f"wrote {output}: {described} {dtype}{seed}", err=True)
+
+
+def tensor_notes(cls: type, init_params: dict[str, Any], tensors: list[Any], h5_path: str | None) -> dict[str, str]:
+    """Provenance JSON of each sampled tensor, by name, and of the run (key ``""``)."""
+    from ..provenance import Draw, dumps, file_record, tensor_record
+    from ..shapes import format_shape as _fmt
+
+    given = init_params.get("seed") is not None
+    notes = {
+        "": dumps(
+            file_record(
+                "sample",
+                {
+                    "initializer": cls.__name__,
+                    "arguments": init_params,
+                    "shapes": [_fmt(t.array.shape) for t in tensors],
+                },
+            )
+        )
+    }
+    for t in tensors:
+        source = ("given" if given else "drawn") if cls.is_random else None
+        draw = Draw(t.initializer, tuple(t.array.shape), t.draw, source)
+        notes[t.name] = dumps(tensor_record(h5_path or t.name, t.array, [draw]))
+    return notes
+
+
+def write_manifest(path: str, notes: dict[str, str], *, force: bool) -> None:
+    """The sidecar manifest: ``{"file": ..., "tensors": [...]}`` as JSON, written atomically."""
+    import json
+
+    from ..writers.atomic import atomic_write
+
+    document = {"file": json.loads(notes[""]), "tensors": [json.loads(v) for k, v in notes.items() if k]}
+    with atomic_write(path, force=force) as stream:
+        stream.write((json.dumps(document, indent=1, sort_keys=True) + "\n").encode())

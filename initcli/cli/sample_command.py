@@ -95,6 +95,15 @@ def _common_options(is_random: bool) -> list[click.Option]:
         click.Option(["--compress"], is_flag=True, help="Deflate .npz members (smaller, slower)."),
         click.Option(["--json", "as_json"], is_flag=True, help="Print the tensors as JSON on stdout."),
         click.Option(
+            ["--manifest"],
+            metavar="PATH",
+            is_flag=False,
+            flag_value="",
+            default=None,
+            help="Also write the provenance as JSON beside the output (default PATH: OUTPUT.json); "
+            "the way to record it for .npy.",
+        ),
+        click.Option(
             ["-q", "--quiet"],
             is_flag=True,
             help="Print nothing on stderr" + (", not even a drawn seed." if is_random else "."),

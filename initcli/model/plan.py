@@ -27,6 +27,7 @@ import numpy as np
 from ..errors import InvalidArgument
 from ..initializers import Initializer, serialize
 from ..initializers.base import RandomInitializer
+from ..provenance import Draw
 from ..seeds import derive_seed
 from ..shapes import element_count
 
@@ -127,11 +128,15 @@ class ModelPlan:
 
 @dataclass
 class SampledWeight:
-    """A weight of the plan with its values and the seeds actually used."""
+    """A weight of the plan with its values and the initializer calls that made them."""
 
     plan: WeightPlan
     array: np.ndarray
-    seeds: list[int | None]
+    draws: list[Draw]
+
+    @property
+    def seeds(self) -> list[int | None]:
+        return [getattr(d.initializer, "seed", None) for d in self.draws]
 
 
 def seed_of(weight: WeightPlan, master_seed: int | None, index: int = 0) -> tuple[int | None, str | None]:
@@ -168,15 +173,15 @@ def resolve_initializer(piece: Piece, weight: WeightPlan, master_seed: int, inde
 def sample_weight(weight: WeightPlan, master_seed: int) -> SampledWeight:
     """Draw one weight: each piece in ``weight.dtype``, concatenated along axis 0."""
     arrays = []
-    seeds: list[int | None] = []
+    draws: list[Draw] = []
     for index, piece in enumerate(weight.pieces):
         initializer = resolve_initializer(piece, weight, master_seed, index)
         arrays.append(initializer.sample(piece.shape, weight.dtype))
-        seeds.append(getattr(initializer, "seed", None))
+        draws.append(Draw(initializer, piece.shape, 0, seed_of(weight, master_seed, index)[1]))
     array = arrays[0] if len(arrays) == 1 else np.concatenate(arrays, axis=0)
     if array.shape != weight.shape:
         raise InvalidArgument(f"{weight.path}: built shape {array.shape} differs from planned {weight.shape}")
-    return SampledWeight(weight, array, seeds)
+    return SampledWeight(weight, array, draws)
 
 
 def expected_std(initializer: Initializer, shape: tuple[int, ...]) -> float | None:

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InvalidArgument, ResourceError
+from ..provenance import ATTRIBUTE
 from .atomic import atomic_write, check_target
 
 
@@ -30,8 +31,12 @@ def check_dataset_path(path: str) -> str:
     return path
 
 
-def write_dataset(file: str | os.PathLike[str], dataset: str, array: np.ndarray, *, force: bool = False) -> None:
-    """Write ``array`` at ``dataset`` in the HDF5 ``file``, keeping everything else in it."""
+def write_dataset(
+    file: str | os.PathLike[str], dataset: str, array: np.ndarray, *, force: bool = False, note: str | None = None
+) -> None:
+    """Write ``array`` at ``dataset`` in the HDF5 ``file``, keeping everything else in it.
+
+    ``note`` (provenance JSON) becomes the dataset's ``initcli`` attribute."""
     import h5py
 
     check_dataset_path(dataset)
@@ -53,7 +58,9 @@ def write_dataset(file: str | os.PathLike[str], dataset: str, array: np.ndarray,
         with h5py.File(temporary, "a" if existing else "w") as handle:
             if dataset in handle:
                 del handle[dataset]
-            handle.create_dataset(dataset, data=array)
+            created = handle.create_dataset(dataset, data=array)
+            if note is not None:
+                created.attrs[ATTRIBUTE] = note
 
 
 def _check_free(handle: object, dataset: str, force: bool) -> None:

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from ..model.plan import ModelPlan
+from ..provenance import ATTRIBUTE
 from .atomic import atomic_write
 from .zipfiles import member
 
@@ -42,14 +43,25 @@ KERAS_VERSION = "3.15.1"
 """The Keras version whose layouts these files follow (recorded in legacy and .keras files)."""
 
 
-def _h5_layout_keras3(handle: Any, plan: ModelPlan, arrays: Mapping[str, np.ndarray]) -> None:
+Notes = Mapping[str, str]
+"""Provenance JSON by weight path (and ``""`` for the file), stored as ``initcli`` attributes."""
+
+
+def _note(node: Any, notes: Notes | None, key: str) -> None:
+    if notes and key in notes:
+        node.attrs[ATTRIBUTE] = notes[key]
+
+
+def _h5_layout_keras3(handle: Any, plan: ModelPlan, arrays: Mapping[str, np.ndarray], notes: Notes | None) -> None:
+    _note(handle, notes, "")
     for layer in plan.layers:
         for obj, name in layer.h5_names.items():
             group = handle.require_group(f"{obj}/vars")
             group.attrs["name"] = name
         for weight in layer.weights:
             source = weight.alias_of or weight.path
-            handle.create_dataset(f"{weight.h5_object}/vars/{weight.h5_index}", data=arrays[source])
+            dataset = handle.create_dataset(f"{weight.h5_object}/vars/{weight.h5_index}", data=arrays[source])
+            _note(dataset, notes, weight.path)
     handle.require_group("vars").attrs["name"] = plan.name
 
 
@@ -59,7 +71,8 @@ def _string_array(values: list[str]) -> np.ndarray:
     return np.array(values, dtype=h5py.string_dtype("utf-8"))
 
 
-def _h5_layout_legacy(handle: Any, plan: ModelPlan, arrays: Mapping[str, np.ndarray]) -> None:
+def _h5_layout_legacy(handle: Any, plan: ModelPlan, arrays: Mapping[str, np.ndarray], notes: Notes | None) -> None:
+    _note(handle, notes, "")
     handle.attrs["layer_names"] = _string_array([layer.name for layer in plan.layers])
     handle.attrs["backend"] = "numpy"
     handle.attrs["keras_version"] = KERAS_VERSION
@@ -70,7 +83,7 @@ def _h5_layout_legacy(handle: Any, plan: ModelPlan, arrays: Mapping[str, np.ndar
         names = [_legacy_name(layer.name, w.path) for w in ordered]
         group.attrs["weight_names"] = _string_array(names)
         for weight, name in zip(ordered, names, strict=True):
-            group.create_dataset(name, data=arrays[weight.path])
+            _note(group.create_dataset(name, data=arrays[weight.path]), notes, weight.path)
 
 
 def _legacy_name(layer_name: str, path: str) -> str:
@@ -85,6 +98,7 @@ def write_weights_h5(
     *,
     layout: str = "keras3",
     force: bool = False,
+    notes: Notes | None = None,
 ) -> None:
     """Write ``arrays`` (keyed by weight path) as an HDF5 weights file, atomically."""
     import h5py
@@ -93,21 +107,26 @@ def write_weights_h5(
     with atomic_write(path, force=force) as stream:
         stream.close()
         with h5py.File(stream.name, "w", track_order=True) as handle:
-            write(handle, plan, arrays)
+            write(handle, plan, arrays, notes)
 
 
-def keras3_h5_bytes(plan: ModelPlan, arrays: Mapping[str, np.ndarray]) -> bytes:
+def keras3_h5_bytes(plan: ModelPlan, arrays: Mapping[str, np.ndarray], notes: Notes | None = None) -> bytes:
     """The Keras 3 ``.weights.h5`` file as bytes (for the ``.keras`` archive)."""
     import h5py
 
     buffer = io.BytesIO()
     with h5py.File(buffer, "w", track_order=True) as handle:
-        _h5_layout_keras3(handle, plan, arrays)
+        _h5_layout_keras3(handle, plan, arrays, notes)
     return buffer.getvalue()
 
 
 def write_keras_archive(
-    path: str | os.PathLike[str], plan: ModelPlan, arrays: Mapping[str, np.ndarray], *, force: bool = False
+    path: str | os.PathLike[str],
+    plan: ModelPlan,
+    arrays: Mapping[str, np.ndarray],
+    *,
+    force: bool = False,
+    notes: Notes | None = None,
 ) -> None:
     """Write a ``.keras`` archive (config, metadata, weights) that ``keras.models.load_model`` reads."""
     if plan.keras_config is None:
@@ -115,7 +134,7 @@ def write_keras_archive(
     members = {
         "metadata.json": json.dumps({"keras_version": KERAS_VERSION, "date_saved": "1980-01-01@00:00:00"}).encode(),
         "config.json": json.dumps(plan.keras_config).encode(),
-        "model.weights.h5": keras3_h5_bytes(plan, arrays),
+        "model.weights.h5": keras3_h5_bytes(plan, arrays, notes),
     }
     with atomic_write(path, force=force) as stream, zipfile.ZipFile(stream, "w") as archive:
         for name, data in members.items():

@@ -51,9 +51,12 @@ def write_npz_stream(
     *,
     compress: bool = False,
     keep_from: str | os.PathLike[str] | None = None,
+    notes: Mapping[str, str] | None = None,
 ) -> None:
     """Write ``arrays`` as ``.npz`` to a stream, after the members of ``keep_from`` (if given)
-    whose names are not in ``arrays``."""
+    whose names are not in ``arrays``.  ``notes`` (provenance JSON by tensor name, ``""`` for
+    the file) become member comments and the archive comment, which NumPy ignores."""
+    notes = notes or {}
     with zipfile.ZipFile(stream, "w", allowZip64=True) as archive:
         if keep_from is not None:
             with zipfile.ZipFile(keep_from) as source:
@@ -61,12 +64,16 @@ def write_npz_stream(
                     if info.filename.removesuffix(".npy") in arrays:
                         continue
                     kept = member(info.filename, compress=info.compress_type != zipfile.ZIP_STORED)
+                    kept.comment = info.comment
                     with source.open(info) as src, archive.open(kept, "w", force_zip64=True) as dst:
                         shutil.copyfileobj(src, dst, 1 << 20)
         for name, array in arrays.items():
             info = member(f"{check_member_name(name)}.npy", compress=compress)
+            info.comment = notes.get(name, "").encode("utf-8")
             with archive.open(info, "w", force_zip64=True) as stream_member:
                 write_npy_stream(stream_member, array)  # type: ignore[arg-type]
+        if "" in notes:
+            archive.comment = notes[""].encode("utf-8")
 
 
 def npz_member_names(path: str | os.PathLike[str]) -> list[str]:
@@ -87,6 +94,7 @@ def write_npz(
     force: bool = False,
     append: bool = False,
     compress: bool = False,
+    notes: Mapping[str, str] | None = None,
 ) -> None:
     """Write ``arrays`` (name -> array) to ``path`` as ``.npz``, atomically.
 
@@ -106,7 +114,7 @@ def write_npz(
                 "use --force to replace, or choose another --name"
             )
         with atomic_write(path, force=True) as stream:
-            write_npz_stream(stream, arrays, compress=compress, keep_from=path)
+            write_npz_stream(stream, arrays, compress=compress, keep_from=path, notes=notes)
         return
     with atomic_write(path, force=force) as stream:
-        write_npz_stream(stream, arrays, compress=compress)
+        write_npz_stream(stream, arrays, compress=compress, notes=notes)

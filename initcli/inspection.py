@@ -1,0 +1,228 @@
+"""``inspect``: the tensors of a file, their statistics, and what their initializer predicts.
+
+For every tensor: shape, dtype, bytes; the sample mean, standard deviation,
+min, max and fraction of values more than two standard deviations from the
+mean; a histogram; and, when the file records the initializer (initcli's
+provenance), the values that initializer predicts, with a flag where the
+sample disagrees beyond what its size allows:
+
+* mean: more than 6 standard errors (σ/√n) from the predicted mean;
+* std: more than 6 standard errors (σ·√((κ-1)/4n), κ the distribution's
+  kurtosis) from the predicted std;
+* min/max: outside the distribution's support (by more than rounding);
+* fraction beyond 2σ: more than 6 binomial standard errors from its
+  predicted value (4.55 % for a normal, 3.47 % for Keras's truncated normal,
+  0 for a uniform).
+
+Deterministic initializers predict exact values (min = max = the constant).
+Statistics are computed in float64 over chunks, so a tensor need not fit in
+memory twice.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .initializers import (
+    Constant,
+    Initializer,
+    Ones,
+    Orthogonal,
+    RandomNormal,
+    RandomUniform,
+    TruncatedNormal,
+    VarianceScaling,
+    Zeros,
+    deserialize,
+)
+from .initializers.variance_scaling import TRUNCATED_STDDEV_RATIO
+from .readers import read_tensors
+
+CHUNK = 1 << 22
+Z = 6.0
+BINS = 24
+_BLOCKS = " ▁▂▃▄▅▆▇█"
+_TRUNCATED_KURTOSIS = 2.3655367171296495  # standard normal truncated to [-2, 2]
+
+
+def _phi_tail(x: float) -> float:
+    """P(|Z| > x) for a standard normal."""
+    return math.erfc(x / math.sqrt(2.0))
+
+
+@dataclass
+class Prediction:
+    """What an initializer predicts for its values."""
+
+    mean: float
+    std: float
+    low: float
+    high: float
+    beyond: float
+    """Probability of |x - mean| > 2 std."""
+    kurtosis: float
+    exact: bool = False
+
+
+def predict(initializer: Initializer, shape: tuple[int, ...]) -> Prediction | None:
+    """The distribution of ``initializer``'s values for ``shape``, or ``None`` if unknown."""
+    if isinstance(initializer, (Zeros, Ones, Constant)):
+        value = 0.0 if isinstance(initializer, Zeros) else 1.0 if isinstance(initializer, Ones) else initializer.value
+        if np.ndim(value) != 0:
+            return None
+        v = float(value)
+        return Prediction(v, 0.0, v, v, 0.0, 1.0, exact=True)
+    if isinstance(initializer, VarianceScaling):
+        spread = initializer.spread(shape)
+        if "limit" in spread:
+            limit = spread["limit"]
+            return Prediction(0.0, limit / math.sqrt(3), -limit, limit, 0.0, 1.8)
+        sigma = spread["stddev"]
+        if initializer.distribution == "untruncated_normal":
+            return Prediction(0.0, sigma, -math.inf, math.inf, _phi_tail(2.0), 3.0)
+        return _truncated(0.0, sigma)
+    if isinstance(initializer, TruncatedNormal):
+        return _truncated(float(initializer.mean), float(initializer.stddev))
+    if isinstance(initializer, RandomNormal):
+        return Prediction(float(initializer.mean), float(initializer.stddev), -math.inf, math.inf, _phi_tail(2.0), 3.0)
+    if isinstance(initializer, RandomUniform):
+        a, b = float(initializer.minval), float(initializer.maxval)
+        return Prediction((a + b) / 2, (b - a) / math.sqrt(12), a, b, 0.0, 1.8)
+    if isinstance(initializer, Orthogonal) and len(shape) >= 2:
+        n = max(math.prod(shape[:-1]), shape[-1])
+        gain = abs(float(initializer.gain))
+        return Prediction(0.0, gain / math.sqrt(n), -gain, gain, math.nan, math.nan)
+    return None
+
+
+def _truncated(mean: float, sigma: float) -> Prediction:
+    std = sigma * TRUNCATED_STDDEV_RATIO
+    kept = 1.0 - _phi_tail(2.0)
+    beyond = (_phi_tail(2.0 * TRUNCATED_STDDEV_RATIO) - _phi_tail(2.0)) / kept
+    return Prediction(mean, std, mean - 2 * sigma, mean + 2 * sigma, beyond, _TRUNCATED_KURTOSIS)
+
+
+def statistics(array: np.ndarray) -> dict[str, Any]:
+    """Mean, std, min, max, fraction beyond 2 std and a histogram, in float64 over chunks."""
+    flat = array.reshape(-1)
+    n = flat.size
+    if n == 0:
+        return {"n": 0}
+    total = 0.0
+    low, high = math.inf, -math.inf
+    for start in range(0, n, CHUNK):
+        part = np.asarray(flat[start : start + CHUNK], dtype=np.float64)
+        total += float(part.sum())
+        low, high = min(low, float(part.min())), max(high, float(part.max()))
+    mean = total / n
+    squares = 0.0
+    for start in range(0, n, CHUNK):
+        part = np.asarray(flat[start : start + CHUNK], dtype=np.float64) - mean
+        squares += float(np.dot(part, part))
+    std = math.sqrt(squares / n)
+    beyond = 0
+    counts = np.zeros(BINS, dtype=np.int64)
+    edges = np.linspace(low, high, BINS + 1) if high > low else None
+    for start in range(0, n, CHUNK):
+        part = np.asarray(flat[start : start + CHUNK], dtype=np.float64)
+        beyond += int(np.count_nonzero(np.abs(part - mean) > 2 * std))
+        if edges is not None:
+            counts += np.histogram(part, bins=edges)[0]
+    if edges is None:
+        counts[BINS // 2] = n
+    return {
+        "n": n,
+        "mean": mean,
+        "std": std,
+        "min": low,
+        "max": high,
+        "beyond_2std": beyond / n,
+        "histogram": counts.tolist(),
+    }
+
+
+def flags(stats: dict[str, Any], prediction: Prediction, dtype: np.dtype) -> list[str]:
+    """The ways ``stats`` disagree with ``prediction``, beyond what the sample size allows."""
+    n = stats.get("n", 0)
+    if not n:
+        return []
+    out = []
+    rounding = (max(abs(prediction.low), abs(prediction.high), 1e-30) if math.isfinite(prediction.high) else 1.0) * (
+        float(np.finfo(dtype).eps) * 4 if dtype.kind == "f" else 0.0
+    )
+    if prediction.exact:
+        if abs(stats["min"] - prediction.low) > rounding or abs(stats["max"] - prediction.high) > rounding:
+            out.append(f"values should all be {prediction.mean:g}")
+        return out
+    if abs(stats["mean"] - prediction.mean) > Z * prediction.std / math.sqrt(n) + rounding:
+        out.append("mean")
+    if not math.isnan(prediction.kurtosis):
+        tolerance = Z * prediction.std * math.sqrt(max(prediction.kurtosis - 1.0, 0.1) / (4 * n))
+        if abs(stats["std"] - prediction.std) > tolerance + rounding:
+            out.append("std")
+    elif abs(stats["std"] - prediction.std) > 0.05 * prediction.std + rounding:
+        out.append("std")
+    if stats["min"] < prediction.low - rounding or stats["max"] > prediction.high + rounding:
+        out.append("range")
+    if not math.isnan(prediction.beyond):
+        p = prediction.beyond
+        if abs(stats["beyond_2std"] - p) > Z * math.sqrt(max(p * (1 - p), 1.0 / n) / n) + 1.0 / n:
+            out.append("beyond 2σ")
+    return out
+
+
+def inspect_file(path: str | Path, manifest: str | Path | None = None) -> dict[str, Any]:
+    """Everything ``initcli inspect`` shows, as a JSON-ready dict."""
+    report: dict[str, Any] = {"file": str(path), "tensors": []}
+    with read_tensors(path, manifest) as stored:
+        report["kind"] = stored.kind
+        report["provenance"] = stored.provenance
+        for tensor in stored.tensors:
+            entry: dict[str, Any] = {
+                "name": tensor.name,
+                "shape": list(tensor.shape),
+                "dtype": tensor.dtype.name,
+                "bytes": tensor.nbytes,
+                "stats": statistics(np.asarray(tensor.load())),
+            }
+            record = tensor.provenance
+            if record is not None:
+                entry["path"] = record.get("path")
+                pieces = record.get("pieces") or []
+                if len(pieces) == 1:
+                    initializer = deserialize(pieces[0]["initializer"])
+                    entry["initializer"] = pieces[0]["initializer"]
+                    prediction = predict(initializer, tuple(pieces[0]["shape"]))
+                    if prediction is not None:
+                        entry["predicted"] = _prediction_json(prediction)
+                        entry["flags"] = flags(entry["stats"], prediction, tensor.dtype)
+                elif "alias_of" in record:
+                    entry["alias_of"] = record["alias_of"]
+            report["tensors"].append(entry)
+    return report
+
+
+def _prediction_json(prediction: Prediction) -> dict[str, Any]:
+    def finite(x: float) -> float | None:
+        return x if math.isfinite(x) else None
+
+    return {
+        "mean": prediction.mean,
+        "std": prediction.std,
+        "min": finite(prediction.low),
+        "max": finite(prediction.high),
+        "beyond_2std": None if math.isnan(prediction.beyond) else prediction.beyond,
+    }
+
+
+def sparkline(counts: list[int]) -> str:
+    """A histogram as one line of block characters."""
+    top = max(counts) if counts else 0
+    if not top:
+        return ""
+    return "".join(_BLOCKS[0 if c == 0 else max(1, round(c / top * (len(_BLOCKS) - 1)))] for c in counts)

@@ -1,0 +1,157 @@
+"""Provenance: how each tensor of a file was made, stored in the file, and how to remake it.
+
+Schema ``initcli/provenance/1`` (JSON).  Each tensor carries::
+
+    {"schema": "initcli/provenance/1", "initcli": "0.1.0",
+     "stream": {"backend": "numpy", "version": 1, "numpy": "2.4.6"},
+     "path": "hidden1/kernel", "shape": [784, 256], "dtype": "float32",
+     "initializer": <Keras config as given, e.g. seed null>,
+     "pieces": [{"initializer": <Keras config as called, seed settled>,
+                 "shape": [784, 256], "draw": 0, "seed": 2811547104, "seed_source": "derived"}],
+     "fans": [784, 256], "std": 0.0505}          # fans/std when they apply
+
+``pieces`` lists the initializer calls whose results, concatenated along
+axis 0, are the tensor (one call, except LSTM biases with
+``unit_forget_bias``); ``draw`` is the index ``i`` of the stream key
+``[seed, i]``.  A tensor Keras stores twice (SpectralNormalization's kernel)
+carries ``{"alias_of": "<path>"}`` instead of pieces.  The file carries::
+
+    {"schema": ..., "initcli": ..., "stream": ..., "command": "batch",
+     "inputs": {"config": "mlp.yaml", "config_sha256": "...", "master_seed": 1}}
+
+Where it is stored, so that Keras and NumPy ignore it: HDF5 (``.weights.h5``,
+legacy ``.h5``, the ``.keras`` archive's weights) -- a JSON string attribute
+``initcli`` on each dataset and on the root; ``.npz`` -- each member's zip
+comment and the archive comment; ``.npy`` -- an opt-in sidecar
+``<file>.json`` (``--manifest``) holding ``{"file": ..., "tensors": [...]}``.
+
+The bytes of a tensor are determined by: the initializer and its parameters,
+the shape, the dtype, the seed and draw index, the backend stream and
+initcli's stream version (:data:`STREAM_VERSION`, raised whenever any of
+these mappings changes), as pinned by ``tests/test_golden.py``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import __version__
+from .errors import InvalidArgument
+from .initializers import Initializer, deserialize, serialize
+
+SCHEMA = "initcli/provenance/1"
+STREAM_VERSION = 1
+"""Version of the mapping (initializer, parameters, shape, dtype, seed, draw) -> bytes."""
+ATTRIBUTE = "initcli"
+"""Name of the HDF5 attribute that holds provenance JSON."""
+
+
+@dataclass
+class Draw:
+    """One initializer call that made (part of) a tensor."""
+
+    initializer: Initializer
+    """As called: a random initializer's ``seed`` is the one used."""
+    shape: tuple[int, ...]
+    draw: int = 0
+    seed_source: str | None = None
+    """``given``, ``drawn`` (single tensors), ``config``, ``weight`` or ``derived`` (models)."""
+
+
+def stream_info(backend: str = "numpy") -> dict[str, Any]:
+    """The random stream that made the numbers and the versions it depends on."""
+    return {"backend": backend, "version": STREAM_VERSION, "numpy": np.__version__}
+
+
+def _settled_config(initializer: Initializer) -> dict[str, Any]:
+    config = serialize(initializer)
+    if "seed" in config["config"] and getattr(initializer, "seed", None) is not None:
+        config["config"]["seed"] = initializer.seed
+    return config
+
+
+def tensor_record(
+    path: str,
+    array: np.ndarray,
+    draws: list[Draw],
+    configured: Initializer | None = None,
+    alias_of: str | None = None,
+) -> dict[str, Any]:
+    """The provenance of one tensor."""
+    from .model.plan import expected_std
+
+    record: dict[str, Any] = {
+        "schema": SCHEMA,
+        "initcli": __version__,
+        "stream": stream_info(),
+        "path": path,
+        "shape": list(array.shape),
+        "dtype": array.dtype.name,
+    }
+    if alias_of is not None:
+        record["alias_of"] = alias_of
+        return record
+    first = draws[0]
+    record["initializer"] = serialize(configured or first.initializer)
+    record["pieces"] = [
+        {
+            "initializer": _settled_config(d.initializer),
+            "shape": list(d.shape),
+            "draw": d.draw,
+            "seed": getattr(d.initializer, "seed", None),
+            "seed_source": d.seed_source,
+        }
+        for d in draws
+    ]
+    fans = getattr(first.initializer, "fans", None)
+    if callable(fans):
+        record["fans"] = list(fans(first.shape))
+    std = expected_std(first.initializer, first.shape)
+    if std is not None:
+        record["std"] = std
+    return record
+
+
+def file_record(command: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    """The provenance of a whole file: the command and its inputs."""
+    return {"schema": SCHEMA, "initcli": __version__, "stream": stream_info(), "command": command, "inputs": inputs}
+
+
+def digest(path: str | Path) -> str:
+    """SHA-256 of a file's bytes (config digests)."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def dumps(record: dict[str, Any]) -> str:
+    """Compact, key-sorted JSON: the same record always gives the same bytes."""
+    return json.dumps(record, sort_keys=True, separators=(",", ":"))
+
+
+def loads(text: str | bytes | None) -> dict[str, Any] | None:
+    """Parse stored provenance; ``None`` for anything that is not ours."""
+    if not text:
+        return None
+    try:
+        record = json.loads(text)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return record if isinstance(record, dict) and record.get("schema") == SCHEMA else None
+
+
+def regenerate(record: dict[str, Any]) -> np.ndarray:
+    """Remake a tensor from its provenance record (not for ``alias_of`` records)."""
+    if record.get("stream", {}).get("backend", "numpy") != "numpy":
+        raise InvalidArgument(f"{record.get('path')}: stream {record['stream']['backend']!r} is not available")
+    dtype = np.dtype(record["dtype"])
+    parts = []
+    for piece in record["pieces"]:
+        initializer = deserialize(piece["initializer"])
+        parts.append(initializer.sample(tuple(piece["shape"]), dtype, draw=int(piece.get("draw", 0))))
+    array = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
+    return array.reshape(tuple(record["shape"]))

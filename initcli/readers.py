@@ -1,0 +1,151 @@
+"""Reading tensors (and their provenance) back from every file initcli writes -- and others.
+
+:func:`read_tensors` recognises a file by its first bytes, not its name:
+``.npy`` (``\\x93NUMPY``), ``.npz`` and ``.keras`` (zip; a ``.keras`` has
+``model.weights.h5``), HDF5 (``.weights.h5``, legacy ``.h5``).  Arrays are
+loaded only when asked for (``StoredTensor.load()``), ``.npy`` through a
+read-only memory map, and never with pickle.  Provenance comes from where the
+writers put it (see :mod:`initcli.provenance`); files written by other tools
+simply have none.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import InvalidArgument, ResourceError
+from .provenance import ATTRIBUTE, loads
+
+HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+NPY_MAGIC = b"\x93NUMPY"
+ZIP_MAGIC = b"PK\x03\x04"
+
+
+@dataclass
+class StoredTensor:
+    """A tensor in a file: where it is, its shape and dtype, its provenance, and how to load it."""
+
+    name: str
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    provenance: dict[str, Any] | None
+    load: Callable[[], np.ndarray]
+
+    @property
+    def nbytes(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64)) * self.dtype.itemsize
+
+
+@dataclass
+class StoredFile:
+    kind: str
+    tensors: list[StoredTensor]
+    provenance: dict[str, Any] | None
+
+
+def file_kind(path: Path) -> str:
+    """``npy``, ``npz``, ``keras`` or ``hdf5``, from the file's first bytes."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(8)
+    except FileNotFoundError:
+        raise ResourceError(f"{str(path)!r} does not exist") from None
+    except OSError as error:
+        raise ResourceError(f"cannot read {str(path)!r}: {error.strerror}") from None
+    if head.startswith(NPY_MAGIC):
+        return "npy"
+    if head.startswith(HDF5_MAGIC):
+        return "hdf5"
+    if head.startswith(ZIP_MAGIC):
+        try:
+            with zipfile.ZipFile(path) as archive:
+                return "keras" if "model.weights.h5" in archive.namelist() else "npz"
+        except zipfile.BadZipFile:
+            raise InvalidArgument(f"{str(path)!r} is a damaged zip archive") from None
+    raise InvalidArgument(f"{str(path)!r} is not a .npy, .npz, HDF5 or .keras file")
+
+
+@contextmanager
+def read_tensors(path: str | Path, manifest: str | Path | None = None) -> Iterator[StoredFile]:
+    """Open ``path`` and yield its tensors; loading works while the context is open."""
+    path = Path(path)
+    kind = file_kind(path)
+    if kind == "npy":
+        yield _npy(path, manifest)
+    elif kind == "npz":
+        with zipfile.ZipFile(path) as archive:
+            yield _npz(archive)
+    elif kind == "hdf5":
+        import h5py
+
+        with h5py.File(path, "r") as handle:
+            yield _hdf5(handle, "hdf5")
+    else:
+        import h5py
+
+        with zipfile.ZipFile(path) as archive:
+            data = archive.read("model.weights.h5")
+        with h5py.File(io.BytesIO(data), "r") as handle:
+            yield _hdf5(handle, "keras")
+
+
+def _npy(path: Path, manifest: str | Path | None) -> StoredFile:
+    array = np.load(path, mmap_mode="r", allow_pickle=False)
+    sidecar = Path(manifest) if manifest is not None else path.with_name(path.name + ".json")
+    file_prov = tensor_prov = None
+    if sidecar.exists():
+        try:
+            document = json.loads(sidecar.read_text(encoding="utf-8"))
+            file_prov = loads(json.dumps(document.get("file")))
+            tensors = document.get("tensors") or []
+            tensor_prov = loads(json.dumps(tensors[0])) if tensors else None
+        except (ValueError, AttributeError):
+            file_prov = tensor_prov = None
+    elif manifest is not None:
+        raise ResourceError(f"manifest {str(sidecar)!r} does not exist")
+    tensor = StoredTensor(path.name, tuple(array.shape), array.dtype, tensor_prov, lambda: np.asarray(array))
+    return StoredFile("npy", [tensor], file_prov)
+
+
+def _npz(archive: zipfile.ZipFile) -> StoredFile:
+    tensors = []
+    for info in archive.infolist():
+        if not info.filename.endswith(".npy"):
+            continue
+        with archive.open(info) as member:
+            version = np.lib.format.read_magic(member)
+            header = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+            if version not in header:
+                raise InvalidArgument(f"member {info.filename!r} uses .npy format {version}; 1.0 and 2.0 are read")
+            shape, _, dtype = header[version](member)
+        name = info.filename.removesuffix(".npy")
+
+        def load(info: zipfile.ZipInfo = info) -> np.ndarray:
+            with archive.open(info) as member:
+                return np.lib.format.read_array(member, allow_pickle=False)
+
+        tensors.append(StoredTensor(name, tuple(shape), np.dtype(dtype), loads(info.comment), load))
+    return StoredFile("npz", tensors, loads(archive.comment))
+
+
+def _hdf5(handle: Any, kind: str) -> StoredFile:
+    tensors: list[StoredTensor] = []
+
+    def visit(name: str, node: Any) -> None:
+        if hasattr(node, "shape") and hasattr(node, "dtype") and node.dtype.kind in "iuf":
+            note = node.attrs.get(ATTRIBUTE)
+            tensors.append(
+                StoredTensor(name, tuple(node.shape), np.dtype(node.dtype), loads(note), lambda node=node: node[()])
+            )
+
+    handle.visititems(visit)
+    return StoredFile(kind, tensors, loads(handle.attrs.get(ATTRIBUTE)))
