@@ -104,3 +104,29 @@ def test_golden_vector(case):
 
 def test_golden_file_has_no_stale_cases():
     assert set(json.loads(GOLDEN.read_text())) == {_key(c) for c in CASES}
+
+
+PLAN_GOLDEN = Path(__file__).with_name("golden") / "plans.json"
+PLAN_CASES = [("mnist_mlp.yaml", 1), ("lstm_text_classifier.toml", 7), ("transformer_encoder.yaml", 2**32 - 1)]
+
+
+def _plan_digests(config: str, seed: int) -> dict[str, str]:
+    from initcli.api import sample_plan
+    from initcli.model.batch_config import load_batch_config
+
+    plan, _ = load_batch_config(Path(__file__).resolve().parent.parent / "sample_configs" / config)
+    sampled = sample_plan(plan, seed)
+    return {path: hashlib.sha256(s.array.tobytes()).hexdigest() for path, s in sampled.items()}
+
+
+if os.environ.get("INITCLI_REGENERATE_GOLDEN"):
+    PLAN_GOLDEN.write_text(
+        json.dumps({f"{c} seed={s}": _plan_digests(c, s) for c, s in PLAN_CASES}, indent=1, sort_keys=True) + "\n"
+    )
+
+
+@pytest.mark.parametrize("config,seed", PLAN_CASES)
+def test_golden_whole_model_streams(config, seed):
+    """Pins the per-weight seed derivation (initcli-seed-v1) together with the streams."""
+    golden = json.loads(PLAN_GOLDEN.read_text())
+    assert _plan_digests(config, seed) == golden[f"{config} seed={seed}"]

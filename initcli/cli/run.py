@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -82,7 +83,8 @@ def run_sample(
         click.echo(f"seed: {initializer.seed}", err=True)
 
     tensors = sample_many(initializer, shape, list(name) if name else None, dtype)
-    notes = tensor_notes(cls, init_params, tensors, h5_path)
+    label = h5_path or (Path(output).name if fmt == "npy" and output not in (None, "-") else None)
+    notes = tensor_notes(cls, init_params, tensors, label)
 
     if fmt == "npy":
         from ..writers.npy import write_npy, write_npy_stream
@@ -123,7 +125,7 @@ def run_sample(
         click.echo(f"wrote {output}: {described} {dtype}{seed}", err=True)
 
 
-def tensor_notes(cls: type, init_params: dict[str, Any], tensors: list[Any], h5_path: str | None) -> dict[str, str]:
+def tensor_notes(cls: type, init_params: dict[str, Any], tensors: list[Any], label: str | None) -> dict[str, str]:
     """Provenance JSON of each sampled tensor, by name, and of the run (key ``""``)."""
     from ..provenance import Draw, dumps, file_record, tensor_record
     from ..shapes import format_shape as _fmt
@@ -144,7 +146,7 @@ def tensor_notes(cls: type, init_params: dict[str, Any], tensors: list[Any], h5_
     for t in tensors:
         source = ("given" if given else "drawn") if cls.is_random else None
         draw = Draw(t.initializer, tuple(t.array.shape), t.draw, source)
-        notes[t.name] = dumps(tensor_record(h5_path or t.name, t.array, [draw]))
+        notes[t.name] = dumps(tensor_record(label or t.name, t.array, [draw]))
     return notes
 
 
