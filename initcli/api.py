@@ -76,7 +76,7 @@ def plan_many(
     names: Sequence[str] | None = None,
     dtype: str | np.dtype | None = None,
 ) -> tuple[list[tuple[int, ...]], list[str], np.dtype]:
-    """Check shapes, names, dtype and memory for :func:`sample_many` without drawing anything."""
+    """Check shapes, names and dtype for :func:`sample_many` without drawing anything."""
     resolved_dtype = resolve_dtype(dtype)
     checked = [normalize_shape(s) for s in shapes]
     if not checked:
@@ -89,13 +89,6 @@ def plan_many(
         raise InvalidArgument(f"tensor names {list(names)} repeat; give each tensor its own name")
     for shape in checked:
         initializer.check_shape(shape)
-    if len(checked) > 1:
-        results = sum(element_count(s) * resolved_dtype.itemsize for s in checked)
-        peak = max(initializer.working_bytes(s, resolved_dtype) for s in checked)
-        check_fits(results + peak, f"{len(checked)} tensors")
-    else:
-        what = f"{type(initializer).__name__} of shape {checked[0]}"
-        check_fits(initializer.working_bytes(checked[0], resolved_dtype), what)
     return checked, list(names), resolved_dtype
 
 
@@ -110,60 +103,72 @@ def sample_many(
     Every shape is checked (and the memory for all of them) before anything is drawn.
     """
     checked, names, resolved_dtype = plan_many(initializer, shapes, names, dtype)
+    results = sum(element_count(s) * resolved_dtype.itemsize for s in checked)
+    peak = max(initializer.working_bytes(s, resolved_dtype) for s in checked)
+    what = f"{type(initializer).__name__} of shape {checked[0]}" if len(checked) == 1 else f"{len(checked)} tensors"
+    check_fits(results - element_count(checked[-1]) * resolved_dtype.itemsize + peak, what)
     return [
         Tensor(name, initializer.sample(shape, resolved_dtype, draw=i), initializer, i)
         for i, (name, shape) in enumerate(zip(names, checked, strict=False))
     ]
 
 
-def sample_plan(plan: Any, master_seed: int) -> dict[str, Any]:
-    """Sample every weight of a :class:`~initcli.model.plan.ModelPlan`; keyed by weight path.
+def prepare_plan(plan: Any, master_seed: int) -> dict[str, Any]:
+    """Every weight of a :class:`~initcli.model.plan.ModelPlan` as a
+    :class:`~initcli.provenance.Drawn` (seeds settled, nothing drawn), keyed by path;
+    each fails now if it could not be made."""
+    from .model.plan import prepare_weight
 
-    ``initcli batch``/``initcli model`` call exactly this.
-    """
-    from .model.plan import sample_weight
-
-    total = sum(w.nbytes for w in plan.weights())
-    largest = max((w.nbytes for w in plan.weights()), default=0)
-    check_fits(total + 2 * largest, f"the model's {len(plan.weights())} weights")
-    return {w.path: sample_weight(w, master_seed) for w in plan.weights()}
+    prepared = {w.path: prepare_weight(w, master_seed) for w in plan.weights()}
+    for drawn in prepared.values():
+        drawn.check(in_memory=False)
+    return prepared
 
 
-def plan_notes(plan: Any, sampled: dict[str, Any], file_record: dict[str, Any] | None) -> dict[str, str]:
-    """Provenance JSON for every weight of a sampled plan (and ``""`` for the file)."""
+def sample_plan(plan: Any, master_seed: int) -> dict[str, np.ndarray]:
+    """Every weight of a plan as an array in memory, keyed by path (``prepare_plan`` then draw)."""
+    prepared = prepare_plan(plan, master_seed)
+    total = sum(d.nbytes for d in prepared.values())
+    largest = max((d.nbytes for d in prepared.values()), default=0)
+    check_fits(total + 2 * largest, f"the model's {len(prepared)} weights")
+    return {path: drawn.array() for path, drawn in prepared.items()}
+
+
+def plan_notes(plan: Any, prepared: dict[str, Any], file_record: dict[str, Any] | None) -> dict[str, str]:
+    """Provenance JSON for every weight of a prepared plan (and ``""`` for the file)."""
     from .provenance import dumps, tensor_record
 
     notes = {"": dumps(file_record)} if file_record is not None else {}
     for layer in plan.layers:
         for weight in layer.weights:
             if weight.alias_of is not None:
-                array = sampled[weight.alias_of].array
-                notes[weight.path] = dumps(tensor_record(weight.path, array, [], alias_of=weight.alias_of))
+                record = tensor_record(weight.path, weight.shape, weight.dtype, [], alias_of=weight.alias_of)
             else:
-                done = sampled[weight.path]
-                notes[weight.path] = dumps(tensor_record(weight.path, done.array, done.draws, weight.initializer))
+                drawn = prepared[weight.path]
+                record = tensor_record(weight.path, weight.shape, weight.dtype, drawn.draws, weight.initializer)
+            notes[weight.path] = dumps(record)
     return notes
 
 
 def write_plan(
     path: str,
     plan: Any,
-    sampled: dict[str, Any],
+    prepared: dict[str, Any],
     layout: str,
     *,
     force: bool = False,
     file_record: dict[str, Any] | None = None,
+    progress: Any = None,
 ) -> None:
-    """Write a sampled plan (``sample_plan``'s result) in ``layout`` (keras3, legacy, keras or npz),
-    with provenance in the file."""
+    """Write a prepared plan (``prepare_plan``'s result) in ``layout`` (keras3, legacy, keras or
+    npz), streaming each weight, with provenance in the file."""
     from .writers.keras_h5 import write_keras_archive, write_weights_h5
     from .writers.npy import write_npz
 
-    arrays = {p: s.array for p, s in sampled.items()}
-    notes = plan_notes(plan, sampled, file_record)
+    notes = plan_notes(plan, prepared, file_record)
     if layout == "npz":
-        write_npz(path, arrays, force=force, notes=notes)
+        write_npz(path, prepared, force=force, notes=notes, progress=progress)
     elif layout == "keras":
-        write_keras_archive(path, plan, arrays, force=force, notes=notes)
+        write_keras_archive(path, plan, prepared, force=force, notes=notes, progress=progress)
     else:
-        write_weights_h5(path, plan, arrays, layout=layout, force=force, notes=notes)
+        write_weights_h5(path, plan, prepared, layout=layout, force=force, notes=notes, progress=progress)

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,8 @@ import numpy as np
 from . import __version__
 from .errors import InvalidArgument
 from .initializers import Initializer, deserialize, serialize
+from .memory import check_fits
+from .shapes import element_count
 
 SCHEMA = "initcli/provenance/1"
 STREAM_VERSION = 1
@@ -64,6 +67,41 @@ class Draw:
     """``given``, ``drawn`` (single tensors), ``config``, ``weight`` or ``derived`` (models)."""
 
 
+@dataclass
+class Drawn:
+    """A tensor defined by its initializer calls: produced chunk by chunk, or whole.
+
+    ``chunks()`` concatenates the calls' chunks (axis-0 concatenation in C order),
+    so any size streams with bounded memory; ``array()`` builds it in memory.
+    """
+
+    draws: list[Draw]
+    shape: tuple[int, ...]
+    dtype: np.dtype
+
+    def chunks(self) -> Iterator[np.ndarray]:
+        for d in self.draws:
+            yield from d.initializer.chunks(d.shape, self.dtype, draw=d.draw)
+
+    def array(self) -> np.ndarray:
+        if len(self.draws) == 1:
+            d = self.draws[0]
+            return d.initializer.sample(d.shape, self.dtype, draw=d.draw).reshape(self.shape)
+        parts = [d.initializer.sample(d.shape, self.dtype, draw=d.draw) for d in self.draws]
+        return np.concatenate(parts, axis=0).reshape(self.shape)
+
+    def check(self, *, in_memory: bool) -> None:
+        """Fail now, before any work, if the tensor cannot be made (shape, memory)."""
+        for d in self.draws:
+            d.initializer.check_shape(d.shape)
+            need = (d.initializer.working_bytes if in_memory else d.initializer.streaming_bytes)(d.shape, self.dtype)
+            check_fits(need, f"{type(d.initializer).__name__} of shape {d.shape}")
+
+    @property
+    def nbytes(self) -> int:
+        return element_count(self.shape) * self.dtype.itemsize
+
+
 def stream_info(backend: str = "numpy") -> dict[str, Any]:
     """The random stream that made the numbers and the versions it depends on."""
     return {"backend": backend, "version": STREAM_VERSION, "numpy": np.__version__}
@@ -78,7 +116,8 @@ def _settled_config(initializer: Initializer) -> dict[str, Any]:
 
 def tensor_record(
     path: str,
-    array: np.ndarray,
+    shape: tuple[int, ...],
+    dtype: np.dtype,
     draws: list[Draw],
     configured: Initializer | None = None,
     alias_of: str | None = None,
@@ -91,8 +130,8 @@ def tensor_record(
         "initcli": __version__,
         "stream": stream_info(),
         "path": path,
-        "shape": list(array.shape),
-        "dtype": array.dtype.name,
+        "shape": list(shape),
+        "dtype": np.dtype(dtype).name,
     }
     if alias_of is not None:
         record["alias_of"] = alias_of

@@ -12,18 +12,24 @@ draws with ``np.random.default_rng(key)``:
 
 Every result is cast from float64 to the requested dtype once, at the end.
 All three streams are sequential: ``k`` draws followed by ``m`` draws equal
-``k + m`` draws, so the truncated stream does not depend on the batch sizes
+``k + m`` draws, so they can be generated in chunks of any size with the
+same bytes, and the truncated stream does not depend on the batch sizes
 used to fill it (Keras redraws full-size batches; we draw only what is
-still missing, which keeps the same values).
+still missing, which keeps the same values).  The fast paths --
+``standard_normal() * stddev + mean`` for ``normal(mean, stddev)`` and
+``random() * (high - low) + low`` for ``uniform(low, high)`` -- are the
+same float operations NumPy performs, and are checked against Keras.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from math import prod
 
 import numpy as np
 
 from .errors import InvalidArgument
+from .parallel import ordered_map, prefetch, workers
 
 SEED_LIMIT = 2**32
 """Seeds are integers in ``[0, SEED_LIMIT)``: one uint32 word of Keras's key."""
@@ -47,16 +53,199 @@ def generator(seed: int, draw: int = 0) -> np.random.Generator:
     return np.random.default_rng(np.array([seed, draw], dtype=np.uint32))
 
 
+CHUNK = 1 << 21
+"""Elements per chunk when streaming: 16 MiB of float64 draws."""
+
+DEPTH = 2
+"""Chunks each background stage may run ahead of its consumer."""
+
+
+def _cast(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    return values if values.dtype == dtype else values.astype(dtype)
+
+
+class Ring:
+    """A few reused buffers handed out in turn.
+
+    Large fresh allocations cost page faults on every chunk; reusing buffers keeps a
+    stream's memory flat.  A buffer is reused ``count`` hand-outs later, so a consumer
+    may hold a chunk only until it asks for the next one (and the pipeline's queues
+    must be shorter than the ring).
+    """
+
+    def __init__(self, count: int, size: int, dtype: np.dtype) -> None:
+        self.buffers = [np.empty(size, dtype=dtype) for _ in range(count)]
+        self.turn = 0
+
+    def next(self, count: int | None = None) -> np.ndarray:
+        buffer = self.buffers[self.turn % len(self.buffers)]
+        self.turn += 1
+        return buffer if count is None else buffer[:count]
+
+
+def collect(chunks: Iterator[np.ndarray], shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """Gather flat chunks into one array of ``shape`` (allocated once)."""
+    out = np.empty(prod(shape), dtype=dtype)
+    at = 0
+    for chunk in chunks:
+        out[at : at + chunk.size] = chunk
+        at += chunk.size
+    return out.reshape(shape)
+
+
+def uniform_chunks(
+    n: int, minval: float, maxval: float, dtype: np.dtype, seed: int, draw: int = 0, chunk: int = CHUNK
+) -> Iterator[np.ndarray]:
+    """``n`` draws of U[minval, maxval) as flat chunks, bit-identical to ``rng.uniform``.
+
+    ``Generator.uniform`` computes ``low + (high - low) * next_double()`` and each
+    double consumes exactly one 64-bit PCG64 output, so chunk ``k`` can start from
+    a copy of the generator advanced by its offset: chunks are drawn on all cores.
+    Each chunk is valid until the next one is requested.
+    """
+    span = maxval - minval
+    key = np.array([seed, draw], dtype=np.uint32)
+    if n <= chunk:
+        values = np.random.Generator(np.random.PCG64(key)).random(n)
+        values *= span
+        values += minval
+        yield _cast(values, dtype)
+        return
+    threads = workers()
+    draws = Ring(threads + 3, chunk, np.dtype(np.float64))
+    casts = Ring(threads + 3, chunk, dtype) if dtype != np.float64 else draws
+
+    def make(job: tuple[int, int]) -> np.ndarray:
+        index, offset = job
+        count = min(chunk, n - offset)
+        bits = np.random.PCG64(key)
+        if offset:
+            bits.advance(offset)
+        values = draws.buffers[index % len(draws.buffers)][:count]
+        np.random.Generator(bits).random(out=values)
+        values *= span
+        values += minval
+        out = casts.buffers[index % len(casts.buffers)][:count]
+        if out is not values:
+            np.copyto(out, values, casting="same_kind")
+        return out
+
+    yield from ordered_map(make, enumerate(range(0, n, chunk)), threads)
+
+
+def _draw_stage(rng: np.random.Generator, sizes: Iterator[int], ring: Ring) -> Iterator[np.ndarray]:
+    """Standard normal draws into the ring's buffers, one chunk per size."""
+    for size in sizes:
+        buffer = ring.next(size)
+        rng.standard_normal(out=buffer)
+        yield buffer
+
+
+def normal_chunks(
+    n: int, mean: float, stddev: float, dtype: np.dtype, seed: int, draw: int = 0, chunk: int = CHUNK
+) -> Iterator[np.ndarray]:
+    """``n`` draws of N(mean, stddev²) as flat chunks, bit-identical to ``rng.normal``.
+
+    ``Generator.normal`` computes ``loc + scale * standard_normal()``; the ziggurat
+    consumes a variable number of outputs, so the draws stay sequential, in one
+    thread, while another scales and casts and the caller writes.  Each chunk is
+    valid until the next one is requested.
+    """
+    rng = generator(seed, draw)
+    if n <= chunk:
+        values = rng.standard_normal(n)
+        values *= stddev
+        values += mean
+        yield _cast(values, dtype)
+        return
+    sizes = (min(chunk, n - offset) for offset in range(0, n, chunk))
+    raw = prefetch(_draw_stage(rng, sizes, Ring(DEPTH + 2, chunk, np.dtype(np.float64))), DEPTH)
+    out = Ring(DEPTH + 2, chunk, dtype)
+
+    def scaled() -> Iterator[np.ndarray]:
+        try:
+            for values in raw:
+                values *= stddev
+                values += mean
+                target = out.next(values.size)
+                np.copyto(target, values, casting="same_kind")
+                yield target
+        finally:
+            raw.close()
+
+    yield from prefetch(scaled(), DEPTH)
+
+
+def truncated_normal_chunks(
+    n: int, mean: float, stddev: float, dtype: np.dtype, seed: int, draw: int = 0, chunk: int = CHUNK
+) -> Iterator[np.ndarray]:
+    """The first ``n`` draws of N(mean, stddev²) inside ``[mean - 2 stddev, mean + 2 stddev]``,
+    as flat chunks: Keras's truncated normal, bit for bit, without its full-size redraws.
+
+    For large tensors one thread draws, another scales, filters and casts, and the
+    caller writes; each chunk is valid until the next one is requested."""
+    rng = generator(seed, draw)
+    lower = mean - 2 * stddev
+    upper = mean + 2 * stddev
+    if n == 0:
+        return
+    if n <= chunk:
+        remaining = n
+        for values in _small_batches(rng, n):
+            values *= stddev
+            values += mean
+            inside = values[(values >= lower) & (values <= upper)][:remaining]
+            remaining -= inside.size
+            yield _cast(inside, dtype)
+            if remaining == 0:
+                return
+    raw = prefetch(_draw_stage(rng, iter(lambda: chunk, None), Ring(DEPTH + 2, chunk, np.dtype(np.float64))), DEPTH)
+    out = Ring(DEPTH + 2, chunk, dtype)
+    keep = np.empty(chunk, dtype=bool)
+    upper_ok = np.empty(chunk, dtype=bool)
+    scratch = np.empty(chunk, dtype=np.float64)
+
+    def kept() -> Iterator[np.ndarray]:
+        remaining = n
+        try:
+            for values in raw:
+                values *= stddev
+                values += mean
+                np.greater_equal(values, lower, out=keep)
+                np.less_equal(values, upper, out=upper_ok)
+                np.logical_and(keep, upper_ok, out=keep)
+                count = int(np.count_nonzero(keep))
+                inside = np.compress(keep, values, out=scratch[:count])
+                target = out.next(min(count, remaining))
+                np.copyto(target, inside[: target.size], casting="same_kind")
+                remaining -= target.size
+                yield target
+                if remaining == 0:
+                    return
+        finally:
+            raw.close()
+
+    yield from prefetch(kept(), DEPTH)
+
+
+def _small_batches(rng: np.random.Generator, n: int) -> Iterator[np.ndarray]:
+    """Batches sized to finish a small tensor in one draw most of the time."""
+    batch = n
+    while True:
+        yield rng.standard_normal(batch)
+        batch = int(n / _TRUNCATION_KEEP * 0.1) + 16
+
+
 def normal(shape: tuple[int, ...], mean: float, stddev: float, dtype: np.dtype, seed: int, draw: int = 0) -> np.ndarray:
     """``keras.random.normal`` on the numpy backend: N(mean, stddev²) draws cast to ``dtype``."""
-    return generator(seed, draw).normal(size=shape, loc=mean, scale=stddev).astype(dtype)
+    return collect(normal_chunks(prod(shape), mean, stddev, dtype, seed, draw), shape, dtype)
 
 
 def uniform(
     shape: tuple[int, ...], minval: float, maxval: float, dtype: np.dtype, seed: int, draw: int = 0
 ) -> np.ndarray:
     """``keras.random.uniform`` on the numpy backend: U[minval, maxval) draws cast to ``dtype``."""
-    return generator(seed, draw).uniform(size=shape, low=minval, high=maxval).astype(dtype)
+    return collect(uniform_chunks(prod(shape), minval, maxval, dtype, seed, draw), shape, dtype)
 
 
 def truncated_normal(
@@ -69,20 +258,4 @@ def truncated_normal(
     ``prod(shape)`` are kept.  The kept values have standard deviation
     ``0.87962566103423978 * stddev``.
     """
-    rng = generator(seed, draw)
-    lower = mean - 2 * stddev
-    upper = mean + 2 * stddev
-    needed = prod(shape)
-    kept: list[np.ndarray] = []
-    have = 0
-    batch = needed
-    while have < needed:
-        values = rng.normal(loc=mean, scale=stddev, size=batch)
-        values = values[(values >= lower) & (values <= upper)]
-        kept.append(values)
-        have += values.shape[0]
-        missing = needed - have
-        # Ask for enough to finish in one more batch most of the time.
-        batch = int(missing / _TRUNCATION_KEEP * 1.01) + 16
-    flat = kept[0] if len(kept) == 1 else np.concatenate(kept or [np.empty(0)])
-    return flat[:needed].astype(dtype).reshape(shape)
+    return collect(truncated_normal_chunks(prod(shape), mean, stddev, dtype, seed, draw), shape, dtype)

@@ -73,7 +73,9 @@ CASES = [
     (["he_normal", "--shape", "3", "--append", "-o", "w.npy"], 2, "--append works with .npz output only"),
     (["he_normal", "--shape", "3", "-o", "-", "--json"], 2, "both write to stdout"),
     (["he_normal"], 2, ""),  # no arguments: help, exit 2 as click does for a missing command input
-    (["he_normal", "--shape", "100000,100000,100", "-o", "w.npy"], 1, "needs about 18.2 TiB of memory but only"),
+    (["he_normal", "--shape", "100000,100000,100", "-o", "w.npy"], 1, "needs about 3.6 TiB of disk space but only"),
+    (["he_normal", "--shape", "100000,100000,100", "--json"], 1, "needs about 3.6 TiB of memory but only"),
+    (["orthogonal", "--shape", "300000,300000", "-o", "w.npy"], 1, "Orthogonal of shape (300000, 300000) needs about"),
     (["he_normal", "--shape", "3", "-o", "missing/w.npy"], 1, "directory 'missing' does not exist"),
 ]
 

@@ -116,7 +116,7 @@ def _plan_digests(config: str, seed: int) -> dict[str, str]:
 
     plan, _ = load_batch_config(Path(__file__).resolve().parent.parent / "sample_configs" / config)
     sampled = sample_plan(plan, seed)
-    return {path: hashlib.sha256(s.array.tobytes()).hexdigest() for path, s in sampled.items()}
+    return {path: hashlib.sha256(array.tobytes()).hexdigest() for path, array in sampled.items()}
 
 
 if os.environ.get("INITCLI_REGENERATE_GOLDEN"):

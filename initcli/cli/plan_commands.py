@@ -51,12 +51,13 @@ def run_plan(
     """Check the output, settle the master seed, then print the plan or sample and write it."""
     import random
 
-    from ..api import sample_plan, write_plan
+    from ..api import prepare_plan, write_plan
     from ..memory import format_bytes
     from ..model.plan import describe
     from ..provenance import file_record
-    from ..writers.atomic import check_target
+    from ..writers.atomic import check_disk, check_target
     from ..writers.keras_h5 import layout_for_path
+    from .progress import progress
 
     if as_json and not dry_run:
         raise click.UsageError("--json prints the plan; use it with --dry-run")
@@ -87,12 +88,16 @@ def run_plan(
         master = random.randint(1, 10**9)
         if not quiet:
             click.echo(f"seed: {master}", err=True)
-    sampled = sample_plan(plan, master)
+    prepared = prepare_plan(plan, master)
+    total = sum(d.nbytes for d in prepared.values())
+    check_disk(output, total)
     record = file_record(inputs.pop("command"), {**inputs, "master_seed": master, "layout": chosen})
-    write_plan(output, plan, sampled, chosen, force=force, file_record=record)
+    with progress(total, f"writing {output}", quiet=quiet) as advance:
+        write_plan(output, plan, prepared, chosen, force=force, file_record=record, progress=advance)
     if not quiet:
-        total = sum(s.array.nbytes for s in sampled.values())
-        click.echo(f"wrote {output}: {len(sampled)} weights, {format_bytes(total)} ({chosen}), seed {master}", err=True)
+        click.echo(
+            f"wrote {output}: {len(prepared)} weights, {format_bytes(total)} ({chosen}), seed {master}", err=True
+        )
 
 
 def _plan_row(record: dict[str, Any]) -> list[str]:

@@ -30,14 +30,20 @@ def run_sample(
     manifest: str | None,
 ) -> None:
     """Build the initializer, check the output, sample every tensor, write them."""
-    from ..api import plan_many, sample_many
+    from ..api import Tensor, plan_many
+    from ..provenance import Draw, Drawn
     from ..writers import format_for_path
-    from ..writers.atomic import check_target
+    from ..writers.atomic import check_disk, check_target
+    from .progress import progress
 
     initializer = cls(**init_params)
     if name and len(name) != len(shape):
         raise InvalidArgument(f"{len(name)} --name for {len(shape)} --shape; give one name per shape")
-    plan_many(initializer, shape, list(name) if name else None, dtype)
+    shapes, names, resolved = plan_many(initializer, shape, list(name) if name else None, dtype)
+    source = None if not initializer.is_random else "given" if init_params.get("seed") is not None else "drawn"
+    drawn = [Drawn([Draw(initializer, s, i, source)], s, resolved) for i, s in enumerate(shapes)]
+    for tensor in drawn:
+        tensor.check(in_memory=as_json)
     if output is None and not as_json:
         raise click.UsageError("nothing to write: give -o FILE (.npy or .npz, - for stdout) or --json")
     if output == "-" and as_json:
@@ -66,8 +72,10 @@ def run_sample(
     if output == "-" and sys.stdout.isatty():
         raise click.UsageError(f"refusing to write binary .{fmt} data to a terminal; redirect stdout or use -o FILE")
 
+    total = sum(t.nbytes for t in drawn)
     if output not in (None, "-"):
         check_target(output, force=force, exists_ok=append or fmt == "hdf5")
+        check_disk(output, total)
     if manifest == "":
         if output in (None, "-"):
             raise InvalidArgument("--manifest needs a file name when the output is not a file: --manifest=PATH")
@@ -82,42 +90,22 @@ def run_sample(
     if getattr(initializer, "_init_seed", 0) is None and not quiet:
         click.echo(f"seed: {initializer.seed}", err=True)
 
-    tensors = sample_many(initializer, shape, list(name) if name else None, dtype)
+    named = dict(zip(names, drawn, strict=True))
     label = h5_path or (Path(output).name if fmt == "npy" and output not in (None, "-") else None)
-    notes = tensor_notes(cls, init_params, tensors, label)
-
-    if fmt == "npy":
-        from ..writers.npy import write_npy, write_npy_stream
-
-        if output == "-":
-            write_npy_stream(sys.stdout.buffer, tensors[0].array)
-            sys.stdout.buffer.flush()
-        else:
-            write_npy(output, tensors[0].array, force=force)
-    elif fmt == "npz":
-        from ..writers.npy import write_npz, write_npz_stream
-
-        assert output is not None
-        if output == "-":
-            write_npz_stream(sys.stdout.buffer, {t.name: t.array for t in tensors}, compress=compress, notes=notes)
-            sys.stdout.buffer.flush()
-        else:
-            arrays = {t.name: t.array for t in tensors}
-            write_npz(output, arrays, force=force, append=append, compress=compress, notes=notes)
-    elif fmt == "hdf5":
-        from ..writers.hdf5 import write_dataset
-
-        assert output is not None and h5_path is not None
-        write_dataset(output, h5_path, tensors[0].array, force=force, note=notes[tensors[0].name])
+    notes = tensor_notes(cls, init_params, named, label)
+    with progress(total if output not in (None, "-") else 0, f"writing {output}", quiet=quiet) as advance:
+        _write(
+            fmt, output, named, notes, force=force, append=append, compress=compress, h5_path=h5_path, advance=advance
+        )
     if manifest is not None:
         write_manifest(manifest, notes, force=force)
     if as_json:
         from .sample_command import write_json
 
-        write_json(tensors)
+        write_json([Tensor(n, t.array(), initializer, i) for i, (n, t) in enumerate(named.items())])
     if not quiet and output not in (None, "-"):
         described = ", ".join(
-            f"{t.name} {format_shape(t.array.shape)}" if fmt == "npz" else format_shape(t.array.shape) for t in tensors
+            f"{n} {format_shape(t.shape)}" if fmt == "npz" else format_shape(t.shape) for n, t in named.items()
         )
         if fmt == "hdf5":
             described = f"{h5_path} {described}"
@@ -125,12 +113,52 @@ def run_sample(
         click.echo(f"wrote {output}: {described} {dtype}{seed}", err=True)
 
 
-def tensor_notes(cls: type, init_params: dict[str, Any], tensors: list[Any], label: str | None) -> dict[str, str]:
-    """Provenance JSON of each sampled tensor, by name, and of the run (key ``""``)."""
-    from ..provenance import Draw, dumps, file_record, tensor_record
+def _write(
+    fmt: str | None,
+    output: str | None,
+    named: dict[str, Any],
+    notes: dict[str, str],
+    *,
+    force: bool,
+    append: bool,
+    compress: bool,
+    h5_path: str | None,
+    advance: Any,
+) -> None:
+    """Stream the tensors into the output (nothing for --json alone)."""
+    first = next(iter(named.values()))
+    if fmt == "npy":
+        from ..writers.npy import write_npy, write_npy_stream
+
+        if output == "-":
+            write_npy_stream(sys.stdout.buffer, first, advance)
+            sys.stdout.buffer.flush()
+        else:
+            assert output is not None
+            write_npy(output, first, force=force, progress=advance)
+    elif fmt == "npz":
+        from ..writers.npy import write_npz, write_npz_stream
+
+        assert output is not None
+        if output == "-":
+            write_npz_stream(sys.stdout.buffer, named, compress=compress, notes=notes, progress=advance)
+            sys.stdout.buffer.flush()
+        else:
+            write_npz(output, named, force=force, append=append, compress=compress, notes=notes, progress=advance)
+    elif fmt == "hdf5":
+        from ..writers.hdf5 import write_dataset
+
+        assert output is not None and h5_path is not None
+        name = next(iter(named))
+        write_dataset(output, h5_path, first, force=force, note=notes[name], progress=advance)
+
+
+def tensor_notes(cls: type, init_params: dict[str, Any], named: dict[str, Any], label: str | None) -> dict[str, str]:
+    """Provenance JSON of each tensor, by name, and of the run (key ``""``)."""
+    from ..provenance import dumps, file_record, tensor_record
     from ..shapes import format_shape as _fmt
 
-    given = init_params.get("seed") is not None
+    first = next(iter(named.values())).draws[0]
     notes = {
         "": dumps(
             file_record(
@@ -138,15 +166,14 @@ def tensor_notes(cls: type, init_params: dict[str, Any], tensors: list[Any], lab
                 {
                     "initializer": cls.__name__,
                     "arguments": init_params,
-                    "shapes": [_fmt(t.array.shape) for t in tensors],
+                    "seed": getattr(first.initializer, "seed", None),
+                    "shapes": [_fmt(t.shape) for t in named.values()],
                 },
             )
         )
     }
-    for t in tensors:
-        source = ("given" if given else "drawn") if cls.is_random else None
-        draw = Draw(t.initializer, tuple(t.array.shape), t.draw, source)
-        notes[t.name] = dumps(tensor_record(label or t.name, t.array, [draw]))
+    for name, tensor in named.items():
+        notes[name] = dumps(tensor_record(label or name, tensor.shape, tensor.dtype, tensor.draws))
     return notes
 
 

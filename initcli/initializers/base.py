@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import random as _pyrandom
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -20,8 +21,9 @@ import numpy as np
 from ..dtypes import resolve_dtype
 from ..errors import InvalidArgument
 from ..memory import check_fits
+from ..parallel import workers
 from ..shapes import element_count, normalize_shape
-from ..streams import SEED_LIMIT, check_seed
+from ..streams import CHUNK, SEED_LIMIT, check_seed, collect
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,26 @@ class Initializer:
         check_fits(self.working_bytes(shape, dtype), f"{type(self).__name__} of shape {shape}")
         return self._generate(shape, dtype, draw)
 
+    def chunks(self, shape: Any, dtype: Any = None, *, draw: int = 0) -> Iterator[np.ndarray]:
+        """The tensor as flat chunks in C order, each a 1-D array of ``dtype``.
+
+        Concatenated, they are exactly ``sample(shape, dtype, draw=draw)``.
+        Random initializers stream (bounded memory, both cores); others build the
+        tensor, or large blocks of it, in memory.  Checks come first, as in ``sample``.
+        """
+        shape = normalize_shape(shape)
+        dtype = resolve_dtype(dtype, integers=self.integer_dtypes)
+        self.check_shape(shape)
+        check_fits(self.streaming_bytes(shape, dtype), f"{type(self).__name__} of shape {shape}")
+        return self._chunks(shape, dtype, draw)
+
+    def _chunks(self, shape: tuple[int, ...], dtype: np.dtype, draw: int) -> Iterator[np.ndarray]:
+        yield self._generate(shape, dtype, draw).reshape(-1)
+
+    def streaming_bytes(self, shape: tuple[int, ...], dtype: np.dtype) -> int:
+        """Peak bytes needed while streaming the tensor (an upper estimate)."""
+        return self.working_bytes(shape, dtype)
+
     def _generate(self, shape: tuple[int, ...], dtype: np.dtype, draw: int) -> np.ndarray:
         raise NotImplementedError("Initializer subclasses must implement __call__() or _generate().")
 
@@ -132,7 +154,23 @@ class Initializer:
         return hash((type(self).__name__, repr(self)))
 
 
-class RandomInitializer(Initializer):
+class StreamedInitializer(Initializer):
+    """An initializer whose values are produced chunk by chunk (``_chunks``); ``sample``
+    gathers the chunks into one array allocated once."""
+
+    def _generate(self, shape: tuple[int, ...], dtype: np.dtype, draw: int) -> np.ndarray:
+        return collect(self._chunks(shape, dtype, draw), shape, dtype)
+
+    def working_bytes(self, shape: tuple[int, ...], dtype: np.dtype) -> int:
+        return element_count(shape) * dtype.itemsize + self.streaming_bytes(shape, dtype)
+
+    def streaming_bytes(self, shape: tuple[int, ...], dtype: np.dtype) -> int:
+        # chunks in flight: float64 draws and their casts, one per worker plus the prefetch queue
+        in_flight = min(element_count(shape), CHUNK) * (8 + dtype.itemsize)
+        return in_flight * (workers() + 3)
+
+
+class RandomInitializer(StreamedInitializer):
     """An initializer that draws from a seeded random stream.
 
     ``seed=None`` draws a seed at construction with Python's ``random``

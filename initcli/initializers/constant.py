@@ -16,33 +16,53 @@ gives ``Constant(0.0)`` (Keras raises ``KeyError: 'value'``).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
 from ..errors import InvalidArgument
-from .base import Initializer, Param, check_real
+from ..shapes import element_count
+from ..streams import CHUNK
+from .base import Param, StreamedInitializer, check_real
 
 
-class Zeros(Initializer):
-    """All zeros: ``w = 0``."""
+class _Filled(StreamedInitializer):
+    """A tensor of one repeated value, streamed in chunks."""
 
     integer_dtypes = True
+
+    def fill_value(self, dtype: np.dtype) -> Any:
+        raise NotImplementedError
+
+    def _chunks(self, shape: tuple[int, ...], dtype: np.dtype, draw: int) -> Iterator[np.ndarray]:
+        n = element_count(shape)
+        block = np.full(min(n, CHUNK), self.fill_value(dtype), dtype=dtype)
+        for offset in range(0, n, CHUNK):
+            yield block[: min(CHUNK, n - offset)]
+
+
+class Zeros(_Filled):
+    """All zeros: ``w = 0``."""
+
+    def fill_value(self, dtype: np.dtype) -> Any:
+        return 0
 
     def _generate(self, shape: tuple[int, ...], dtype: np.dtype, draw: int) -> np.ndarray:
         return np.zeros(shape, dtype=dtype)
 
 
-class Ones(Initializer):
+class Ones(_Filled):
     """All ones: ``w = 1``."""
 
-    integer_dtypes = True
+    def fill_value(self, dtype: np.dtype) -> Any:
+        return 1
 
     def _generate(self, shape: tuple[int, ...], dtype: np.dtype, draw: int) -> np.ndarray:
         return np.ones(shape, dtype=dtype)
 
 
-class Constant(Initializer):
+class Constant(_Filled):
     """Every element equal to ``value``: ``w = cast(value, dtype) * ones(shape)``.
 
     ``value`` is a number, or a (nested) list of numbers that broadcasts to
@@ -79,11 +99,20 @@ class Constant(Initializer):
                 "use a number or a list that broadcasts to the shape"
             )
 
+    def fill_value(self, dtype: np.dtype) -> Any:
+        return np.asarray(self.value).astype(dtype) * np.ones((), dtype=dtype)
+
+    def _chunks(self, shape: tuple[int, ...], dtype: np.dtype, draw: int) -> Iterator[np.ndarray]:
+        if np.ndim(self.value):  # a broadcast list: build it whole
+            yield self._generate(shape, dtype, draw).reshape(-1)
+            return
+        yield from super()._chunks(shape, dtype, draw)
+
     def _generate(self, shape: tuple[int, ...], dtype: np.dtype, draw: int) -> np.ndarray:
         return np.asarray(self.value).astype(dtype) * np.ones(shape, dtype=dtype)
 
 
-class Identity(Initializer):
+class Identity(StreamedInitializer):
     """The identity matrix times ``gain``: ``w = gain * eye(rows, cols)`` (rank 2 only)."""
 
     params = (Param("gain", "float", 1.0, "Multiplicative factor applied to the identity matrix."),)
@@ -96,6 +125,16 @@ class Identity(Initializer):
             raise InvalidArgument(
                 f"Identity needs a rank-2 shape (rows, cols), but shape {shape} has rank {len(shape)}"
             )
+
+    def _chunks(self, shape: tuple[int, ...], dtype: np.dtype, draw: int) -> Iterator[np.ndarray]:
+        rows, cols = shape
+        block_rows = max(1, CHUNK // max(cols, 1))
+        for start in range(0, rows, block_rows):
+            stop = min(rows, start + block_rows)
+            block = np.zeros((stop - start, cols), dtype=dtype)
+            diagonal = np.arange(start, min(stop, cols))
+            block[diagonal - start, diagonal] = (self.gain * np.ones((), dtype=dtype)).astype(dtype)
+            yield block.reshape(-1)
 
     def _generate(self, shape: tuple[int, ...], dtype: np.dtype, draw: int) -> np.ndarray:
         return (self.gain * np.eye(*shape, dtype=dtype)).astype(dtype, copy=False)

@@ -21,6 +21,7 @@ float32 values, and float16 works.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from math import prod
 
 import numpy as np
@@ -51,6 +52,12 @@ class Orthogonal(RandomInitializer):
         big, small = max(rows, cols), min(rows, cols)
         # float64 draw, float32 copy, LAPACK's Q, R and workspace, the result
         return big * small * (8 + 4 * 4) + small * small * 4 + rows * cols * dtype.itemsize
+
+    def streaming_bytes(self, shape: tuple[int, ...], dtype: np.dtype) -> int:
+        return self.working_bytes(shape, dtype)  # the QR needs the whole matrix
+
+    def _chunks(self, shape: tuple[int, ...], dtype: np.dtype, draw: int) -> Iterator[np.ndarray]:
+        yield self._generate(shape, dtype, draw).reshape(-1)
 
     def _generate(self, shape: tuple[int, ...], dtype: np.dtype, draw: int) -> np.ndarray:
         rows = prod(shape[:-1])

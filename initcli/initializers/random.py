@@ -15,6 +15,8 @@ inside numpy; initcli rejects them when the initializer is built.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
 from .. import streams
@@ -41,22 +43,15 @@ class _MeanStddev(RandomInitializer):
 class RandomNormal(_MeanStddev):
     """Normal distribution: ``w ~ N(mean, stddev²)``."""
 
-    def working_bytes(self, shape: tuple[int, ...], dtype: np.dtype) -> int:
-        return element_count(shape) * (8 + dtype.itemsize)
-
-    def _generate(self, shape: tuple[int, ...], dtype: np.dtype, draw: int) -> np.ndarray:
-        return streams.normal(shape, self.mean, self.stddev, dtype, self.seed, draw)
+    def _chunks(self, shape: tuple[int, ...], dtype: np.dtype, draw: int) -> Iterator[np.ndarray]:
+        return streams.normal_chunks(element_count(shape), self.mean, self.stddev, dtype, self.seed, draw)
 
 
 class TruncatedNormal(_MeanStddev):
     """Normal distribution truncated to ``mean ± 2*stddev``; out-of-range draws are redrawn."""
 
-    def working_bytes(self, shape: tuple[int, ...], dtype: np.dtype) -> int:
-        # the first full batch plus the kept values, both float64, plus the cast result
-        return element_count(shape) * (2 * 8 + dtype.itemsize)
-
-    def _generate(self, shape: tuple[int, ...], dtype: np.dtype, draw: int) -> np.ndarray:
-        return streams.truncated_normal(shape, self.mean, self.stddev, dtype, self.seed, draw)
+    def _chunks(self, shape: tuple[int, ...], dtype: np.dtype, draw: int) -> Iterator[np.ndarray]:
+        return streams.truncated_normal_chunks(element_count(shape), self.mean, self.stddev, dtype, self.seed, draw)
 
 
 class RandomUniform(RandomInitializer):
@@ -76,8 +71,5 @@ class RandomUniform(RandomInitializer):
             raise InvalidArgument(f"minval {minval!r} is greater than maxval {maxval!r}; use minval <= maxval")
         super().__init__(seed)
 
-    def working_bytes(self, shape: tuple[int, ...], dtype: np.dtype) -> int:
-        return element_count(shape) * (8 + dtype.itemsize)
-
-    def _generate(self, shape: tuple[int, ...], dtype: np.dtype, draw: int) -> np.ndarray:
-        return streams.uniform(shape, self.minval, self.maxval, dtype, self.seed, draw)
+    def _chunks(self, shape: tuple[int, ...], dtype: np.dtype, draw: int) -> Iterator[np.ndarray]:
+        return streams.uniform_chunks(element_count(shape), self.minval, self.maxval, dtype, self.seed, draw)

@@ -32,6 +32,7 @@ LecunUniform   1      fan_in   uniform
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from typing import ClassVar
 
 import numpy as np
@@ -128,18 +129,15 @@ class VarianceScaling(RandomInitializer):
     def check_shape(self, shape: tuple[int, ...]) -> None:
         self.fans(shape)  # validates explicit axes against the rank
 
-    def working_bytes(self, shape: tuple[int, ...], dtype: np.dtype) -> int:
-        per_element = 2 * 8 if self.distribution == "truncated_normal" else 8
-        return element_count(shape) * (per_element + dtype.itemsize)
-
-    def _generate(self, shape: tuple[int, ...], dtype: np.dtype, draw: int) -> np.ndarray:
+    def _chunks(self, shape: tuple[int, ...], dtype: np.dtype, draw: int) -> Iterator[np.ndarray]:
         spread = self.spread(shape)
+        n = element_count(shape)
         if self.distribution == "truncated_normal":
-            return streams.truncated_normal(shape, 0.0, spread["stddev"], dtype, self.seed, draw)
+            return streams.truncated_normal_chunks(n, 0.0, spread["stddev"], dtype, self.seed, draw)
         if self.distribution == "untruncated_normal":
-            return streams.normal(shape, 0.0, spread["stddev"], dtype, self.seed, draw)
+            return streams.normal_chunks(n, 0.0, spread["stddev"], dtype, self.seed, draw)
         limit = spread["limit"]
-        return streams.uniform(shape, -limit, limit, dtype, self.seed, draw)
+        return streams.uniform_chunks(n, -limit, limit, dtype, self.seed, draw)
 
 
 class _Preset(VarianceScaling):

@@ -27,7 +27,7 @@ import numpy as np
 from ..errors import InvalidArgument
 from ..initializers import Initializer, serialize
 from ..initializers.base import RandomInitializer
-from ..provenance import Draw
+from ..provenance import Draw, Drawn
 from ..seeds import derive_seed
 from ..shapes import element_count
 
@@ -126,19 +126,6 @@ class ModelPlan:
             slots.add(slot)
 
 
-@dataclass
-class SampledWeight:
-    """A weight of the plan with its values and the initializer calls that made them."""
-
-    plan: WeightPlan
-    array: np.ndarray
-    draws: list[Draw]
-
-    @property
-    def seeds(self) -> list[int | None]:
-        return [getattr(d.initializer, "seed", None) for d in self.draws]
-
-
 def seed_of(weight: WeightPlan, master_seed: int | None, index: int = 0) -> tuple[int | None, str | None]:
     """The seed piece ``index`` of ``weight`` is drawn with, and where it comes from.
 
@@ -170,18 +157,22 @@ def resolve_initializer(piece: Piece, weight: WeightPlan, master_seed: int, inde
     return type(piece.initializer).from_config(config)
 
 
-def sample_weight(weight: WeightPlan, master_seed: int) -> SampledWeight:
-    """Draw one weight: each piece in ``weight.dtype``, concatenated along axis 0."""
-    arrays = []
-    draws: list[Draw] = []
-    for index, piece in enumerate(weight.pieces):
-        initializer = resolve_initializer(piece, weight, master_seed, index)
-        arrays.append(initializer.sample(piece.shape, weight.dtype))
-        draws.append(Draw(initializer, piece.shape, 0, seed_of(weight, master_seed, index)[1]))
-    array = arrays[0] if len(arrays) == 1 else np.concatenate(arrays, axis=0)
-    if array.shape != weight.shape:
-        raise InvalidArgument(f"{weight.path}: built shape {array.shape} differs from planned {weight.shape}")
-    return SampledWeight(weight, array, draws)
+def prepare_weight(weight: WeightPlan, master_seed: int) -> Drawn:
+    """The weight as a :class:`~initcli.provenance.Drawn`: its initializer calls with their
+    seeds settled (each piece in ``weight.dtype``, concatenated along axis 0), nothing drawn yet."""
+    draws = [
+        Draw(
+            resolve_initializer(piece, weight, master_seed, index),
+            piece.shape,
+            0,
+            seed_of(weight, master_seed, index)[1],
+        )
+        for index, piece in enumerate(weight.pieces)
+    ]
+    total = sum(element_count(d.shape) for d in draws)
+    if total != element_count(weight.shape):
+        raise InvalidArgument(f"{weight.path}: its pieces hold {total} values, the weight {weight.shape}")
+    return Drawn(draws, weight.shape, weight.dtype)
 
 
 def expected_std(initializer: Initializer, shape: tuple[int, ...]) -> float | None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -45,6 +46,23 @@ def check_target(path: str | os.PathLike[str], *, force: bool, exists_ok: bool =
     if not os.access(parent, os.W_OK | os.X_OK):
         raise ResourceError(f"cannot write {str(target)!r}: directory {str(parent)!r} is not writable")
     return target
+
+
+def check_disk(path: str | os.PathLike[str], needed: int) -> None:
+    """Fail before writing if the file system of ``path`` has less than ``needed`` bytes free."""
+    target = Path(path)
+    parent = target.parent if str(target.parent) else Path(".")
+    try:
+        free = shutil.disk_usage(parent).free
+    except OSError:
+        return
+    if needed > free:
+        from ..memory import format_bytes
+
+        raise ResourceError(
+            f"writing {str(target)!r} needs about {format_bytes(needed)} of disk space but only "
+            f"{format_bytes(free)} is free there"
+        )
 
 
 def _default_mode() -> int:

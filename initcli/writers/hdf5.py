@@ -13,12 +13,12 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
-
-import numpy as np
+from typing import Any
 
 from ..errors import InvalidArgument, ResourceError
 from ..provenance import ATTRIBUTE
 from .atomic import atomic_write, check_target
+from .chunks import Progress, write_h5_dataset
 
 
 def check_dataset_path(path: str) -> str:
@@ -32,7 +32,13 @@ def check_dataset_path(path: str) -> str:
 
 
 def write_dataset(
-    file: str | os.PathLike[str], dataset: str, array: np.ndarray, *, force: bool = False, note: str | None = None
+    file: str | os.PathLike[str],
+    dataset: str,
+    array: Any,
+    *,
+    force: bool = False,
+    note: str | None = None,
+    progress: Progress | None = None,
 ) -> None:
     """Write ``array`` at ``dataset`` in the HDF5 ``file``, keeping everything else in it.
 
@@ -58,7 +64,7 @@ def write_dataset(
         with h5py.File(temporary, "a" if existing else "w") as handle:
             if dataset in handle:
                 del handle[dataset]
-            created = handle.create_dataset(dataset, data=array)
+            created = write_h5_dataset(handle, dataset, array, progress)
             if note is not None:
                 created.attrs[ATTRIBUTE] = note
 

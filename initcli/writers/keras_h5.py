@@ -24,9 +24,10 @@ returns the model with these weights.
 
 from __future__ import annotations
 
-import io
 import json
 import os
+import shutil
+import tempfile
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -37,6 +38,7 @@ import numpy as np
 from ..model.plan import ModelPlan
 from ..provenance import ATTRIBUTE
 from .atomic import atomic_write
+from .chunks import Progress, write_h5_dataset
 from .zipfiles import member
 
 KERAS_VERSION = "3.15.1"
@@ -52,15 +54,17 @@ def _note(node: Any, notes: Notes | None, key: str) -> None:
         node.attrs[ATTRIBUTE] = notes[key]
 
 
-def _h5_layout_keras3(handle: Any, plan: ModelPlan, arrays: Mapping[str, np.ndarray], notes: Notes | None) -> None:
+def _h5_layout_keras3(
+    handle: Any, plan: ModelPlan, arrays: Mapping[str, Any], notes: Notes | None, progress: Progress | None
+) -> None:
     _note(handle, notes, "")
     for layer in plan.layers:
         for obj, name in layer.h5_names.items():
             group = handle.require_group(f"{obj}/vars")
             group.attrs["name"] = name
         for weight in layer.weights:
-            source = weight.alias_of or weight.path
-            dataset = handle.create_dataset(f"{weight.h5_object}/vars/{weight.h5_index}", data=arrays[source])
+            source = arrays[weight.alias_of or weight.path]
+            dataset = write_h5_dataset(handle, f"{weight.h5_object}/vars/{weight.h5_index}", source, progress)
             _note(dataset, notes, weight.path)
     handle.require_group("vars").attrs["name"] = plan.name
 
@@ -71,7 +75,9 @@ def _string_array(values: list[str]) -> np.ndarray:
     return np.array(values, dtype=h5py.string_dtype("utf-8"))
 
 
-def _h5_layout_legacy(handle: Any, plan: ModelPlan, arrays: Mapping[str, np.ndarray], notes: Notes | None) -> None:
+def _h5_layout_legacy(
+    handle: Any, plan: ModelPlan, arrays: Mapping[str, Any], notes: Notes | None, progress: Progress | None
+) -> None:
     _note(handle, notes, "")
     handle.attrs["layer_names"] = _string_array([layer.name for layer in plan.layers])
     handle.attrs["backend"] = "numpy"
@@ -83,7 +89,7 @@ def _h5_layout_legacy(handle: Any, plan: ModelPlan, arrays: Mapping[str, np.ndar
         names = [_legacy_name(layer.name, w.path) for w in ordered]
         group.attrs["weight_names"] = _string_array(names)
         for weight, name in zip(ordered, names, strict=True):
-            _note(group.create_dataset(name, data=arrays[weight.path]), notes, weight.path)
+            _note(write_h5_dataset(group, name, arrays[weight.path], progress), notes, weight.path)
 
 
 def _legacy_name(layer_name: str, path: str) -> str:
@@ -94,39 +100,43 @@ def _legacy_name(layer_name: str, path: str) -> str:
 def write_weights_h5(
     path: str | os.PathLike[str],
     plan: ModelPlan,
-    arrays: Mapping[str, np.ndarray],
+    arrays: Mapping[str, Any],
     *,
     layout: str = "keras3",
     force: bool = False,
     notes: Notes | None = None,
+    progress: Progress | None = None,
 ) -> None:
-    """Write ``arrays`` (keyed by weight path) as an HDF5 weights file, atomically."""
+    """Write the tensors (arrays or chunked sources, keyed by weight path) as an HDF5 weights
+    file, atomically, one chunk at a time."""
+    with atomic_write(path, force=force) as stream:
+        stream.close()
+        _write_h5(stream.name, layout, plan, arrays, notes, progress)
+
+
+def _write_h5(
+    filename: str,
+    layout: str,
+    plan: ModelPlan,
+    arrays: Mapping[str, Any],
+    notes: Notes | None,
+    progress: Progress | None,
+) -> None:
     import h5py
 
     write = {"keras3": _h5_layout_keras3, "legacy": _h5_layout_legacy}[layout]
-    with atomic_write(path, force=force) as stream:
-        stream.close()
-        with h5py.File(stream.name, "w", track_order=True) as handle:
-            write(handle, plan, arrays, notes)
-
-
-def keras3_h5_bytes(plan: ModelPlan, arrays: Mapping[str, np.ndarray], notes: Notes | None = None) -> bytes:
-    """The Keras 3 ``.weights.h5`` file as bytes (for the ``.keras`` archive)."""
-    import h5py
-
-    buffer = io.BytesIO()
-    with h5py.File(buffer, "w", track_order=True) as handle:
-        _h5_layout_keras3(handle, plan, arrays, notes)
-    return buffer.getvalue()
+    with h5py.File(filename, "w", track_order=True) as handle:
+        write(handle, plan, arrays, notes, progress)
 
 
 def write_keras_archive(
     path: str | os.PathLike[str],
     plan: ModelPlan,
-    arrays: Mapping[str, np.ndarray],
+    arrays: Mapping[str, Any],
     *,
     force: bool = False,
     notes: Notes | None = None,
+    progress: Progress | None = None,
 ) -> None:
     """Write a ``.keras`` archive (config, metadata, weights) that ``keras.models.load_model`` reads."""
     if plan.keras_config is None:
@@ -134,11 +144,20 @@ def write_keras_archive(
     members = {
         "metadata.json": json.dumps({"keras_version": KERAS_VERSION, "date_saved": "1980-01-01@00:00:00"}).encode(),
         "config.json": json.dumps(plan.keras_config).encode(),
-        "model.weights.h5": keras3_h5_bytes(plan, arrays, notes),
     }
-    with atomic_write(path, force=force) as stream, zipfile.ZipFile(stream, "w") as archive:
-        for name, data in members.items():
-            archive.writestr(member(name), data)
+    with atomic_write(path, force=force) as stream:
+        # the weights go to a scratch HDF5 file beside the output, then into the zip in blocks
+        scratch = Path(stream.name).parent
+        with tempfile.NamedTemporaryFile(dir=scratch, prefix=".weights.", suffix=".h5.part") as weights:
+            _write_h5(weights.name, "keras3", plan, arrays, notes, progress)
+            with zipfile.ZipFile(stream, "w", allowZip64=True) as archive:
+                for name, data in members.items():
+                    archive.writestr(member(name), data)
+                with (
+                    open(weights.name, "rb") as source,
+                    archive.open(member("model.weights.h5"), "w", force_zip64=True) as target,
+                ):
+                    shutil.copyfileobj(source, target, 1 << 20)
 
 
 LAYOUTS = ("keras3", "legacy", "keras", "npz")

@@ -15,24 +15,43 @@ import os
 import shutil
 import zipfile
 from collections.abc import Mapping
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
 
 from ..errors import InvalidArgument, ResourceError
 from .atomic import atomic_write
+from .chunks import Progress, as_chunked
 from .zipfiles import member
 
 
-def write_npy_stream(stream: BinaryIO, array: np.ndarray) -> None:
-    """Write ``array`` as ``.npy`` to an open binary stream."""
-    np.lib.format.write_array(stream, np.asarray(array), allow_pickle=False)
+def write_npy_stream(stream: BinaryIO, value: Any, progress: Progress | None = None) -> None:
+    """Write a tensor (array or chunked source) as ``.npy`` to an open binary stream.
+
+    The header is NumPy's own (format 1.0, or 2.0 when it does not fit), so the
+    bytes equal ``numpy.save``'s; the data follows chunk by chunk.
+    """
+    source = as_chunked(value)
+    dtype = np.dtype(source.dtype)
+    if dtype.hasobject:
+        raise ValueError("object arrays are not written (no pickle)")
+    header = {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": tuple(source.shape)}
+    try:
+        np.lib.format.write_array_header_1_0(stream, header)
+    except ValueError:
+        np.lib.format.write_array_header_2_0(stream, header)
+    for chunk in source.chunks():
+        stream.write(memoryview(np.ascontiguousarray(chunk)).cast("B"))
+        if progress:
+            progress(chunk.nbytes)
 
 
-def write_npy(path: str | os.PathLike[str], array: np.ndarray, *, force: bool = False) -> None:
-    """Write ``array`` to ``path`` as ``.npy``, atomically; an existing file needs ``force``."""
+def write_npy(
+    path: str | os.PathLike[str], value: Any, *, force: bool = False, progress: Progress | None = None
+) -> None:
+    """Write a tensor to ``path`` as ``.npy``, atomically; an existing file needs ``force``."""
     with atomic_write(path, force=force) as stream:
-        write_npy_stream(stream, array)
+        write_npy_stream(stream, value, progress)
 
 
 def check_member_name(name: str) -> str:
@@ -47,11 +66,12 @@ def check_member_name(name: str) -> str:
 
 def write_npz_stream(
     stream: BinaryIO,
-    arrays: Mapping[str, np.ndarray],
+    arrays: Mapping[str, Any],
     *,
     compress: bool = False,
     keep_from: str | os.PathLike[str] | None = None,
     notes: Mapping[str, str] | None = None,
+    progress: Progress | None = None,
 ) -> None:
     """Write ``arrays`` as ``.npz`` to a stream, after the members of ``keep_from`` (if given)
     whose names are not in ``arrays``.  ``notes`` (provenance JSON by tensor name, ``""`` for
@@ -71,7 +91,7 @@ def write_npz_stream(
             info = member(f"{check_member_name(name)}.npy", compress=compress)
             info.comment = notes.get(name, "").encode("utf-8")
             with archive.open(info, "w", force_zip64=True) as stream_member:
-                write_npy_stream(stream_member, array)  # type: ignore[arg-type]
+                write_npy_stream(stream_member, array, progress)  # type: ignore[arg-type]
         if "" in notes:
             archive.comment = notes[""].encode("utf-8")
 
@@ -89,14 +109,15 @@ def npz_member_names(path: str | os.PathLike[str]) -> list[str]:
 
 def write_npz(
     path: str | os.PathLike[str],
-    arrays: Mapping[str, np.ndarray],
+    arrays: Mapping[str, Any],
     *,
     force: bool = False,
     append: bool = False,
     compress: bool = False,
     notes: Mapping[str, str] | None = None,
+    progress: Progress | None = None,
 ) -> None:
-    """Write ``arrays`` (name -> array) to ``path`` as ``.npz``, atomically.
+    """Write ``arrays`` (name -> array or chunked source) to ``path`` as ``.npz``, atomically.
 
     With ``append``, the tensors already in ``path`` are kept (the file is
     rewritten beside it and swapped in); a name that is already there is
@@ -114,7 +135,7 @@ def write_npz(
                 "use --force to replace, or choose another --name"
             )
         with atomic_write(path, force=True) as stream:
-            write_npz_stream(stream, arrays, compress=compress, keep_from=path, notes=notes)
+            write_npz_stream(stream, arrays, compress=compress, keep_from=path, notes=notes, progress=progress)
         return
     with atomic_write(path, force=force) as stream:
-        write_npz_stream(stream, arrays, compress=compress, notes=notes)
+        write_npz_stream(stream, arrays, compress=compress, notes=notes, progress=progress)

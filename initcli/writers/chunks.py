@@ -1,0 +1,110 @@
+"""Tensors as streams of flat chunks, and writing them into HDF5 datasets block by block.
+
+A writer accepts anything with ``shape``, ``dtype`` and ``chunks()`` (flat
+1-D arrays in C order that concatenate to the tensor) -- or a plain NumPy
+array.  It never needs the whole tensor in memory: ``.npy`` and ``.npz``
+write the chunks' bytes in order; HDF5 writes each chunk into the
+hyperslabs its flat range covers (at most two partial rows per axis and one
+block of whole rows).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from math import prod
+from typing import Any, Protocol
+
+import numpy as np
+
+Progress = Callable[[int], None]
+"""Called with the number of bytes just written."""
+
+
+class Chunked(Protocol):
+    """A tensor that can be produced as flat chunks."""
+
+    @property
+    def shape(self) -> tuple[int, ...]: ...
+
+    @property
+    def dtype(self) -> np.dtype: ...
+
+    def chunks(self) -> Iterator[np.ndarray]: ...
+
+
+class ArrayChunks:
+    """A NumPy array seen as one chunk."""
+
+    def __init__(self, array: np.ndarray) -> None:
+        self.array = np.ascontiguousarray(array)
+        self.shape: tuple[int, ...] = tuple(self.array.shape)
+        self.dtype: np.dtype = self.array.dtype
+
+    def chunks(self) -> Iterator[np.ndarray]:
+        yield self.array.reshape(-1)
+
+
+def as_chunked(value: Any) -> Chunked:
+    """``value`` itself if it is chunked, else a NumPy array wrapped as one chunk."""
+    if hasattr(value, "chunks") and hasattr(value, "shape") and hasattr(value, "dtype"):
+        return value  # type: ignore[no-any-return]
+    return ArrayChunks(np.asarray(value))
+
+
+def nbytes(value: Chunked) -> int:
+    return prod(value.shape) * np.dtype(value.dtype).itemsize
+
+
+def flat_blocks(shape: tuple[int, ...], start: int, stop: int) -> Iterator[tuple[tuple[slice, ...], int]]:
+    """Hyperrectangles covering the flat C-order range ``[start, stop)`` of ``shape``.
+
+    Yields ``(index, count)``: a tuple of slices (one per axis) and how many
+    elements it holds, in flat order.
+    """
+    if start >= stop:
+        return
+    if len(shape) <= 1:
+        yield (slice(start, stop),) if shape else (), stop - start
+        return
+    inner = prod(shape[1:])
+    first, head = divmod(start, inner)
+    last, tail = divmod(stop, inner)
+    if first == last:
+        for index, count in flat_blocks(shape[1:], head, tail):
+            yield (slice(first, first + 1), *index), count
+        return
+    if head:
+        for index, count in flat_blocks(shape[1:], head, inner):
+            yield (slice(first, first + 1), *index), count
+        first += 1
+    if last > first:
+        yield (slice(first, last), *(slice(0, d) for d in shape[1:])), (last - first) * inner
+    if tail:
+        for index, count in flat_blocks(shape[1:], 0, tail):
+            yield (slice(last, last + 1), *index), count
+
+
+def write_h5_dataset(group: Any, name: str, value: Any, progress: Progress | None = None) -> Any:
+    """Create dataset ``name`` in ``group`` (contiguous, as Keras writes) and fill it chunk by chunk."""
+    source = as_chunked(value)
+    shape = tuple(source.shape)
+    if isinstance(source, ArrayChunks):
+        dataset = group.create_dataset(name, data=source.array)
+        if progress:
+            progress(source.array.nbytes)
+        return dataset
+    dataset = group.create_dataset(name, shape=shape, dtype=source.dtype)
+    at = 0
+    for chunk in source.chunks():
+        if not shape:
+            dataset[()] = chunk[0]
+        else:
+            used = 0
+            for index, count in flat_blocks(shape, at, at + chunk.size):
+                block_shape = tuple(s.stop - s.start for s in index)
+                dataset[index] = chunk[used : used + count].reshape(block_shape)
+                used += count
+        at += chunk.size
+        if progress:
+            progress(chunk.nbytes)
+    return dataset
