@@ -68,4 +68,6 @@ class Orthogonal(RandomInitializer):
         q *= np.sign(np.diag(r))
         if rows < cols:
             q = q.T
-        return (self.gain * q.reshape(shape)).astype(dtype, copy=False)
+        if self.gain != 1:  # gain * q, in float32 as Keras does it (1 * q is q, bit for bit)
+            q *= self.gain
+        return q.reshape(shape).astype(dtype, copy=False)

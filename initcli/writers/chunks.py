@@ -36,7 +36,7 @@ class ArrayChunks:
     """A NumPy array seen as one chunk."""
 
     def __init__(self, array: np.ndarray) -> None:
-        self.array = np.ascontiguousarray(array)
+        self.array = array if array.flags.c_contiguous else np.ascontiguousarray(array)  # keeps 0-d as 0-d
         self.shape: tuple[int, ...] = tuple(self.array.shape)
         self.dtype: np.dtype = self.array.dtype
 
@@ -51,8 +51,18 @@ def as_chunked(value: Any) -> Chunked:
     return ArrayChunks(np.asarray(value))
 
 
+SMALL = 1 << 20
+"""Tensors up to this many bytes are gathered and written in one call."""
+
+
 def nbytes(value: Chunked) -> int:
     return prod(value.shape) * np.dtype(value.dtype).itemsize
+
+
+def _gather(source: Chunked) -> np.ndarray:
+    parts = [np.array(chunk, copy=True) for chunk in source.chunks()]
+    flat = parts[0] if len(parts) == 1 else np.concatenate(parts) if parts else np.empty(0, dtype=source.dtype)
+    return flat.reshape(source.shape)
 
 
 def flat_blocks(shape: tuple[int, ...], start: int, stop: int) -> Iterator[tuple[tuple[slice, ...], int]]:
@@ -88,6 +98,8 @@ def write_h5_dataset(group: Any, name: str, value: Any, progress: Progress | Non
     """Create dataset ``name`` in ``group`` (contiguous, as Keras writes) and fill it chunk by chunk."""
     source = as_chunked(value)
     shape = tuple(source.shape)
+    if not isinstance(source, ArrayChunks) and nbytes(source) <= SMALL:
+        source = ArrayChunks(_gather(source))  # one call to HDF5 beats create-then-fill for small tensors
     if isinstance(source, ArrayChunks):
         dataset = group.create_dataset(name, data=source.array)
         if progress:

@@ -60,13 +60,12 @@ def _h5_layout_keras3(
     _note(handle, notes, "")
     for layer in plan.layers:
         for obj, name in layer.h5_names.items():
-            group = handle.require_group(f"{obj}/vars")
-            group.attrs["name"] = name
+            handle.create_group(f"{obj}/vars").attrs["name"] = name  # each object once: no lookups
         for weight in layer.weights:
             source = arrays[weight.alias_of or weight.path]
             dataset = write_h5_dataset(handle, f"{weight.h5_object}/vars/{weight.h5_index}", source, progress)
             _note(dataset, notes, weight.path)
-    handle.require_group("vars").attrs["name"] = plan.name
+    handle.create_group("vars").attrs["name"] = plan.name
 
 
 def _string_array(values: list[str]) -> np.ndarray:
