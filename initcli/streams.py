@@ -74,11 +74,19 @@ class Ring:
     """
 
     def __init__(self, count: int, size: int, dtype: np.dtype) -> None:
-        self.buffers = [np.empty(size, dtype=dtype) for _ in range(count)]
+        self.count, self.size, self.dtype = count, size, dtype
+        self.buffers: list[np.ndarray] = []
         self.turn = 0
 
+    def at(self, turn: int) -> np.ndarray:
+        """The buffer for hand-out number ``turn`` (allocated on first use: small streams stay small)."""
+        slot = turn % self.count
+        while len(self.buffers) <= slot:
+            self.buffers.append(np.empty(self.size, dtype=self.dtype))
+        return self.buffers[slot]
+
     def next(self, count: int | None = None) -> np.ndarray:
-        buffer = self.buffers[self.turn % len(self.buffers)]
+        buffer = self.at(self.turn)
         self.turn += 1
         return buffer if count is None else buffer[:count]
 
@@ -121,11 +129,11 @@ def uniform_chunks(
         bits = np.random.PCG64(key)
         if offset:
             bits.advance(offset)
-        values = draws.buffers[index % len(draws.buffers)][:count]
+        values = draws.at(index)[:count]
         np.random.Generator(bits).random(out=values)
         values *= span
         values += minval
-        out = casts.buffers[index % len(casts.buffers)][:count]
+        out = casts.at(index)[:count]
         if out is not values:
             np.copyto(out, values, casting="same_kind")
         return out
