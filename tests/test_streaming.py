@@ -177,3 +177,36 @@ def test_start_up_imports_only_what_it_needs(tmp_path):
         )
         loaded = json.loads(result.stderr.strip().splitlines()[-1])
         assert set(loaded) <= set(allowed), (command, loaded)
+
+
+def _stderr_through_a_terminal(args, cwd):
+    """Run ``initcli ARGS`` with stderr on a pseudo-terminal; return what it printed there."""
+    import os
+    import pty
+
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "initcli", *args], cwd=cwd, stdout=subprocess.DEVNULL, stderr=follower
+    )
+    os.close(follower)
+    output = b""
+    while True:
+        try:
+            data = os.read(leader, 4096)
+        except OSError:  # the other side closed
+            break
+        if not data:
+            break
+        output += data
+    os.close(leader)
+    assert process.wait() == 0
+    return output.decode(errors="replace")
+
+
+def test_progress_bar_on_a_terminal_for_long_writes_only(tmp_path):
+    big = ["glorot_uniform", "--shape", "8200,8192", "--seed", "1", "--force"]
+    shown = _stderr_through_a_terminal([*big, "-o", "big.npy"], tmp_path)
+    assert "writing big.npy" in shown and "100%" in shown
+    assert "writing" not in _stderr_through_a_terminal([*big, "-o", "big.npy", "-q"], tmp_path)
+    small = _stderr_through_a_terminal(["glorot_uniform", "--shape", "64,64", "--seed", "1", "-o", "s.npy"], tmp_path)
+    assert "%" not in small and "wrote s.npy" in small

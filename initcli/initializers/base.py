@@ -69,6 +69,9 @@ class Initializer:
 
     is_random: ClassVar[bool] = False
 
+    streams: ClassVar[bool] = False
+    """Whether ``chunks()`` produces the tensor piece by piece (bounded memory at any size)."""
+
     integer_dtypes: ClassVar[bool] = False
     """Whether integer dtypes are accepted (Zeros, Ones, Constant, as in Keras)."""
 
@@ -157,6 +160,8 @@ class Initializer:
 class StreamedInitializer(Initializer):
     """An initializer whose values are produced chunk by chunk (``_chunks``); ``sample``
     gathers the chunks into one array allocated once."""
+
+    streams = True
 
     def _generate(self, shape: tuple[int, ...], dtype: np.dtype, draw: int) -> np.ndarray:
         return collect(self._chunks(shape, dtype, draw), shape, dtype)

@@ -35,6 +35,7 @@ class Orthogonal(RandomInitializer):
     """Random orthogonal matrix (orthonormal rows or columns of the flattened shape) times ``gain``."""
 
     params = (Param("gain", "float", 1.0, "Multiplicative factor applied to the orthogonal matrix."), SEED_PARAM)
+    streams = False  # the QR needs the whole matrix
     config_keys = ("seed", "gain")
 
     def __init__(self, gain: float = 1.0, seed: int | None = None) -> None:
