@@ -86,7 +86,11 @@ np.save(out, t.numpy())
 
 
 def run(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
-    """Wall seconds, peak resident MiB and stderr of one whole-process run."""
+    """Wall seconds, peak resident MiB and stderr of one whole-process run.
+
+    Dirty pages left by the previous run (programs that do not fsync leave their output to the
+    kernel) are flushed first, outside the timing, so every run starts from the same state."""
+    os.sync()
     start = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     stderr = process.stderr.read() if process.stderr else b""
@@ -129,6 +133,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="sizes up to 2048^2, one repeat")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--json", dest="json_out", help="also write the results as JSON here")
+    parser.add_argument("--only", nargs="*", metavar="CASE:SIZE", help="run only these rows, e.g. glorot_normal:16384")
+    parser.add_argument("--no-extras", action="store_true", help="skip the start-up, batch and memory rows")
     args = parser.parse_args()
     repeat = 1 if args.quick else args.repeat
     sizes = {
@@ -136,6 +142,9 @@ def main() -> None:
         "glorot_normal": [1024, 2048] if args.quick else [1024, 4096, 8192, 16384],
         "orthogonal": [512, 1024] if args.quick else [1024, 2048, 4096],
     }
+    if args.only:
+        wanted = [item.split(":") for item in args.only]
+        sizes = {name: [int(n) for case, n in wanted if case == name] for name in sizes}
     keras_env = dict(os.environ, KERAS_BACKEND="numpy")
     with_keras, with_torch = has("keras", keras_env), has("torch")
     work = Path(tempfile.mkdtemp(prefix="initcli-bench-"))
@@ -164,7 +173,7 @@ def main() -> None:
                 print(format_row(row), flush=True, file=sys.stderr)
                 for path in outs.values():
                     path.unlink(missing_ok=True)
-        extras = other_measurements(work, repeat)
+        extras = {} if args.no_extras else other_measurements(work, repeat)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(render(rows, extras, with_keras, with_torch))
@@ -245,8 +254,9 @@ def render(rows: list[dict[str, object]], extras: dict[str, float], with_keras: 
     for key, value in extras.items():
         unit = "" if "MiB" in key else " s"
         lines.append(f"- {key}: {value:.3f}{unit}" if unit else f"- {key}: {value:.0f}")
-    version, numpy_start = extras["initcli --version"], extras["python -c 'import numpy'"]
-    lines.append(f"- initcli --version / python -c 'import numpy' = {version / numpy_start:.2f}")
+    if extras:
+        version, numpy_start = extras["initcli --version"], extras["python -c 'import numpy'"]
+        lines.append(f"- initcli --version / python -c 'import numpy' = {version / numpy_start:.2f}")
     return "\n".join(lines)
 
 

@@ -90,9 +90,7 @@ def run_sample(
     if not initializer.streams and total >= 64 * 2**20 and not quiet:
         from ..memory import format_bytes
 
-        click.echo(
-            f"note: {cls.__name__} builds the whole {format_bytes(total)} in memory before writing it", err=True
-        )
+        click.echo(f"note: {cls.__name__} builds the whole {format_bytes(total)} in memory before writing it", err=True)
     if getattr(initializer, "_init_seed", 0) is None and not quiet:
         click.echo(f"seed: {initializer.seed}", err=True)
 

@@ -21,7 +21,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from ..errors import ResourceError
 
@@ -72,6 +72,42 @@ def _default_mode() -> int:
     return 0o666 & ~umask
 
 
+HINT_EVERY = 64 * 2**20
+"""Bytes between write-back hints."""
+
+
+class _WritebackHints:
+    """A file proxy that asks the kernel to start writing data back as it goes.
+
+    Every 64 MiB it hints ``POSIX_FADV_DONTNEED`` for what was written since the last hint:
+    Linux starts the write-back then (and later drops the clean pages), so the final fsync
+    has little left to wait for and the page cache is not flooded.
+    """
+
+    def __init__(self, handle: BinaryIO) -> None:
+        self._handle = handle
+        self._since = 0
+        self._hinted = 0
+
+    def write(self, data: Any) -> int:
+        written = self._handle.write(data)
+        self._since += len(memoryview(data).cast("B"))
+        if self._since >= HINT_EVERY and hasattr(os, "posix_fadvise"):
+            self._handle.flush()
+            position = self._handle.tell()
+            if position > self._hinted:
+                with contextlib.suppress(OSError):
+                    os.posix_fadvise(
+                        self._handle.fileno(), self._hinted, position - self._hinted, os.POSIX_FADV_DONTNEED
+                    )
+                self._hinted = position
+            self._since = 0
+        return written
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._handle, name)
+
+
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike[str], *, force: bool) -> Iterator[BinaryIO]:
     """Open a temporary file for writing; on success move it to ``path``."""
@@ -85,7 +121,7 @@ def atomic_write(path: str | os.PathLike[str], *, force: bool) -> Iterator[Binar
     temporary = Path(handle.name)
     try:
         try:
-            yield handle  # type: ignore[misc]
+            yield _WritebackHints(handle)  # type: ignore[misc]
             if not handle.closed:
                 handle.flush()
             with open(temporary, "rb+") as synced:
