@@ -13,7 +13,9 @@ one).
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
 from typing import Any
 
 import click
@@ -21,6 +23,14 @@ import click
 from ..errors import InitcliError, InvalidArgument
 
 _FIXED_COMMANDS = ("list",)
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived: unwind like Ctrl-C, so that scratch files are removed."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise Terminated
 
 
 class InitcliGroup(click.Group):
@@ -66,6 +76,8 @@ class InitcliGroup(click.Group):
     def main(self, args: Any = None, prog_name: str | None = None, **extra: Any) -> Any:  # type: ignore[override]
         """Run, turning every error into one line on stderr and an exit code."""
         extra.pop("standalone_mode", None)
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, _on_sigterm)
         try:
             code = super().main(args=args, prog_name=prog_name or "initcli", standalone_mode=False, **extra)
         except click.exceptions.Exit as stop:
@@ -78,6 +90,10 @@ class InitcliGroup(click.Group):
             _fail(str(error), error.exit_code)
         except (KeyboardInterrupt, click.Abort):
             _fail("interrupted", 130)
+        except Terminated:
+            _fail("terminated", 143)
+        except RecursionError:
+            _fail("the input is nested too deeply", 2)
         except BrokenPipeError:
             _quiet_broken_pipe()
         except MemoryError:

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from ..errors import InvalidArgument
-from .types import SeedType
+from .types import ByteSizeType, SeedType, check_max_bytes
 
 _COMMON = [
     click.option("-o", "--output", metavar="PATH", help="Output: .weights.h5 (Keras 3), .h5 (legacy), .keras, .npz."),
@@ -25,6 +25,9 @@ _COMMON = [
     click.option("-f", "--force", is_flag=True, help="Replace an existing output file."),
     click.option("--dry-run", is_flag=True, help="Print the plan (paths, shapes, initializers, bytes); write nothing."),
     click.option("--json", "as_json", is_flag=True, help="With --dry-run: print the plan as JSON on stdout."),
+    click.option(
+        "--max-bytes", type=ByteSizeType(), metavar="SIZE", help="Refuse to write more than SIZE bytes of weights."
+    ),
     click.option("-q", "--quiet", is_flag=True, help="Print nothing on stderr."),
 ]
 
@@ -47,6 +50,7 @@ def run_plan(
     dry_run: bool,
     as_json: bool,
     quiet: bool,
+    max_bytes: int | None,
 ) -> None:
     """Check the output, settle the master seed, then print the plan or sample and write it."""
     import random
@@ -90,6 +94,7 @@ def run_plan(
             click.echo(f"seed: {master}", err=True)
     prepared = prepare_plan(plan, master)
     total = sum(d.nbytes for d in prepared.values())
+    check_max_bytes(total, max_bytes)
     check_disk(output, total)
     record = file_record(inputs.pop("command"), {**inputs, "master_seed": master, "layout": chosen})
     with progress(total, f"writing {output}", quiet=quiet) as advance:

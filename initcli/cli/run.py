@@ -28,6 +28,7 @@ def run_sample(
     as_json: bool,
     quiet: bool,
     manifest: str | None,
+    max_bytes: int | None,
 ) -> None:
     """Build the initializer, check the output, sample every tensor, write them."""
     from ..api import Tensor, plan_many
@@ -35,6 +36,7 @@ def run_sample(
     from ..writers import format_for_path
     from ..writers.atomic import check_disk, check_target
     from .progress import progress
+    from .types import check_max_bytes
 
     initializer = cls(**init_params)
     if name and len(name) != len(shape):
@@ -73,6 +75,7 @@ def run_sample(
         raise click.UsageError(f"refusing to write binary .{fmt} data to a terminal; redirect stdout or use -o FILE")
 
     total = sum(t.nbytes for t in drawn)
+    check_max_bytes(total, max_bytes)
     if output not in (None, "-"):
         check_target(output, force=force, exists_ok=append or fmt == "hdf5")
         check_disk(output, total)

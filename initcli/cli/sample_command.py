@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from .types import AxesType, DtypeType, FiniteFloat, NumberOrListType, SeedType, ShapeType, WindowType
+from .types import AxesType, ByteSizeType, DtypeType, FiniteFloat, NumberOrListType, SeedType, ShapeType, WindowType
 
 _EXAMPLE_ARGS = {
     "Orthogonal": "--shape 256,256 --seed 1 -o w.npy",
@@ -102,6 +102,12 @@ def _common_options(is_random: bool) -> list[click.Option]:
             default=None,
             help="Also write the provenance as JSON beside the output (default PATH: OUTPUT.json); "
             "the way to record it for .npy.",
+        ),
+        click.Option(
+            ["--max-bytes"],
+            type=ByteSizeType(),
+            metavar="SIZE",
+            help="Refuse to write more than SIZE bytes of tensors (e.g. 500M, 2GiB): a guard for scripts.",
         ),
         click.Option(
             ["-q", "--quiet"],

@@ -9,7 +9,7 @@ themselves live in the core (:mod:`initcli.shapes`, :mod:`initcli.streams`,
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, ClassVar
 
 import click
 
@@ -123,3 +123,45 @@ class FiniteFloat(_CoreType):
             return float(text)
         except ValueError:
             raise InvalidArgument(f"{text!r} is not a number; use a finite real number such as 0.05") from None
+
+
+class ByteSizeType(_CoreType):
+    """A byte count: ``1000000``, ``64M``, ``1.5GiB``, ``2G``."""
+
+    name = "size"
+    _UNITS: ClassVar[dict[str, int]] = {
+        "": 1,
+        "b": 1,
+        "k": 1024,
+        "kb": 1000,
+        "kib": 1024,
+        "m": 1024**2,
+        "mb": 1000**2,
+        "mib": 1024**2,
+        "g": 1024**3,
+        "gb": 1000**3,
+        "gib": 1024**3,
+        "t": 1024**4,
+        "tb": 1000**4,
+        "tib": 1024**4,
+    }
+
+    def parse(self, text: str) -> int:
+        import re
+
+        match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([a-zA-Z]*)\s*", text)
+        unit = match.group(2).lower() if match else None
+        if match is None or unit not in self._UNITS:
+            raise InvalidArgument(f"size {text!r} is not a byte count; write e.g. 500M, 2GiB or 1000000")
+        return int(float(match.group(1)) * self._UNITS[unit])
+
+
+def check_max_bytes(total: int, limit: int | None) -> None:
+    """Refuse a job larger than ``--max-bytes``."""
+    if limit is not None and total > limit:
+        from ..errors import ResourceError
+        from ..memory import format_bytes
+
+        raise ResourceError(
+            f"this would write {format_bytes(total)} of tensors, more than --max-bytes {format_bytes(limit)}"
+        )

@@ -14,6 +14,12 @@ from ..errors import InvalidArgument, ResourceError
 
 _FORMATS = {".json": "json", ".toml": "toml", ".yaml": "yaml", ".yml": "yaml"}
 
+SIZE_LIMIT = 64 * 1024 * 1024
+"""The largest config file read."""
+
+ALIAS_LIMIT = 1000
+"""The most YAML aliases a config may use (a handful of ``*`` references blow up to billions)."""
+
 
 def read_document(path: str | Path) -> Any:
     """Parse the JSON, TOML or YAML file at ``path`` (chosen by its suffix)."""
@@ -22,6 +28,9 @@ def read_document(path: str | Path) -> Any:
     if kind is None:
         raise InvalidArgument(f"config {str(path)!r} has an unknown suffix; use .json, .toml, .yaml or .yml")
     try:
+        size = path.stat().st_size
+        if size > SIZE_LIMIT:
+            raise InvalidArgument(f"config {str(path)!r} is {size} bytes; the limit is {SIZE_LIMIT}")
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ResourceError(f"config {str(path)!r} does not exist") from None
@@ -32,6 +41,13 @@ def read_document(path: str | Path) -> Any:
 
 def parse_document(text: str, kind: str, where: str) -> Any:
     """Parse ``text`` as ``kind`` (json, toml or yaml); ``where`` names it in errors."""
+    try:
+        return _parse(text, kind, where)
+    except RecursionError:
+        raise InvalidArgument(f"{where}: nested too deeply to be a config") from None
+
+
+def _parse(text: str, kind: str, where: str) -> Any:
     if kind == "json":
         try:
             return json.loads(text)
@@ -50,8 +66,20 @@ def parse_document(text: str, kind: str, where: str) -> Any:
             raise InvalidArgument(f"{where}: invalid TOML: {error}") from None
     import yaml
 
+    class Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+        """``yaml.safe_load`` that refuses alias bombs."""
+
+        aliases = 0
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.AliasEvent):
+                Loader.aliases += 1
+                if Loader.aliases > ALIAS_LIMIT:
+                    raise InvalidArgument(f"{where}: more than {ALIAS_LIMIT} YAML aliases; write the values out")
+            return super().compose_node(parent, index)
+
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=Loader)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         position = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""

@@ -55,13 +55,18 @@ def load_model_config(path: str | Path) -> dict[str, Any]:
                         f"{str(path)!r}: config.json is {info.file_size} bytes; the limit is {CONFIG_LIMIT}"
                     )
                 with archive.open(info) as member:
-                    text = member.read(CONFIG_LIMIT + 1).decode("utf-8")
+                    data = member.read(CONFIG_LIMIT + 1)
+                if len(data) > CONFIG_LIMIT:
+                    raise InvalidArgument(f"{str(path)!r}: config.json is larger than {CONFIG_LIMIT} bytes")
+                text = data.decode("utf-8")
         except zipfile.BadZipFile as error:
             raise InvalidArgument(f"{str(path)!r} is not a valid .keras archive: {error}") from None
         where = f"{path}:config.json"
     else:
         if path.suffix == ".keras":
             raise InvalidArgument(f"{str(path)!r} is not a zip archive; a .keras file is a zip with config.json")
+        if path.stat().st_size > CONFIG_LIMIT:
+            raise InvalidArgument(f"{str(path)!r} is larger than {CONFIG_LIMIT} bytes; is it a model config?")
         text = path.read_text(encoding="utf-8")
         where = str(path)
     try:
@@ -72,6 +77,8 @@ def load_model_config(path: str | Path) -> dict[str, Any]:
         ) from None
     except UnicodeDecodeError:
         raise InvalidArgument(f"{where}: not UTF-8 text") from None
+    except RecursionError:
+        raise InvalidArgument(f"{where}: nested too deeply to be a model config") from None
     if not isinstance(config, dict) or config.get("class_name") not in MODEL_CLASSES:
         found = config.get("class_name") if isinstance(config, dict) else type(config).__name__
         raise InvalidArgument(

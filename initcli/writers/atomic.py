@@ -1,24 +1,33 @@
 """Atomic file output: a target is either untouched or complete, never partial.
 
-Data goes to a temporary file in the target's directory (same file system),
-is flushed and fsynced, and is then moved into place:
+Data goes to a scratch file in the target's directory (same file system), is
+flushed and fsynced, and is then linked into place:
 
-* without ``force``, with ``os.link`` (fails if the target appeared in the
-  meantime, so an existing file is never replaced), then the temporary name
-  is removed;
-* with ``force``, with ``os.replace`` (atomic on POSIX).
+* where the file system allows it (Linux, ``O_TMPFILE``), the scratch file has
+  no name at all until it is complete, so even ``kill -9`` leaves nothing
+  behind: the kernel frees an unnamed file when its process dies;
+* elsewhere it is a hidden ``.NAME.*.part`` file, removed on every exit path
+  that can run code;
+* without ``force``, the commit is ``link`` (fails if the target appeared in
+  the meantime, so an existing file is never replaced);
+* with ``force``, it is ``rename`` over the target (atomic on POSIX).
 
-On any error -- or ``KeyboardInterrupt`` -- the temporary file is removed and
-the target is left as it was.
+On any error -- or ``KeyboardInterrupt`` -- the scratch file is discarded and
+the target is left as it was.  Changes to an existing file (adding an HDF5
+dataset, appending to an ``.npz``) copy it into the scratch file, change the
+copy and swap it in, under :func:`directory_lock` so that concurrent adders
+wait for each other instead of losing each other's work.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import os
 import shutil
 import tempfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -84,8 +93,9 @@ class _WritebackHints:
     has little left to wait for and the page cache is not flooded.
     """
 
-    def __init__(self, handle: BinaryIO) -> None:
-        self._handle = handle
+    def __init__(self, scratch: Scratch) -> None:
+        self._handle = scratch.handle
+        self._scratch = scratch
         self._since = 0
         self._hinted = 0
 
@@ -104,40 +114,127 @@ class _WritebackHints:
             self._since = 0
         return written
 
+    @property
+    def name(self) -> str:
+        return self._scratch.name
+
+    @property
+    def file(self) -> BinaryIO:
+        """The underlying file object (for libraries that do their own I/O, such as h5py)."""
+        return self._handle
+
+    @property
+    def directory(self) -> Path:
+        return self._scratch.directory
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._handle, name)
 
 
+class Scratch:
+    """The file being written: ``handle`` (read/write), ``name`` (a path that opens the same
+    file, for libraries that want a path) and ``directory``."""
+
+    def __init__(self, target: Path) -> None:
+        self.directory = target.parent if str(target.parent) else Path(".")
+        self.target = target
+        self.path: Path | None = None
+        fd = None
+        if hasattr(os, "O_TMPFILE") and os.path.isdir("/proc/self/fd"):
+            with contextlib.suppress(OSError):
+                fd = os.open(self.directory, os.O_TMPFILE | os.O_RDWR, _default_mode())
+        if fd is None:
+            handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 -- closed by close()
+                mode="w+b", dir=self.directory, prefix=f".{target.name}.", suffix=".part", delete=False
+            )
+            self.path = Path(handle.name)
+            self.handle: BinaryIO = handle  # type: ignore[assignment]
+            self.name = handle.name
+        else:
+            self.handle = os.fdopen(fd, "w+b")
+            self.name = f"/proc/self/fd/{fd}"
+
+    def finish(self) -> None:
+        """Flush and fsync what was written (through the handle or through ``name``)."""
+        if not self.handle.closed:
+            self.handle.flush()
+            os.fsync(self.handle.fileno())
+        elif self.path is not None:
+            with open(self.path, "rb+") as synced:
+                os.fsync(synced.fileno())
+
+    def commit(self, *, force: bool) -> None:
+        """Give the finished file the target's name."""
+        if self.path is None:
+            try:
+                self._link(self.target)
+                return
+            except FileExistsError:
+                if not force:
+                    raise ResourceError(f"{str(self.target)!r} already exists; use --force to replace it") from None
+            staged = self.directory / f".{self.target.name}.{uuid.uuid4().hex}.part"
+            self._link(staged)
+            try:
+                os.replace(staged, self.target)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    staged.unlink()
+                raise
+            return
+        self.handle.close()
+        os.chmod(self.path, _default_mode())
+        _commit(self.path, self.target, force=force)
+
+    def _link(self, destination: Path) -> None:
+        """Give the unnamed file a name: ``linkat`` through ``/proc/self/fd`` with
+        ``AT_SYMLINK_FOLLOW`` (``os.link`` uses it only when given a directory fd)."""
+        procfd = os.open("/proc/self/fd", os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.link(str(self.handle.fileno()), destination, src_dir_fd=procfd, follow_symlinks=True)
+        finally:
+            os.close(procfd)
+
+    def close(self) -> None:
+        """Release the scratch file; an unnamed one vanishes, a named one is removed if left."""
+        with contextlib.suppress(OSError):
+            self.handle.close()
+        if self.path is not None:
+            with contextlib.suppress(OSError):
+                self.path.unlink()
+
+
 @contextlib.contextmanager
-def atomic_write(path: str | os.PathLike[str], *, force: bool) -> Iterator[BinaryIO]:
-    """Open a temporary file for writing; on success move it to ``path``."""
+def atomic_write(path: str | os.PathLike[str], *, force: bool) -> Iterator[Any]:
+    """Yield a scratch file to write (``.write`` and friends, ``.name``, ``.directory``); on
+    success it becomes ``path``."""
     target = check_target(path, force=force, exists_ok=force)
     try:
-        handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 -- closed below on every path
-            mode="wb", dir=target.parent, prefix=f".{target.name}.", suffix=".part", delete=False
-        )
+        scratch = Scratch(target)
     except OSError as error:
         raise ResourceError(f"cannot write {str(target)!r}: {error.strerror}") from None
-    temporary = Path(handle.name)
     try:
-        try:
-            yield _WritebackHints(handle)  # type: ignore[misc]
-            if not handle.closed:
-                handle.flush()
-            with open(temporary, "rb+") as synced:
-                os.fsync(synced.fileno())
-        finally:
-            handle.close()
-        os.chmod(temporary, _default_mode())
-        _commit(temporary, target, force=force)
+        yield _WritebackHints(scratch)
+        scratch.finish()
+        scratch.commit(force=force)
     except OSError as error:
-        _remove_quietly(temporary)
         if isinstance(error, ResourceError):
             raise
         raise ResourceError(f"cannot write {str(target)!r}: {error.strerror or error}") from None
-    except BaseException:
-        _remove_quietly(temporary)
-        raise
+    finally:
+        scratch.close()
+
+
+@contextlib.contextmanager
+def directory_lock(path: str | os.PathLike[str]) -> Iterator[None]:
+    """Hold an exclusive lock on the directory of ``path`` (``flock``), so that read-modify-write
+    changes to files in it by concurrent initcli processes happen one after the other."""
+    directory = Path(path).parent if str(Path(path).parent) else Path(".")
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 def _commit(temporary: Path, target: Path, *, force: bool) -> None:
@@ -157,8 +254,3 @@ def _commit(temporary: Path, target: Path, *, force: bool) -> None:
         os.rename(temporary, target)
         return
     temporary.unlink()
-
-
-def _remove_quietly(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        path.unlink()

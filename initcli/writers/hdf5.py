@@ -3,7 +3,8 @@
 The file is created if missing; otherwise its other groups, datasets and
 attributes are kept.  The change is atomic: the file is copied beside itself,
 the copy is changed, fsynced and renamed over the original, so an
-interrupted run leaves the original untouched.  Replacing an existing
+interrupted run leaves the original untouched; concurrent adders take turns
+(a lock on the directory), so both datasets land.  Replacing an existing
 dataset needs ``force``.  Datasets are written contiguous and uncompressed,
 as Keras writes them; h5py is imported only here.
 """
@@ -12,12 +13,11 @@ from __future__ import annotations
 
 import os
 import shutil
-from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidArgument, ResourceError
 from ..provenance import ATTRIBUTE
-from .atomic import atomic_write, check_target
+from .atomic import atomic_write, check_target, directory_lock
 from .chunks import Progress, write_h5_dataset
 
 
@@ -47,26 +47,29 @@ def write_dataset(
 
     check_dataset_path(dataset)
     target = check_target(file, force=True)
-    existing = target.exists()
-    if existing:
-        try:
-            with h5py.File(target, "r") as handle:
-                _check_free(handle, dataset, force)
-        except ResourceError:
-            raise
-        except OSError:
-            raise ResourceError(f"cannot add to {str(target)!r}: it is not an HDF5 file") from None
-    with atomic_write(target, force=True) as stream:
-        stream.close()
-        temporary = Path(stream.name)
+    with directory_lock(target):
+        existing = target.exists()
         if existing:
-            shutil.copyfile(target, temporary)
-        with h5py.File(temporary, "a" if existing else "w") as handle:
-            if dataset in handle:
-                del handle[dataset]
-            created = write_h5_dataset(handle, dataset, array, progress)
-            if note is not None:
-                created.attrs[ATTRIBUTE] = note
+            try:
+                with h5py.File(target, "r") as handle:
+                    _check_free(handle, dataset, force)
+            except ResourceError:
+                raise
+            except OSError:
+                raise ResourceError(f"cannot add to {str(target)!r}: it is not an HDF5 file") from None
+        with atomic_write(target, force=True) as stream:
+            if existing:
+                with open(target, "rb") as source:
+                    shutil.copyfileobj(source, stream.file, 1 << 20)
+                stream.file.flush()
+                stream.file.seek(0)
+            with h5py.File(stream.file, "a" if existing else "w") as handle:
+                if dataset in handle:
+                    del handle[dataset]
+                created = write_h5_dataset(handle, dataset, array, progress)
+                if note is not None:
+                    created.attrs[ATTRIBUTE] = note
+            stream.file.flush()
 
 
 def _check_free(handle: object, dataset: str, force: bool) -> None:

@@ -27,7 +27,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -37,7 +36,7 @@ import numpy as np
 
 from ..model.plan import ModelPlan
 from ..provenance import ATTRIBUTE
-from .atomic import atomic_write
+from .atomic import Scratch, atomic_write
 from .chunks import Progress, write_h5_dataset
 from .zipfiles import member
 
@@ -109,23 +108,20 @@ def write_weights_h5(
     """Write the tensors (arrays or chunked sources, keyed by weight path) as an HDF5 weights
     file, atomically, one chunk at a time."""
     with atomic_write(path, force=force) as stream:
-        stream.close()
-        _write_h5(stream.name, layout, plan, arrays, notes, progress)
+        _write_h5(stream.file, layout, plan, arrays, notes, progress)
 
 
 def _write_h5(
-    filename: str,
-    layout: str,
-    plan: ModelPlan,
-    arrays: Mapping[str, Any],
-    notes: Notes | None,
-    progress: Progress | None,
+    file: Any, layout: str, plan: ModelPlan, arrays: Mapping[str, Any], notes: Notes | None, progress: Progress | None
 ) -> None:
+    """Write the HDF5 layout into ``file``, an open binary file object (h5py's file-object driver:
+    the scratch file may have no name)."""
     import h5py
 
     write = {"keras3": _h5_layout_keras3, "legacy": _h5_layout_legacy}[layout]
-    with h5py.File(filename, "w", track_order=True) as handle:
+    with h5py.File(file, "w", track_order=True) as handle:
         write(handle, plan, arrays, notes, progress)
+    file.flush()
 
 
 def write_keras_archive(
@@ -145,18 +141,18 @@ def write_keras_archive(
         "config.json": json.dumps(plan.keras_config).encode(),
     }
     with atomic_write(path, force=force) as stream:
-        # the weights go to a scratch HDF5 file beside the output, then into the zip in blocks
-        scratch = Path(stream.name).parent
-        with tempfile.NamedTemporaryFile(dir=scratch, prefix=".weights.", suffix=".h5.part") as weights:
-            _write_h5(weights.name, "keras3", plan, arrays, notes, progress)
+        # the weights go to an unnamed scratch HDF5 file beside the output, then into the zip in blocks
+        weights = Scratch(Path(stream.directory) / "model.weights.h5")
+        try:
+            _write_h5(weights.handle, "keras3", plan, arrays, notes, progress)
+            weights.handle.seek(0)
             with zipfile.ZipFile(stream, "w", allowZip64=True) as archive:
                 for name, data in members.items():
                     archive.writestr(member(name), data)
-                with (
-                    open(weights.name, "rb") as source,
-                    archive.open(member("model.weights.h5"), "w", force_zip64=True) as target,
-                ):
-                    shutil.copyfileobj(source, target, 1 << 20)
+                with archive.open(member("model.weights.h5"), "w", force_zip64=True) as target:
+                    shutil.copyfileobj(weights.handle, target, 1 << 20)
+        finally:
+            weights.close()
 
 
 LAYOUTS = ("keras3", "legacy", "keras", "npz")

@@ -20,7 +20,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from ..errors import InvalidArgument, ResourceError
-from .atomic import atomic_write
+from .atomic import atomic_write, directory_lock
 from .chunks import Progress, as_chunked
 from .zipfiles import member
 
@@ -126,16 +126,17 @@ def write_npz(
     """
     for name in arrays:
         check_member_name(name)
-    existing = os.path.exists(path)
-    if append and existing:
-        clashes = [n for n in npz_member_names(path) if n in arrays]
-        if clashes and not force:
-            raise ResourceError(
-                f"{os.fspath(path)!r} already holds {', '.join(map(repr, clashes))}; "
-                "use --force to replace, or choose another --name"
-            )
-        with atomic_write(path, force=True) as stream:
-            write_npz_stream(stream, arrays, compress=compress, keep_from=path, notes=notes, progress=progress)
-        return
+    if append:
+        with directory_lock(path):
+            if os.path.exists(path):
+                clashes = [n for n in npz_member_names(path) if n in arrays]
+                if clashes and not force:
+                    raise ResourceError(
+                        f"{os.fspath(path)!r} already holds {', '.join(map(repr, clashes))}; "
+                        "use --force to replace, or choose another --name"
+                    )
+                with atomic_write(path, force=True) as stream:
+                    write_npz_stream(stream, arrays, compress=compress, keep_from=path, notes=notes, progress=progress)
+                return
     with atomic_write(path, force=force) as stream:
         write_npz_stream(stream, arrays, compress=compress, notes=notes, progress=progress)
