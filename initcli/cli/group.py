@@ -81,7 +81,7 @@ class InitcliGroup(click.Group):
         try:
             code = super().main(args=args, prog_name=prog_name or "initcli", standalone_mode=False, **extra)
         except click.exceptions.Exit as stop:
-            sys.exit(stop.exit_code)
+            _exit(stop.exit_code)
         except click.UsageError as error:
             _fail(_usage_line(error), 2)
         except click.ClickException as error:
@@ -104,7 +104,7 @@ class InitcliGroup(click.Group):
             if os.environ.get("INITCLI_DEBUG"):
                 raise
             _fail(f"internal error: {type(error).__name__}: {error} (set INITCLI_DEBUG=1 for a traceback)", 1)
-        sys.exit(code if isinstance(code, int) else 0)
+        _exit(code if isinstance(code, int) else 0)
 
 
 def _usage_line(error: click.UsageError) -> str:
@@ -132,6 +132,14 @@ def _no_such_option(error: click.NoSuchOption, ctx: click.Context) -> str:
 
 def _fail(message: str, code: int) -> None:
     click.echo(f"initcli: error: {message}", err=True)
+    _exit(code)
+
+
+def _exit(code: int) -> None:
+    """Exit without letting a late Ctrl-C or SIGTERM turn a finished run into a traceback."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
     sys.exit(code)
 
 

@@ -127,16 +127,19 @@ def write_npz(
     for name in arrays:
         check_member_name(name)
     if append:
-        with directory_lock(path):
-            if os.path.exists(path):
-                clashes = [n for n in npz_member_names(path) if n in arrays]
-                if clashes and not force:
-                    raise ResourceError(
-                        f"{os.fspath(path)!r} already holds {', '.join(map(repr, clashes))}; "
-                        "use --force to replace, or choose another --name"
-                    )
-                with atomic_write(path, force=True) as stream:
-                    write_npz_stream(stream, arrays, compress=compress, keep_from=path, notes=notes, progress=progress)
+        with directory_lock(path):  # the whole read-add-swap, creation included, one process at a time
+            if not os.path.exists(path):
+                with atomic_write(path, force=force) as stream:
+                    write_npz_stream(stream, arrays, compress=compress, notes=notes, progress=progress)
                 return
+            clashes = [n for n in npz_member_names(path) if n in arrays]
+            if clashes and not force:
+                raise ResourceError(
+                    f"{os.fspath(path)!r} already holds {', '.join(map(repr, clashes))}; "
+                    "use --force to replace, or choose another --name"
+                )
+            with atomic_write(path, force=True) as stream:
+                write_npz_stream(stream, arrays, compress=compress, keep_from=path, notes=notes, progress=progress)
+            return
     with atomic_write(path, force=force) as stream:
         write_npz_stream(stream, arrays, compress=compress, notes=notes, progress=progress)

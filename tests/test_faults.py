@@ -1,0 +1,245 @@
+"""Fault injection on the real CLI in subprocesses: kills, interrupts, write failures, full and
+read-only destinations, concurrent writers.  After each fault: no partial target, existing files
+intact (checksums), no scratch files left, a clear message."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+BIG = ["--shape", "8192,8192", "--seed", "1", "-q"]
+"""256 MiB of float32: a second or more of work."""
+
+
+def _cli(args: list[str], cwd: Path, **kwargs: object) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "initcli", *args], cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **kwargs
+    )
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _listing(directory: Path) -> dict[str, str]:
+    return {p.name: _sha(p) for p in sorted(directory.iterdir()) if p.is_file()}
+
+
+def _complete(path: Path, cwd: Path) -> bool:
+    """Every tensor initcli wrote in the file verifies against its provenance (so it is whole);
+    tensors written by others (no provenance) are only required to be readable."""
+    result = subprocess.run(
+        [sys.executable, "-m", "initcli", "verify", str(path), "--json"], cwd=cwd, capture_output=True, text=True
+    )
+    if result.returncode not in (0, 1) or not result.stdout:
+        return False
+    counts = json.loads(result.stdout)["counts"]
+    return counts["identical"] > 0 and counts["different"] == 0
+
+
+def _setup_model(directory: Path) -> None:
+    layers = [
+        {"name": "big", "class": "Dense", "weights": {"kernel": {"shape": [8192, 8192], "initializer": "he_normal"}}}
+    ]
+    (directory / "big.json").write_text(json.dumps({"layers": layers}))
+    (directory / "keep.weights.h5").write_bytes(b"")
+    with h5py.File(directory / "keep.weights.h5", "w") as handle:
+        handle["a/b"] = np.arange(10.0)
+
+
+KILL_CASES = {
+    "npy": ["glorot_normal", *BIG, "-o", "out.npy", "--manifest"],
+    "npz": ["glorot_uniform", *BIG, "-o", "out.npz"],
+    "h5-new": ["he_normal", *BIG, "-o", "out.weights.h5", "--path", "layers/dense/vars/0"],
+    "h5-add": ["he_normal", *BIG, "-o", "keep.weights.h5", "--path", "layers/dense/vars/0"],
+    "batch-legacy": ["batch", "big.json", "--seed", "1", "-q", "-o", "out.h5"],
+    "batch-replace": ["batch", "big.json", "--seed", "2", "-q", "-o", "keep.weights.h5", "--force"],
+}
+DELAYS = (0.15, 0.5, 1.0)
+FAULTS: dict[str, int] = {}
+
+
+@pytest.mark.parametrize("case", list(KILL_CASES))
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT, signal.SIGTERM], ids=["KILL", "INT", "TERM"])
+def test_signal_at_any_moment_loses_nothing(tmp_path, case, sig):
+    _setup_model(tmp_path)
+    before = _listing(tmp_path)
+    target = tmp_path / KILL_CASES[case][KILL_CASES[case].index("-o") + 1]
+    for delay in DELAYS:
+        process = _cli(KILL_CASES[case], tmp_path)
+        time.sleep(delay)
+        process.send_signal(sig)
+        _, stderr = process.communicate(timeout=120)
+        FAULTS[case] = FAULTS.get(case, 0) + 1
+        after = _listing(tmp_path)
+        # every file that was there is intact, unless this very run had committed a complete new one
+        # (a signal that lands after the commit finds the work done); nothing else appeared
+        for name, digest in before.items():
+            if after.get(name) != digest:
+                assert tmp_path / name == target and _complete(target, tmp_path), name
+        for name in set(after) - set(before):
+            if name == f"{target.name}.json":  # the .npy's manifest, written after the tensor
+                assert target.exists() and _complete(target, tmp_path)
+                continue
+            assert tmp_path / name == target and _complete(target, tmp_path), name
+        if process.returncode not in (0, -signal.SIGKILL):
+            expected = {signal.SIGINT: (130, "interrupted"), signal.SIGTERM: (143, "terminated")}[sig]
+            assert process.returncode == expected[0], stderr
+            assert stderr.decode().strip().splitlines()[-1] == f"initcli: error: {expected[1]}"
+        for leftover in (target, tmp_path / f"{target.name}.json"):
+            if leftover.name not in before and leftover.exists():
+                leftover.unlink()  # start the next delay from the same state
+        before = _listing(tmp_path)
+
+
+def _limit_file_size(limit: int):
+    def apply() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return apply
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["glorot_normal", "--shape", "1024,1024", "--seed", "1", "-o", "out.npy"],
+        ["glorot_normal", "--shape", "1024,1024", "--seed", "1", "-o", "out.npz"],
+        ["glorot_normal", "--shape", "1024,1024", "--seed", "1", "-o", "keep.weights.h5", "--path", "x/y"],
+        ["batch", "small.json", "--seed", "1", "-o", "out.weights.h5"],
+        ["batch", "small.json", "--seed", "1", "-o", "keep.weights.h5", "--force"],
+    ],
+    ids=["npy", "npz", "h5-add", "batch", "batch-replace"],
+)
+def test_write_failure_midway_keeps_everything(tmp_path, args):
+    """RLIMIT_FSIZE makes the write fail with EFBIG half-way through (1 MiB of a 4 MiB tensor)."""
+    _setup_model(tmp_path)
+    layers = [{"name": "d", "class": "Dense", "weights": {"kernel": {"shape": [1024, 1024], "initializer": "ones"}}}]
+    (tmp_path / "small.json").write_text(json.dumps({"layers": layers}))
+    before = _listing(tmp_path)
+    process = _cli(args, tmp_path, preexec_fn=_limit_file_size(1 << 20))
+    _, stderr = process.communicate(timeout=120)
+    FAULTS["fsize"] = FAULTS.get("fsize", 0) + 1
+    assert process.returncode == 1
+    lines = stderr.decode().strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("initcli: error: cannot write") and "File too large" in lines[0]
+    assert _listing(tmp_path) == before
+
+
+@pytest.fixture
+def small_fs(tmp_path):
+    """A 1 MiB tmpfs (root only); tests using it are skipped where mounting is not allowed."""
+    mount = tmp_path / "fs"
+    mount.mkdir()
+    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True)
+    if result.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {result.stderr.decode().strip()}")
+    yield mount
+    subprocess.run(["umount", str(mount)], check=False)
+
+
+def test_full_destination_is_refused_up_front(small_fs):
+    process = _cli(["glorot_uniform", "--shape", "1024,1024", "--seed", "1", "-o", "w.npy"], small_fs)
+    _, stderr = process.communicate(timeout=60)
+    FAULTS["disk-full"] = FAULTS.get("disk-full", 0) + 1
+    assert process.returncode == 1
+    assert "needs about 4.0 MiB of disk space but only 1.0 MiB is free there" in stderr.decode()
+    assert list(small_fs.iterdir()) == []
+
+
+def test_destination_that_fills_during_the_write(small_fs):
+    """The tensor alone fits (the guard passes) but HDF5's own metadata does not: ENOSPC mid-write."""
+    free = os.statvfs(small_fs).f_bavail * os.statvfs(small_fs).f_frsize
+    elements = free // 4
+    process = _cli(["ones", "--shape", str(elements), "-o", "w.weights.h5", "--path", "a/b"], small_fs)
+    _, stderr = process.communicate(timeout=60)
+    FAULTS["disk-full"] = FAULTS.get("disk-full", 0) + 1
+    assert process.returncode == 1, stderr
+    assert "No space left on device" in stderr.decode() or "disk space" in stderr.decode()
+    assert list(small_fs.iterdir()) == []
+
+
+def test_read_only_destination(tmp_path):
+    mount = tmp_path / "ro"
+    mount.mkdir()
+    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(mount)], capture_output=True)
+    if result.returncode != 0:
+        pytest.skip(f"cannot mount a read-only tmpfs here: {result.stderr.decode().strip()}")
+    try:
+        process = _cli(["ones", "--shape", "3", "-o", "w.npy"], mount)
+        _, stderr = process.communicate(timeout=60)
+        FAULTS["read-only"] = FAULTS.get("read-only", 0) + 1
+        assert process.returncode == 1
+        assert "is not writable" in stderr.decode() or "Read-only file system" in stderr.decode()
+        assert list(mount.iterdir()) == []
+    finally:
+        subprocess.run(["umount", str(mount)], check=False)
+
+
+def test_two_writers_of_one_new_file(tmp_path):
+    args = ["glorot_normal", "--shape", "4096,4096", "-q", "-o", "same.npz"]
+    first = _cli([*args, "--seed", "1"], tmp_path)
+    second = _cli([*args, "--seed", "2"], tmp_path)
+    results = [p.communicate(timeout=120) for p in (first, second)]
+    codes = sorted(p.returncode for p in (first, second))
+    assert codes == [0, 1]
+    loser = results[[first.returncode, second.returncode].index(1)][1].decode()
+    assert "'same.npz' already exists; use --force to replace it" in loser
+    assert [p.name for p in tmp_path.iterdir()] == ["same.npz"]
+    assert _complete(tmp_path / "same.npz", tmp_path)
+
+
+def test_two_forced_writers_leave_one_complete_file(tmp_path):
+    args = ["glorot_normal", "--shape", "4096,4096", "-q", "--force", "-o", "same.weights.h5", "--path", "w"]
+    processes = [_cli([*args, "--seed", str(seed)], tmp_path) for seed in (1, 2)]
+    assert [p.wait(timeout=120) for p in processes] == [0, 0]
+    assert [p.name for p in tmp_path.iterdir()] == ["same.weights.h5"]
+    assert _complete(tmp_path / "same.weights.h5", tmp_path)
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_two_adders_to_one_file_both_land(tmp_path, round_):
+    with h5py.File(tmp_path / "shared.weights.h5", "w") as handle:
+        handle["existing"] = np.arange(5.0)
+    processes = [
+        _cli(
+            [
+                "he_normal",
+                "--shape",
+                "2048,2048",
+                "--seed",
+                str(i),
+                "-q",
+                "-o",
+                "shared.weights.h5",
+                "--path",
+                f"w/{i}",
+            ],
+            tmp_path,
+        )
+        for i in range(2)
+    ]
+    npz = [
+        _cli(["ones", "--shape", "1000", "-n", f"t{i}", "--append", "-q", "-o", "shared.npz"], tmp_path)
+        for i in range(2)
+    ]
+    assert [p.wait(timeout=120) for p in processes + npz] == [0, 0, 0, 0]
+    with h5py.File(tmp_path / "shared.weights.h5") as handle:
+        assert sorted(handle["w"]) == ["0", "1"] and handle["existing"].shape == (5,)
+    assert sorted(np.load(tmp_path / "shared.npz")) == ["t0", "t1"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["shared.npz", "shared.weights.h5"]
+
+
+def test_report_fault_counts():
+    """Printed for the README's reliability section (run with -s to see it)."""
+    print("faults injected:", json.dumps(FAULTS, sort_keys=True), "total", sum(FAULTS.values()))
