@@ -53,7 +53,7 @@ def resolve_dtype(dtype: object = None, *, integers: bool = False) -> np.dtype:
     else:
         try:
             resolved = np.dtype(dtype)  # type: ignore[call-overload]
-        except TypeError:
+        except (TypeError, ValueError):
             resolved = None
     if resolved is not None and resolved.name in accepted:
         return resolved

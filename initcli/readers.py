@@ -99,8 +99,16 @@ def read_tensors(path: str | Path, manifest: str | Path | None = None) -> Iterat
             yield _hdf5(handle, "keras")
 
 
+_PICKLE = "holds Python objects (pickled data), which initcli never loads"
+
+
 def _npy(path: Path, manifest: str | Path | None) -> StoredFile:
-    array = np.load(path, mmap_mode="r", allow_pickle=False)
+    try:
+        array = np.load(path, mmap_mode="r", allow_pickle=False)
+    except ValueError as error:
+        if "object" in str(error).lower():
+            raise InvalidArgument(f"{str(path)!r} {_PICKLE}") from None
+        raise InvalidArgument(f"{str(path)!r} is not a readable .npy file: {error}") from None
     sidecar = Path(manifest) if manifest is not None else path.with_name(path.name + ".json")
     file_prov = tensor_prov = None
     if sidecar.exists():
@@ -129,6 +137,9 @@ def _npz(archive: zipfile.ZipFile) -> StoredFile:
                 raise InvalidArgument(f"member {info.filename!r} uses .npy format {version}; 1.0 and 2.0 are read")
             shape, _, dtype = header[version](member)
         name = info.filename.removesuffix(".npy")
+
+        if np.dtype(dtype).hasobject:
+            raise InvalidArgument(f"member {info.filename!r} {_PICKLE}")
 
         def load(info: zipfile.ZipInfo = info) -> np.ndarray:
             with archive.open(info) as member:

@@ -73,10 +73,12 @@ FAULTS: dict[str, int] = {}
 @pytest.mark.parametrize("case", list(KILL_CASES))
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT, signal.SIGTERM], ids=["KILL", "INT", "TERM"])
 def test_signal_at_any_moment_loses_nothing(tmp_path, case, sig):
-    _setup_model(tmp_path)
-    before = _listing(tmp_path)
     target = tmp_path / KILL_CASES[case][KILL_CASES[case].index("-o") + 1]
     for delay in DELAYS:
+        for stale in tmp_path.iterdir():  # every delay starts from the same files
+            stale.unlink()
+        _setup_model(tmp_path)
+        before = _listing(tmp_path)
         process = _cli(KILL_CASES[case], tmp_path)
         time.sleep(delay)
         process.send_signal(sig)
@@ -97,10 +99,6 @@ def test_signal_at_any_moment_loses_nothing(tmp_path, case, sig):
             expected = {signal.SIGINT: (130, "interrupted"), signal.SIGTERM: (143, "terminated")}[sig]
             assert process.returncode == expected[0], stderr
             assert stderr.decode().strip().splitlines()[-1] == f"initcli: error: {expected[1]}"
-        for leftover in (target, tmp_path / f"{target.name}.json"):
-            if leftover.name not in before and leftover.exists():
-                leftover.unlink()  # start the next delay from the same state
-        before = _listing(tmp_path)
 
 
 def _limit_file_size(limit: int):

@@ -66,8 +66,9 @@ def _parse(text: str, kind: str, where: str) -> Any:
             raise InvalidArgument(f"{where}: invalid TOML: {error}") from None
     import yaml
 
-    class Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-        """``yaml.safe_load`` that refuses alias bombs."""
+    class Loader(yaml.SafeLoader):
+        """``yaml.safe_load`` that refuses alias bombs (pure Python: the C loader composes
+        nodes without calling back, so it could not count aliases)."""
 
         aliases = 0
 

@@ -48,6 +48,13 @@ def _triples(value: Any) -> list[tuple[str, int, int]]:
 def functional_layer_order(config: dict[str, Any]) -> list[dict[str, Any]] | None:
     """The layer entries of a Functional model config in Keras's ``model.layers`` order,
     or ``None`` if the config's graph cannot be read (then the list order is used)."""
+    try:
+        return _order(config)
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError, RecursionError):
+        return None
+
+
+def _order(config: dict[str, Any]) -> list[dict[str, Any]] | None:
     entries = config.get("layers") or []
     by_name = {entry.get("config", {}).get("name") or entry.get("name"): entry for entry in entries}
     inputs_of: dict[Node, list[tuple[str, int, int]]] = {}

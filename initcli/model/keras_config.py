@@ -89,9 +89,14 @@ def load_model_config(path: str | Path) -> dict[str, Any]:
 
 def plan_from_keras_config(config: dict[str, Any]) -> ModelPlan:
     """The plan of every weight of the model described by ``config``."""
-    inner = config.get("config") or {}
-    name = inner.get("name", "model")
-    layers = _model_layers(config, prefix="", path_prefix="", model_dtype=_dtype_of(inner, "float32"))
+    try:
+        inner = config.get("config") or {}
+        name = inner.get("name", "model")
+        layers = _model_layers(config, prefix="", path_prefix="", model_dtype=_dtype_of(inner, "float32"))
+    except InvalidArgument:
+        raise
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError) as error:
+        raise InvalidArgument(f"the model config is malformed: {type(error).__name__}: {error}") from None
     plan = ModelPlan(name=name, layers=layers, keras_config=config)
     plan.check()
     return plan
