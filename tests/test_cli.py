@@ -280,6 +280,7 @@ def test_ctrl_c_exits_130_without_leaving_files(tmp_path):
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # even if our parent ignores it
     )
     time.sleep(1.5)
     proc.send_signal(signal.SIGINT)
