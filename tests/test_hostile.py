@@ -167,13 +167,18 @@ KEYS = st.sampled_from(["name", "class", "weights", "shape", "initializer", "see
     )
 )
 def test_fuzzed_batch_configs(tmp_path_factory, document):
+    _dry_run_is_clean(tmp_path_factory, "batch", "c.json", document)
+
+
+def _dry_run_is_clean(tmp_path_factory, command: str, filename: str, document) -> None:
+    """``initcli COMMAND FILE --dry-run`` on a fuzzed document: 0/1/2, no traceback, no stray file."""
     work = tmp_path_factory.mktemp("fuzz")
-    (work / "c.json").write_text(json.dumps(document))
-    result = run_in_process(["batch", "c.json", "--seed", "1", "--dry-run"], work)
-    INPUTS_TRIED.append("fuzz-batch")
+    (work / filename).write_text(json.dumps(document))
+    result = run_in_process([command, filename, "--seed", "1", "--dry-run"], work)
+    INPUTS_TRIED.append(f"fuzz-{command}")
     assert result.exit_code in (0, 1, 2), result.stderr
     assert "Traceback" not in result.stderr and "internal error" not in result.stderr, (document, result.stderr)
-    assert sorted(p.name for p in work.iterdir()) == ["c.json"]
+    assert sorted(p.name for p in work.iterdir()) == [filename]
 
 
 @pytest.fixture(scope="module")
@@ -209,14 +214,7 @@ def _paths(value, prefix=()):
 def test_fuzzed_model_configs(tmp_path_factory, model_config, data):
     paths = list(_paths(model_config))
     where = data.draw(st.sampled_from(paths[1:]))
-    mutated = _mutate(model_config, where, data.draw(JSON_VALUES))
-    work = tmp_path_factory.mktemp("fuzz-model")
-    (work / "m.json").write_text(json.dumps(mutated))
-    result = run_in_process(["model", "m.json", "--seed", "1", "--dry-run"], work)
-    INPUTS_TRIED.append("fuzz-model")
-    assert result.exit_code in (0, 1, 2), result.stderr
-    assert "Traceback" not in result.stderr and "internal error" not in result.stderr, (where, result.stderr)
-    assert sorted(p.name for p in work.iterdir()) == ["m.json"]
+    _dry_run_is_clean(tmp_path_factory, "model", "m.json", _mutate(model_config, where, data.draw(JSON_VALUES)))
 
 
 def test_report_inputs_tried():
