@@ -183,14 +183,23 @@ def loads(text: str | bytes | None) -> dict[str, Any] | None:
     return record if isinstance(record, dict) and record.get("schema") == SCHEMA else None
 
 
-def regenerate(record: dict[str, Any]) -> np.ndarray:
-    """Remake a tensor from its provenance record (not for ``alias_of`` records)."""
+def drawn_from_record(record: dict[str, Any]) -> Drawn:
+    """The tensor a provenance record describes, ready to be remade in chunks or whole
+    (not for ``alias_of`` records)."""
     if record.get("stream", {}).get("backend", "numpy") != "numpy":
         raise InvalidArgument(f"{record.get('path')}: stream {record['stream']['backend']!r} is not available")
-    dtype = np.dtype(record["dtype"])
-    parts = []
-    for piece in record["pieces"]:
-        initializer = deserialize(piece["initializer"])
-        parts.append(initializer.sample(tuple(piece["shape"]), dtype, draw=int(piece.get("draw", 0))))
-    array = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
-    return array.reshape(tuple(record["shape"]))
+    draws = [
+        Draw(
+            deserialize(piece["initializer"]),
+            tuple(piece["shape"]),
+            int(piece.get("draw", 0)),
+            piece.get("seed_source"),
+        )
+        for piece in record["pieces"]
+    ]
+    return Drawn(draws, tuple(record["shape"]), np.dtype(record["dtype"]))
+
+
+def regenerate(record: dict[str, Any]) -> np.ndarray:
+    """Remake a tensor from its provenance record, in memory (not for ``alias_of`` records)."""
+    return drawn_from_record(record).array()

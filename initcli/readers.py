@@ -11,6 +11,7 @@ simply have none.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import math
@@ -40,6 +41,22 @@ class StoredTensor:
     dtype: np.dtype
     provenance: dict[str, Any] | None
     load: Callable[[], np.ndarray]
+    reader: Callable[[], Callable[[int], np.ndarray]] | None = None
+    """Returns ``read(count)``: the next ``count`` flat elements, in C order (bounded memory)."""
+
+    def flat_reader(self) -> Callable[[int], np.ndarray]:
+        """Sequential reads of the flat tensor; whole-tensor loading when no streaming reader exists."""
+        if self.reader is not None:
+            return self.reader()
+        flat = np.asarray(self.load()).reshape(-1)
+        position = [0]
+
+        def read(count: int) -> np.ndarray:
+            part = flat[position[0] : position[0] + count]
+            position[0] += count
+            return part
+
+        return read
 
     @property
     def nbytes(self) -> int:
@@ -122,7 +139,7 @@ def _npy(path: Path, manifest: str | Path | None) -> StoredFile:
     elif manifest is not None:
         raise ResourceError(f"manifest {str(sidecar)!r} does not exist")
     tensor = StoredTensor(path.name, tuple(array.shape), array.dtype, tensor_prov, lambda: np.asarray(array))
-    return StoredFile("npy", [tensor], file_prov)
+    return StoredFile("npy", [tensor], file_prov)  # a memory map: whole-tensor reads stay lazy
 
 
 def _npz(archive: zipfile.ZipFile) -> StoredFile:
@@ -132,10 +149,9 @@ def _npz(archive: zipfile.ZipFile) -> StoredFile:
             continue
         with archive.open(info) as member:
             version = np.lib.format.read_magic(member)
-            header = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
-            if version not in header:
+            if version not in _NPY_HEADERS:
                 raise InvalidArgument(f"member {info.filename!r} uses .npy format {version}; 1.0 and 2.0 are read")
-            shape, _, dtype = header[version](member)
+            shape, fortran, dtype = _NPY_HEADERS[version](member)
         name = info.filename.removesuffix(".npy")
 
         if np.dtype(dtype).hasobject:
@@ -145,8 +161,23 @@ def _npz(archive: zipfile.ZipFile) -> StoredFile:
             with archive.open(info) as member:
                 return np.lib.format.read_array(member, allow_pickle=False)
 
-        tensors.append(StoredTensor(name, tuple(shape), np.dtype(dtype), loads(info.comment), load))
+        streaming = None if fortran else functools.partial(_npz_reader, archive, info, np.dtype(dtype))
+        tensors.append(StoredTensor(name, tuple(shape), np.dtype(dtype), loads(info.comment), load, streaming))
     return StoredFile("npz", tensors, loads(archive.comment))
+
+
+_NPY_HEADERS = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+
+
+def _npz_reader(archive: zipfile.ZipFile, info: zipfile.ZipInfo, dtype: np.dtype) -> Callable[[int], np.ndarray]:
+    """Sequential flat reads of an ``.npz`` member (C order), straight from the zip stream."""
+    member = archive.open(info)
+    _NPY_HEADERS[np.lib.format.read_magic(member)](member)
+
+    def read(count: int) -> np.ndarray:
+        return np.frombuffer(member.read(count * dtype.itemsize), dtype=dtype)
+
+    return read
 
 
 def _hdf5(handle: Any, kind: str) -> StoredFile:
@@ -156,8 +187,33 @@ def _hdf5(handle: Any, kind: str) -> StoredFile:
         if hasattr(node, "shape") and hasattr(node, "dtype") and node.dtype.kind in "iuf":
             note = node.attrs.get(ATTRIBUTE)
             tensors.append(
-                StoredTensor(name, tuple(node.shape), np.dtype(node.dtype), loads(note), lambda node=node: node[()])
+                StoredTensor(
+                    name,
+                    tuple(node.shape),
+                    np.dtype(node.dtype),
+                    loads(note),
+                    lambda node=node: node[()],
+                    lambda node=node: _hdf5_reader(node),
+                )
             )
 
     handle.visititems(visit)
     return StoredFile(kind, tensors, loads(handle.attrs.get(ATTRIBUTE)))
+
+
+def _hdf5_reader(dataset: Any) -> Callable[[int], np.ndarray]:
+    """Sequential flat reads of an HDF5 dataset, hyperslab by hyperslab."""
+    from .writers.chunks import flat_blocks
+
+    shape = tuple(dataset.shape)
+    position = [0]
+
+    def read(count: int) -> np.ndarray:
+        start, stop = position[0], min(position[0] + count, math.prod(shape))
+        position[0] = stop
+        if not shape:
+            return np.asarray(dataset[()]).reshape(-1)[: stop - start]
+        parts = [np.asarray(dataset[index]).reshape(-1) for index, _ in flat_blocks(shape, start, stop)]
+        return np.concatenate(parts) if len(parts) != 1 else parts[0]
+
+    return read

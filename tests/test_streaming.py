@@ -210,3 +210,11 @@ def test_progress_bar_on_a_terminal_for_long_writes_only(tmp_path):
     assert "writing" not in _stderr_through_a_terminal([*big, "-o", "big.npy", "-q"], tmp_path)
     small = _stderr_through_a_terminal(["glorot_uniform", "--shape", "64,64", "--seed", "1", "-o", "s.npy"], tmp_path)
     assert "%" not in small and "wrote s.npy" in small
+
+
+@pytest.mark.parametrize("output", [["-o", "big.npz"], ["-o", "big.weights.h5", "--path", "w"]])
+def test_verify_half_a_gibibyte_with_bounded_memory(tmp_path, output):
+    """verify reads the stored tensor in step with the regenerated one: neither is whole in memory."""
+    _peak_mib(["glorot_uniform", "--shape", "16384,8192", "--seed", "1", "-q", *output], tmp_path)
+    peak = _peak_mib(["verify", output[1], "-q"], tmp_path)
+    assert peak < 300, f"peak resident memory {peak:.0f} MiB"
