@@ -22,6 +22,7 @@ memory twice.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,7 @@ from .initializers import (
     deserialize,
 )
 from .initializers.variance_scaling import TRUNCATED_STDDEV_RATIO
-from .readers import read_tensors
+from .readers import StoredTensor, read_tensors
 
 CHUNK = 1 << 22
 Z = 6.0
@@ -108,28 +109,33 @@ def _truncated(mean: float, sigma: float) -> Prediction:
 
 
 def statistics(array: np.ndarray) -> dict[str, Any]:
-    """Mean, std, min, max, fraction beyond 2 std and a histogram, in float64 over chunks."""
+    """Mean, std, min, max, fraction beyond 2 std and a histogram of an array (float64, chunked)."""
     flat = array.reshape(-1)
-    n = flat.size
+    return statistics_of(lambda: (flat[start : start + CHUNK] for start in range(0, flat.size, CHUNK)), flat.size)
+
+
+def statistics_of(chunks: Callable[[], Iterator[np.ndarray]], n: int) -> dict[str, Any]:
+    """The same statistics over a tensor given as a re-startable stream of flat chunks: three
+    passes (mean; spread; tails and histogram), never the whole tensor in memory."""
     if n == 0:
         return {"n": 0}
     total = 0.0
     low, high = math.inf, -math.inf
-    for start in range(0, n, CHUNK):
-        part = np.asarray(flat[start : start + CHUNK], dtype=np.float64)
+    for chunk in chunks():
+        part = np.asarray(chunk, dtype=np.float64)
         total += float(part.sum())
         low, high = min(low, float(part.min())), max(high, float(part.max()))
     mean = total / n
     squares = 0.0
-    for start in range(0, n, CHUNK):
-        part = np.asarray(flat[start : start + CHUNK], dtype=np.float64) - mean
+    for chunk in chunks():
+        part = np.asarray(chunk, dtype=np.float64) - mean
         squares += float(np.dot(part, part))
     std = math.sqrt(squares / n)
     beyond = 0
     counts = np.zeros(BINS, dtype=np.int64)
     edges = np.linspace(low, high, BINS + 1) if high > low else None
-    for start in range(0, n, CHUNK):
-        part = np.asarray(flat[start : start + CHUNK], dtype=np.float64)
+    for chunk in chunks():
+        part = np.asarray(chunk, dtype=np.float64)
         beyond += int(np.count_nonzero(np.abs(part - mean) > 2 * std))
         if edges is not None:
             counts += np.histogram(part, bins=edges)[0]
@@ -144,6 +150,17 @@ def statistics(array: np.ndarray) -> dict[str, Any]:
         "beyond_2std": beyond / n,
         "histogram": counts.tolist(),
     }
+
+
+def _stored_chunks(tensor: StoredTensor) -> Callable[[], Iterator[np.ndarray]]:
+    n = math.prod(tensor.shape)
+
+    def chunks() -> Iterator[np.ndarray]:
+        read = tensor.flat_reader()
+        for _ in range(0, n, CHUNK):
+            yield read(CHUNK)
+
+    return chunks
 
 
 def flags(stats: dict[str, Any], prediction: Prediction, dtype: np.dtype) -> list[str]:
@@ -188,7 +205,7 @@ def inspect_file(path: str | Path, manifest: str | Path | None = None) -> dict[s
                 "shape": list(tensor.shape),
                 "dtype": tensor.dtype.name,
                 "bytes": tensor.nbytes,
-                "stats": statistics(np.asarray(tensor.load())),
+                "stats": statistics_of(_stored_chunks(tensor), math.prod(tensor.shape)),
             }
             record = tensor.provenance
             if record is not None:

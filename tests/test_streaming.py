@@ -119,7 +119,8 @@ def test_flat_blocks_cover_a_range_exactly_in_order(shape, data):
 
 _LAUNCHER = (
     "import json, os, subprocess, sys\n"
-    "process = subprocess.Popen([sys.executable, '-m', 'initcli', *json.loads(sys.argv[1])])\n"
+    "command = [sys.executable, '-m', 'initcli', *json.loads(sys.argv[1])]\n"
+    "process = subprocess.Popen(command, stdout=subprocess.DEVNULL)\n"
     "_, status, usage = os.wait4(process.pid, 0)\n"
     "print(json.dumps([os.waitstatus_to_exitcode(status), usage.ru_maxrss / 1024]))\n"
 )
@@ -213,8 +214,10 @@ def test_progress_bar_on_a_terminal_for_long_writes_only(tmp_path):
 
 
 @pytest.mark.parametrize("output", [["-o", "big.npz"], ["-o", "big.weights.h5", "--path", "w"]])
-def test_verify_half_a_gibibyte_with_bounded_memory(tmp_path, output):
-    """verify reads the stored tensor in step with the regenerated one: neither is whole in memory."""
+def test_verify_and_inspect_half_a_gibibyte_with_bounded_memory(tmp_path, output):
+    """verify reads the stored tensor in step with the regenerated one, inspect in chunks:
+    neither holds the tensor whole in memory."""
     _peak_mib(["glorot_uniform", "--shape", "16384,8192", "--seed", "1", "-q", *output], tmp_path)
-    peak = _peak_mib(["verify", output[1], "-q"], tmp_path)
-    assert peak < 300, f"peak resident memory {peak:.0f} MiB"
+    for command in (["verify", output[1], "-q"], ["inspect", output[1], "--strict"]):
+        peak = _peak_mib(command, tmp_path)
+        assert peak < 300, f"{command[0]}: peak resident memory {peak:.0f} MiB"
