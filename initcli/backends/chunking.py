@@ -1,0 +1,61 @@
+"""Counter-based streams cut into chunks and drawn on all cores.
+
+Under JAX and TensorFlow every element of a random tensor is a function of
+the key and the element's own counter, so any range of elements can be
+computed on its own.  :func:`counter_chunks` splits a tensor of ``n``
+elements into chunks of :data:`~initcli.streams.CHUNK` elements, fills them
+on a thread pool (NumPy releases the GIL in its loops) in blocks small enough
+to stay in the CPU caches, and yields them in order from a ring of reused
+buffers, so memory stays flat at any size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import numpy as np
+
+from ..parallel import ordered_map, workers
+from ..streams import CHUNK, Ring
+
+BLOCK = 1 << 14
+"""Elements per block inside a chunk: a block's working arrays fit in the L2 cache."""
+
+Fill = Callable[[int, np.ndarray], None]
+"""``fill(start, out)``: write float32 elements ``start .. start + len(out) - 1`` into ``out``."""
+
+
+def counter_chunks(
+    n: int, dtype: np.dtype, fill: Fill, chunk: int = CHUNK, block: int = BLOCK
+) -> Iterator[np.ndarray]:
+    """The ``n`` elements that ``fill`` defines, cast to ``dtype``, as flat chunks.
+
+    ``fill`` is called on blocks of at most ``block`` elements, from several
+    threads at once.  Each chunk is valid until the next one is requested.
+    """
+    if n == 0:
+        return
+    threads = workers() if n > chunk else 1
+    size = min(n, chunk)
+    drawn = Ring(threads + 3, size, np.dtype(np.float32))
+    cast = Ring(threads + 3, size, dtype) if dtype != np.float32 else drawn
+
+    def make(job: tuple[int, int]) -> np.ndarray:
+        index, offset = job
+        count = min(chunk, n - offset)
+        values = drawn.at(index)[:count]
+        for at in range(0, count, block):
+            fill(offset + at, values[at : at + block])
+        out = cast.at(index)[:count]
+        if out is not values:
+            np.copyto(out, values, casting="unsafe")
+        return out
+
+    yield from ordered_map(make, enumerate(range(0, n, chunk)), threads)
+
+
+def affine(values: np.ndarray, stddev: np.float32, mean: np.float32) -> None:
+    """``values * stddev + mean`` in float32, two roundings, in place: what Keras
+    computes after a standard draw on the JAX and TensorFlow backends (two eager ops)."""
+    values *= stddev
+    values += mean

@@ -1,0 +1,144 @@
+"""Keras 3's random streams under its JAX backend, in NumPy.
+
+Keras's JAX backend turns an integer seed ``s`` into the raw Threefry key
+``[s, 0]`` (uint32; the ``i``-th draw of ``keras.random.SeedGenerator(s)``
+uses ``[s, i]``) and calls ``jax.random``; with JAX 0.10 on CPU:
+
+* ``uniform(minval, maxval)``: ``f = bitcast((bits >> 9) | 0x3F800000) - 1``,
+  a float32 in ``[0, 1)`` from the top 23 random bits, then
+  ``max(minval, fma(f, maxval - minval, minval))`` (XLA fuses the multiply-add);
+* ``normal``: ``sqrt(2) · erf_inv(u)`` with ``u`` uniform on
+  ``[nextafter(-1, 0), 1)``, then Keras's ``x · stddev + mean``;
+* ``truncated_normal``: ``u`` uniform on ``[erf(-2/√2), erf(2/√2))`` (XLA's
+  float32 ``erf``), ``sqrt(2) · erf_inv(u)`` clipped to
+  ``[nextafter(-2, +∞), nextafter(2, -∞)]``, then ``x · stddev + mean``.
+
+Each output depends on its 23 random bits only, through a fixed function; for
+large tensors that function is tabulated once (2**23 float32 values, 32 MiB)
+and looked up, for small ones it is evaluated directly.  Either way the bits
+are the same: :mod:`initcli.backends.xla_math` evaluates XLA's float32
+polynomials with emulated FMAs.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable, Iterator
+
+import numpy as np
+
+from ..parallel import ordered_map
+from . import threefry, xla_math
+from .chunking import BLOCK, affine, counter_chunks
+from .float32 import F32, U32, fma, from_bits
+
+MANTISSAS = 1 << 23
+"""Distinct uniform floats JAX makes from 32 random bits."""
+
+TABLE_FROM = 1 << 22
+"""Tensors with at least this many elements look their normals up in a table."""
+
+_SQRT2 = from_bits(0x3FB504F3)
+_INV_SQRT2 = from_bits(0x3F3504F3)  # XLA rewrites x / sqrt(2) as x * (1 / sqrt(2))
+
+
+def key(seed: int, draw: int) -> tuple[int, int]:
+    """The Threefry key of Keras's seed ``[seed, draw]``."""
+    return seed & 0xFFFFFFFF, draw & 0xFFFFFFFF
+
+
+def unit_floats(words: np.ndarray) -> np.ndarray:
+    """``[0, 1)`` float32 values from the top 23 bits of uint32 ``words``."""
+    return ((words >> U32(9)) | U32(0x3F800000)).view(F32) - F32(1)
+
+
+def uniform_of(f: np.ndarray, low: np.float32, high: np.float32) -> np.ndarray:
+    """``jax.random.uniform``'s map from unit floats ``f`` to ``[low, high)``."""
+    return np.maximum(low, fma(f, high - low, low))
+
+
+_NORMAL_LOW = np.nextafter(F32(-1), F32(0))
+_TRUNCATION = (F32(-2), F32(2))
+_TRUNCATED_LOW = xla_math.erf(_TRUNCATION[0] * _INV_SQRT2)
+_TRUNCATED_HIGH = xla_math.erf(_TRUNCATION[1] * _INV_SQRT2)
+_CLIP_LOW = np.nextafter(_TRUNCATION[0], F32(np.inf))
+_CLIP_HIGH = np.nextafter(_TRUNCATION[1], F32(-np.inf))
+
+
+def normal_of(mantissas: np.ndarray) -> np.ndarray:
+    """Standard normals (before ``stddev``/``mean``) from 23-bit ``mantissas``."""
+    u = uniform_of(unit_floats(mantissas << U32(9)), _NORMAL_LOW, F32(1))
+    return xla_math.erf_inv(u) * _SQRT2
+
+
+def truncated_normal_of(mantissas: np.ndarray) -> np.ndarray:
+    """Standard truncated normals (before ``stddev``/``mean``) from 23-bit ``mantissas``."""
+    u = uniform_of(unit_floats(mantissas << U32(9)), _TRUNCATED_LOW, _TRUNCATED_HIGH)
+    return np.clip(xla_math.erf_inv(u) * _SQRT2, _CLIP_LOW, _CLIP_HIGH)
+
+
+_TABLE_LOCK = threading.Lock()
+
+
+@functools.cache
+def _table(function: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    table = np.empty(MANTISSAS, dtype=F32)
+
+    def part(start: int) -> None:
+        table[start : start + BLOCK] = function(np.arange(start, start + BLOCK, dtype=U32))
+
+    for _ in ordered_map(part, range(0, MANTISSAS, BLOCK)):
+        pass
+    table.flags.writeable = False
+    return table
+
+
+def table(function: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """``function`` of every 23-bit mantissa (built once per process, on all cores)."""
+    with _TABLE_LOCK:
+        return _table(function)
+
+
+def uniform_chunks(
+    n: int, minval: float, maxval: float, dtype: np.dtype, seed: int, draw: int = 0
+) -> Iterator[np.ndarray]:
+    """``n`` draws of ``keras.random.uniform(minval, maxval)`` under JAX, as flat chunks."""
+    k = key(seed, draw)
+    low, high = F32(minval), F32(maxval)
+
+    def fill(start: int, out: np.ndarray) -> None:
+        out[:] = uniform_of(unit_floats(threefry.bits(k, start, out.size)), low, high)
+
+    return counter_chunks(n, dtype, fill)
+
+
+def _normal_family(
+    function: Callable[[np.ndarray], np.ndarray], n: int, mean: float, stddev: float, dtype: np.dtype, seed: int, draw: int
+) -> Iterator[np.ndarray]:
+    k = key(seed, draw)
+    scale, shift = F32(stddev), F32(mean)
+    lookup = table(function) if n >= TABLE_FROM else None
+
+    def fill(start: int, out: np.ndarray) -> None:
+        mantissas = threefry.bits(k, start, out.size)
+        mantissas >>= U32(9)
+        if lookup is None:
+            out[:] = function(mantissas)
+        else:
+            np.take(lookup, mantissas, out=out)
+        affine(out, scale, shift)
+
+    return counter_chunks(n, dtype, fill)
+
+
+def normal_chunks(n: int, mean: float, stddev: float, dtype: np.dtype, seed: int, draw: int = 0) -> Iterator[np.ndarray]:
+    """``n`` draws of ``keras.random.normal(mean, stddev)`` under JAX, as flat chunks."""
+    return _normal_family(normal_of, n, mean, stddev, dtype, seed, draw)
+
+
+def truncated_normal_chunks(
+    n: int, mean: float, stddev: float, dtype: np.dtype, seed: int, draw: int = 0
+) -> Iterator[np.ndarray]:
+    """``n`` draws of ``keras.random.truncated_normal(mean, stddev)`` under JAX, as flat chunks."""
+    return _normal_family(truncated_normal_of, n, mean, stddev, dtype, seed, draw)
