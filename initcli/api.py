@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from .backends import check_backend
 from .dtypes import resolve_dtype
 from .errors import InvalidArgument
 from .initializers import Initializer, get, lookup
@@ -32,6 +33,7 @@ class Tensor:
     array: np.ndarray
     initializer: Initializer
     draw: int
+    backend: str = "numpy"
 
     @property
     def seed(self) -> int | None:
@@ -60,14 +62,17 @@ def sample(
     *,
     dtype: str | np.dtype | None = None,
     draw: int = 0,
+    backend: str = "numpy",
     **params: Any,
 ) -> np.ndarray:
     """One tensor: ``sample("he_normal", (3, 3, 16, 32), seed=1)``.
 
     ``params`` are the initializer's own arguments (``seed``, ``mean``,
-    ``stddev``, ``mode``, ...) when ``initializer`` is a name.
+    ``stddev``, ``mode``, ...) when ``initializer`` is a name; ``backend``
+    (``numpy``, ``jax`` or ``tensorflow``) picks whose random numbers to
+    reproduce: ``initcli NAME --backend jax``.
     """
-    return make_initializer(initializer, **params).sample(shape, dtype, draw=draw)
+    return make_initializer(initializer, **params).sample(shape, dtype, draw=draw, backend=backend)
 
 
 def plan_many(
@@ -97,6 +102,7 @@ def sample_many(
     shapes: Sequence[Sequence[int]],
     names: Sequence[str] | None = None,
     dtype: str | np.dtype | None = None,
+    backend: str = "numpy",
 ) -> list[Tensor]:
     """Several tensors from one initializer; tensor ``i`` uses draw ``i`` of the seed's stream.
 
@@ -108,26 +114,27 @@ def sample_many(
     what = f"{type(initializer).__name__} of shape {checked[0]}" if len(checked) == 1 else f"{len(checked)} tensors"
     check_fits(results - element_count(checked[-1]) * resolved_dtype.itemsize + peak, what)
     return [
-        Tensor(name, initializer.sample(shape, resolved_dtype, draw=i), initializer, i)
+        Tensor(name, initializer.sample(shape, resolved_dtype, draw=i, backend=backend), initializer, i, backend)
         for i, (name, shape) in enumerate(zip(names, checked, strict=False))
     ]
 
 
-def prepare_plan(plan: Any, master_seed: int) -> dict[str, Any]:
+def prepare_plan(plan: Any, master_seed: int, backend: str = "numpy") -> dict[str, Any]:
     """Every weight of a :class:`~initcli.model.plan.ModelPlan` as a
     :class:`~initcli.provenance.Drawn` (seeds settled, nothing drawn), keyed by path;
     each fails now if it could not be made."""
     from .model.plan import prepare_weight
 
-    prepared = {w.path: prepare_weight(w, master_seed) for w in plan.weights()}
+    backend = check_backend(backend)
+    prepared = {w.path: prepare_weight(w, master_seed, backend) for w in plan.weights()}
     for drawn in prepared.values():
         drawn.check(in_memory=False)
     return prepared
 
 
-def sample_plan(plan: Any, master_seed: int) -> dict[str, np.ndarray]:
+def sample_plan(plan: Any, master_seed: int, backend: str = "numpy") -> dict[str, np.ndarray]:
     """Every weight of a plan as an array in memory, keyed by path (``prepare_plan`` then draw)."""
-    prepared = prepare_plan(plan, master_seed)
+    prepared = prepare_plan(plan, master_seed, backend)
     total = sum(d.nbytes for d in prepared.values())
     largest = max((d.nbytes for d in prepared.values()), default=0)
     check_fits(total + 2 * largest, f"the model's {len(prepared)} weights")
@@ -142,10 +149,19 @@ def plan_notes(plan: Any, prepared: dict[str, Any], file_record: dict[str, Any] 
     for layer in plan.layers:
         for weight in layer.weights:
             if weight.alias_of is not None:
-                record = tensor_record(weight.path, weight.shape, weight.dtype, [], alias_of=weight.alias_of)
+                record = tensor_record(
+                    weight.path,
+                    weight.shape,
+                    weight.dtype,
+                    [],
+                    alias_of=weight.alias_of,
+                    backend=prepared[weight.alias_of].backend,
+                )
             else:
                 drawn = prepared[weight.path]
-                record = tensor_record(weight.path, weight.shape, weight.dtype, drawn.draws, weight.initializer)
+                record = tensor_record(
+                    weight.path, weight.shape, weight.dtype, drawn.draws, weight.initializer, backend=drawn.backend
+                )
             notes[weight.path] = dumps(record)
     return notes
 

@@ -3,7 +3,8 @@
 Schema ``initcli/provenance/1`` (JSON).  Each tensor carries::
 
     {"schema": "initcli/provenance/1", "initcli": "0.1.0",
-     "stream": {"backend": "numpy", "version": 1, "numpy": "2.4.6"},
+     "stream": {"backend": "numpy", "version": 1, "numpy": "2.4.6",
+                "verified": "keras 3.15.1 with numpy 2.x ..."},
      "path": "hidden1/kernel", "shape": [784, 256], "dtype": "float32",
      "initializer": <Keras config as given, e.g. seed null>,
      "pieces": [{"initializer": <Keras config as called, seed settled>,
@@ -43,6 +44,8 @@ from typing import Any
 import numpy as np
 
 from . import __version__
+from .backends import BACKENDS, VERIFIED
+from .backends import DEFAULT as DEFAULT_BACKEND
 from .errors import InvalidArgument
 from .initializers import Initializer, deserialize, serialize
 from .memory import check_fits
@@ -78,22 +81,25 @@ class Drawn:
     draws: list[Draw]
     shape: tuple[int, ...]
     dtype: np.dtype
+    backend: str = DEFAULT_BACKEND
+    """The Keras backend whose random streams make the numbers."""
 
     def chunks(self) -> Iterator[np.ndarray]:
         for d in self.draws:
-            yield from d.initializer.chunks(d.shape, self.dtype, draw=d.draw)
+            yield from d.initializer.chunks(d.shape, self.dtype, draw=d.draw, backend=self.backend)
 
     def array(self) -> np.ndarray:
         if len(self.draws) == 1:
             d = self.draws[0]
-            return d.initializer.sample(d.shape, self.dtype, draw=d.draw).reshape(self.shape)
-        parts = [d.initializer.sample(d.shape, self.dtype, draw=d.draw) for d in self.draws]
+            return d.initializer.sample(d.shape, self.dtype, draw=d.draw, backend=self.backend).reshape(self.shape)
+        parts = [d.initializer.sample(d.shape, self.dtype, draw=d.draw, backend=self.backend) for d in self.draws]
         return np.concatenate(parts, axis=0).reshape(self.shape)
 
     def check(self, *, in_memory: bool) -> None:
         """Fail now, before any work, if the tensor cannot be made (shape, memory)."""
         for d in self.draws:
             d.initializer.check_shape(d.shape)
+            d.initializer.check_dtype(self.dtype, self.backend)
             need = (d.initializer.working_bytes if in_memory else d.initializer.streaming_bytes)(d.shape, self.dtype)
             check_fits(need, f"{type(d.initializer).__name__} of shape {d.shape}")
 
@@ -102,9 +108,10 @@ class Drawn:
         return element_count(self.shape) * self.dtype.itemsize
 
 
-def stream_info(backend: str = "numpy") -> dict[str, Any]:
-    """The random stream that made the numbers and the versions it depends on."""
-    return {"backend": backend, "version": STREAM_VERSION, "numpy": np.__version__}
+def stream_info(backend: str = DEFAULT_BACKEND) -> dict[str, Any]:
+    """The random stream that made the numbers, the versions it depends on and what
+    it was verified against."""
+    return {"backend": backend, "version": STREAM_VERSION, "numpy": np.__version__, "verified": VERIFIED[backend]}
 
 
 def _settled_config(initializer: Initializer) -> dict[str, Any]:
@@ -121,6 +128,7 @@ def tensor_record(
     draws: list[Draw],
     configured: Initializer | None = None,
     alias_of: str | None = None,
+    backend: str = DEFAULT_BACKEND,
 ) -> dict[str, Any]:
     """The provenance of one tensor."""
     from .model.plan import expected_std
@@ -128,7 +136,7 @@ def tensor_record(
     record: dict[str, Any] = {
         "schema": SCHEMA,
         "initcli": __version__,
-        "stream": stream_info(),
+        "stream": stream_info(backend),
         "path": path,
         "shape": list(shape),
         "dtype": np.dtype(dtype).name,
@@ -157,9 +165,15 @@ def tensor_record(
     return record
 
 
-def file_record(command: str, inputs: dict[str, Any]) -> dict[str, Any]:
+def file_record(command: str, inputs: dict[str, Any], backend: str = DEFAULT_BACKEND) -> dict[str, Any]:
     """The provenance of a whole file: the command and its inputs."""
-    return {"schema": SCHEMA, "initcli": __version__, "stream": stream_info(), "command": command, "inputs": inputs}
+    return {
+        "schema": SCHEMA,
+        "initcli": __version__,
+        "stream": stream_info(backend),
+        "command": command,
+        "inputs": inputs,
+    }
 
 
 def digest(path: str | Path) -> str:
@@ -186,8 +200,13 @@ def loads(text: str | bytes | None) -> dict[str, Any] | None:
 def drawn_from_record(record: dict[str, Any]) -> Drawn:
     """The tensor a provenance record describes, ready to be remade in chunks or whole
     (not for ``alias_of`` records)."""
-    if record.get("stream", {}).get("backend", "numpy") != "numpy":
-        raise InvalidArgument(f"{record.get('path')}: stream {record['stream']['backend']!r} is not available")
+    stream = record.get("stream", {})
+    backend = stream.get("backend", DEFAULT_BACKEND)
+    if backend not in BACKENDS or stream.get("version", STREAM_VERSION) != STREAM_VERSION:
+        raise InvalidArgument(
+            f"{record.get('path')}: stream {backend!r} version {stream.get('version')} is not available "
+            f"in initcli {__version__}"
+        )
     draws = [
         Draw(
             deserialize(piece["initializer"]),
@@ -197,7 +216,7 @@ def drawn_from_record(record: dict[str, Any]) -> Drawn:
         )
         for piece in record["pieces"]
     ]
-    return Drawn(draws, tuple(record["shape"]), np.dtype(record["dtype"]))
+    return Drawn(draws, tuple(record["shape"]), np.dtype(record["dtype"]), backend)
 
 
 def regenerate(record: dict[str, Any]) -> np.ndarray:

@@ -25,9 +25,7 @@ Fill = Callable[[int, np.ndarray], None]
 """``fill(start, out)``: write float32 elements ``start .. start + len(out) - 1`` into ``out``."""
 
 
-def counter_chunks(
-    n: int, dtype: np.dtype, fill: Fill, chunk: int = CHUNK, block: int = BLOCK
-) -> Iterator[np.ndarray]:
+def counter_chunks(n: int, dtype: np.dtype, fill: Fill, chunk: int = CHUNK, block: int = BLOCK) -> Iterator[np.ndarray]:
     """The ``n`` elements that ``fill`` defines, cast to ``dtype``, as flat chunks.
 
     ``fill`` is called on blocks of at most ``block`` elements, from several

@@ -76,8 +76,20 @@ def logf(x: np.ndarray) -> np.ndarray:
 _HALF_PI_INV_2_24 = _hex("0x1.45f306dc9c883p+23")
 _HALF_PI = _hex("0x1.921fb54442d18p0")
 _COS_POLY = (
-    (1.0, _hex("-0x1.ffffffd0c621cp-2"), _hex("0x1.55553e1068f19p-5"), _hex("-0x1.6c087e89a359dp-10"), _hex("0x1.99343027bf8c3p-16")),
-    (-1.0, _hex("0x1.ffffffd0c621cp-2"), _hex("-0x1.55553e1068f19p-5"), _hex("0x1.6c087e89a359dp-10"), _hex("-0x1.99343027bf8c3p-16")),
+    (
+        1.0,
+        _hex("-0x1.ffffffd0c621cp-2"),
+        _hex("0x1.55553e1068f19p-5"),
+        _hex("-0x1.6c087e89a359dp-10"),
+        _hex("0x1.99343027bf8c3p-16"),
+    ),
+    (
+        -1.0,
+        _hex("0x1.ffffffd0c621cp-2"),
+        _hex("-0x1.55553e1068f19p-5"),
+        _hex("0x1.6c087e89a359dp-10"),
+        _hex("-0x1.99343027bf8c3p-16"),
+    ),
 )
 _SIN_POLY = (_hex("-0x1.555545995a603p-3"), _hex("0x1.1107605230bc4p-7"), _hex("-0x1.994eb3774cf24p-13"))
 _QUADRANT_SIGN = np.array([1.0, -1.0, -1.0, 1.0])

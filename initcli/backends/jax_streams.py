@@ -114,7 +114,13 @@ def uniform_chunks(
 
 
 def _normal_family(
-    function: Callable[[np.ndarray], np.ndarray], n: int, mean: float, stddev: float, dtype: np.dtype, seed: int, draw: int
+    function: Callable[[np.ndarray], np.ndarray],
+    n: int,
+    mean: float,
+    stddev: float,
+    dtype: np.dtype,
+    seed: int,
+    draw: int,
 ) -> Iterator[np.ndarray]:
     k = key(seed, draw)
     scale, shift = F32(stddev), F32(mean)
@@ -132,7 +138,9 @@ def _normal_family(
     return counter_chunks(n, dtype, fill)
 
 
-def normal_chunks(n: int, mean: float, stddev: float, dtype: np.dtype, seed: int, draw: int = 0) -> Iterator[np.ndarray]:
+def normal_chunks(
+    n: int, mean: float, stddev: float, dtype: np.dtype, seed: int, draw: int = 0
+) -> Iterator[np.ndarray]:
     """``n`` draws of ``keras.random.normal(mean, stddev)`` under JAX, as flat chunks."""
     return _normal_family(normal_of, n, mean, stddev, dtype, seed, draw)
 

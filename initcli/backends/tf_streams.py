@@ -84,7 +84,9 @@ def uniform_chunks(
     return counter_chunks(n, dtype, fill)
 
 
-def normal_chunks(n: int, mean: float, stddev: float, dtype: np.dtype, seed: int, draw: int = 0) -> Iterator[np.ndarray]:
+def normal_chunks(
+    n: int, mean: float, stddev: float, dtype: np.dtype, seed: int, draw: int = 0
+) -> Iterator[np.ndarray]:
     """``n`` draws of ``keras.random.normal(mean, stddev)`` under TensorFlow, as flat chunks."""
     key, counter = key_counter(seed, draw)
     scale, shift = F32(stddev), F32(mean)

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from ..errors import InvalidArgument
-from .types import ByteSizeType, SeedType, check_max_bytes
+from .types import ByteSizeType, SeedType, backend_option_kwargs, check_max_bytes
 
 _COMMON = [
     click.option("-o", "--output", metavar="PATH", help="Output: .weights.h5 (Keras 3), .h5 (legacy), .keras, .npz."),
@@ -22,6 +22,7 @@ _COMMON = [
     click.option(
         "--seed", type=SeedType(), help="Master seed: each weight's seed derives from it and the weight's path."
     ),
+    click.option("--backend", **backend_option_kwargs()),
     click.option("-f", "--force", is_flag=True, help="Replace an existing output file."),
     click.option("--dry-run", is_flag=True, help="Print the plan (paths, shapes, initializers, bytes); write nothing."),
     click.option("--json", "as_json", is_flag=True, help="With --dry-run: print the plan as JSON on stdout."),
@@ -46,6 +47,7 @@ def run_plan(
     output: str | None,
     layout: str | None,
     seed: int | None,
+    backend: str,
     force: bool,
     dry_run: bool,
     as_json: bool,
@@ -92,11 +94,11 @@ def run_plan(
         master = random.randint(1, 10**9)
         if not quiet:
             click.echo(f"seed: {master}", err=True)
-    prepared = prepare_plan(plan, master)
+    prepared = prepare_plan(plan, master, backend)
     total = sum(d.nbytes for d in prepared.values())
     check_max_bytes(total, max_bytes)
     check_disk(output, total)
-    record = file_record(inputs.pop("command"), {**inputs, "master_seed": master, "layout": chosen})
+    record = file_record(inputs.pop("command"), {**inputs, "master_seed": master, "layout": chosen}, backend)
     with progress(total, f"writing {output}", quiet=quiet) as advance:
         write_plan(output, plan, prepared, chosen, force=force, file_record=record, progress=advance)
     if not quiet:

@@ -19,6 +19,7 @@ def run_sample(
     shape: tuple[tuple[int, ...], ...],
     name: tuple[str, ...],
     dtype: str,
+    backend: str,
     output: str | None,
     format: str | None,
     h5_path: str | None,
@@ -43,7 +44,7 @@ def run_sample(
         raise InvalidArgument(f"{len(name)} --name for {len(shape)} --shape; give one name per shape")
     shapes, names, resolved = plan_many(initializer, shape, list(name) if name else None, dtype)
     source = None if not initializer.is_random else "given" if init_params.get("seed") is not None else "drawn"
-    drawn = [Drawn([Draw(initializer, s, i, source)], s, resolved) for i, s in enumerate(shapes)]
+    drawn = [Drawn([Draw(initializer, s, i, source)], s, resolved, backend) for i, s in enumerate(shapes)]
     for tensor in drawn:
         tensor.check(in_memory=as_json)
     if output is None and not as_json:
@@ -109,7 +110,7 @@ def run_sample(
     if as_json:
         from .sample_command import write_json
 
-        write_json([Tensor(n, t.array(), initializer, i) for i, (n, t) in enumerate(named.items())])
+        write_json([Tensor(n, t.array(), initializer, i, backend) for i, (n, t) in enumerate(named.items())])
     if not quiet and output not in (None, "-"):
         described = ", ".join(
             f"{n} {format_shape(t.shape)}" if fmt == "npz" else format_shape(t.shape) for n, t in named.items()
@@ -117,6 +118,8 @@ def run_sample(
         if fmt == "hdf5":
             described = f"{h5_path} {described}"
         seed = f" seed {initializer.seed}" if cls.is_random else ""
+        if cls.is_random and backend != "numpy":
+            seed += f" ({backend} stream)"
         click.echo(f"wrote {output}: {described} {dtype}{seed}", err=True)
 
 
@@ -165,7 +168,8 @@ def tensor_notes(cls: type, init_params: dict[str, Any], named: dict[str, Any], 
     from ..provenance import dumps, file_record, tensor_record
     from ..shapes import format_shape as _fmt
 
-    first = next(iter(named.values())).draws[0]
+    first_tensor = next(iter(named.values()))
+    first = first_tensor.draws[0]
     notes = {
         "": dumps(
             file_record(
@@ -176,11 +180,14 @@ def tensor_notes(cls: type, init_params: dict[str, Any], named: dict[str, Any], 
                     "seed": getattr(first.initializer, "seed", None),
                     "shapes": [_fmt(t.shape) for t in named.values()],
                 },
+                first_tensor.backend,
             )
         )
     }
     for name, tensor in named.items():
-        notes[name] = dumps(tensor_record(label or name, tensor.shape, tensor.dtype, tensor.draws))
+        notes[name] = dumps(
+            tensor_record(label or name, tensor.shape, tensor.dtype, tensor.draws, backend=tensor.backend)
+        )
     return notes
 
 

@@ -14,7 +14,17 @@ from typing import Any
 
 import click
 
-from .types import AxesType, ByteSizeType, DtypeType, FiniteFloat, NumberOrListType, SeedType, ShapeType, WindowType
+from .types import (
+    AxesType,
+    ByteSizeType,
+    DtypeType,
+    FiniteFloat,
+    NumberOrListType,
+    SeedType,
+    ShapeType,
+    WindowType,
+    backend_option_kwargs,
+)
 
 _EXAMPLE_ARGS = {
     "Orthogonal": "--shape 256,256 --seed 1 -o w.npy",
@@ -72,8 +82,9 @@ def _common_options(is_random: bool) -> list[click.Option]:
             type=DtypeType(),
             default="float32",
             show_default=True,
-            help="float16, float32 or float64. Draws are float64, cast once at the end (as Keras).",
+            help="float16, float32 or float64, as Keras computes them on the chosen backend.",
         ),
+        click.Option(["--backend"], **backend_option_kwargs()),
         click.Option(
             ["-o", "--output"],
             metavar="PATH",
@@ -166,6 +177,7 @@ def write_json(tensors: list[Any]) -> None:
                 "dtype": t.array.dtype.name,
                 "seed": t.seed,
                 "draw": t.draw,
+                "backend": t.backend,
                 "initializer": serialize(t.initializer),
                 "values": t.array.tolist(),
             }

@@ -65,6 +65,37 @@ class DtypeType(_CoreType):
         return resolve_dtype(text).name
 
 
+class BackendType(_CoreType):
+    name = "backend"
+
+    def parse(self, text: str) -> str:
+        from ..backends import check_backend
+
+        return check_backend(text)
+
+    def shell_complete(self, ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+        from click.shell_completion import CompletionItem
+
+        return [CompletionItem(name) for name in ("numpy", "jax", "tensorflow") if name.startswith(incomplete)]
+
+
+BACKEND_HELP = (
+    "Whose random numbers to reproduce: Keras's numpy, jax or tensorflow backend (same seed, different "
+    "numbers on each). Default numpy, or $INITCLI_BACKEND."
+)
+
+
+def backend_option_kwargs() -> dict[str, Any]:
+    """Keyword arguments of the ``--backend`` option shared by every sampling command."""
+    return {
+        "type": BackendType(),
+        "default": "numpy",
+        "envvar": "INITCLI_BACKEND",
+        "show_default": True,
+        "help": BACKEND_HELP,
+    }
+
+
 class AxesType(_CoreType):
     name = "axes"
 

@@ -18,6 +18,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ..backends import DEFAULT as DEFAULT_BACKEND
+from ..backends import check_backend
 from ..dtypes import resolve_dtype
 from ..errors import InvalidArgument
 from ..memory import check_fits
@@ -56,8 +58,8 @@ class Initializer:
     """Base class of all initializers; subclass it for your own.
 
     A subclass either overrides ``__call__(shape, dtype=None)`` (the Keras
-    way) or ``_generate(shape, dtype, draw)``, which receives a checked
-    shape tuple and numpy dtype.  ``get_config`` must return the constructor
+    way) or ``_generate(shape, dtype, draw, backend)``, which receives a
+    checked shape tuple, numpy dtype, draw index and backend name.  ``get_config`` must return the constructor
     arguments so that ``cls.from_config(obj.get_config())`` rebuilds ``obj``.
     """
 
@@ -79,23 +81,29 @@ class Initializer:
         """Return a tensor of ``shape`` and ``dtype`` (default float32)."""
         return self.sample(shape, dtype)
 
-    def sample(self, shape: Any, dtype: Any = None, *, draw: int = 0) -> np.ndarray:
+    def sample(self, shape: Any, dtype: Any = None, *, draw: int = 0, backend: str = DEFAULT_BACKEND) -> np.ndarray:
         """Check ``shape`` and ``dtype``, check memory, then generate.
 
         ``draw`` selects the ``draw``-th tensor of a seeded stream, as the
         ``draw``-th call of an initializer seeded with
         ``keras.random.SeedGenerator(seed)`` would (``draw=0`` is what an
-        integer seed gives).  Deterministic initializers ignore it.
+        integer seed gives).  ``backend`` names the Keras backend whose random
+        numbers to reproduce (``numpy``, ``jax`` or ``tensorflow``; see
+        :mod:`initcli.backends`).  Deterministic initializers ignore both.
         """
         if type(self).__call__ is not Initializer.__call__:
             return np.asarray(self(shape, dtype))
         shape = normalize_shape(shape)
         dtype = resolve_dtype(dtype, integers=self.integer_dtypes)
         self.check_shape(shape)
+        backend = check_backend(backend)
+        self.check_dtype(dtype, backend)
         check_fits(self.working_bytes(shape, dtype), f"{type(self).__name__} of shape {shape}")
-        return self._generate(shape, dtype, draw)
+        return self._generate(shape, dtype, draw, backend)
 
-    def chunks(self, shape: Any, dtype: Any = None, *, draw: int = 0) -> Iterator[np.ndarray]:
+    def chunks(
+        self, shape: Any, dtype: Any = None, *, draw: int = 0, backend: str = DEFAULT_BACKEND
+    ) -> Iterator[np.ndarray]:
         """The tensor as flat chunks in C order, each a 1-D array of ``dtype``.
 
         Concatenated, they are exactly ``sample(shape, dtype, draw=draw)``.
@@ -105,17 +113,22 @@ class Initializer:
         shape = normalize_shape(shape)
         dtype = resolve_dtype(dtype, integers=self.integer_dtypes)
         self.check_shape(shape)
+        backend = check_backend(backend)
+        self.check_dtype(dtype, backend)
         check_fits(self.streaming_bytes(shape, dtype), f"{type(self).__name__} of shape {shape}")
-        return self._chunks(shape, dtype, draw)
+        return self._chunks(shape, dtype, draw, backend)
 
-    def _chunks(self, shape: tuple[int, ...], dtype: np.dtype, draw: int) -> Iterator[np.ndarray]:
-        yield self._generate(shape, dtype, draw).reshape(-1)
+    def _chunks(self, shape: tuple[int, ...], dtype: np.dtype, draw: int, backend: str) -> Iterator[np.ndarray]:
+        yield self._generate(shape, dtype, draw, backend).reshape(-1)
+
+    def check_dtype(self, dtype: np.dtype, backend: str) -> None:
+        """Raise :class:`InvalidArgument` if ``backend``'s stream cannot make ``dtype``."""
 
     def streaming_bytes(self, shape: tuple[int, ...], dtype: np.dtype) -> int:
         """Peak bytes needed while streaming the tensor (an upper estimate)."""
         return self.working_bytes(shape, dtype)
 
-    def _generate(self, shape: tuple[int, ...], dtype: np.dtype, draw: int) -> np.ndarray:
+    def _generate(self, shape: tuple[int, ...], dtype: np.dtype, draw: int, backend: str) -> np.ndarray:
         raise NotImplementedError("Initializer subclasses must implement __call__() or _generate().")
 
     def check_shape(self, shape: tuple[int, ...]) -> None:
@@ -163,8 +176,8 @@ class StreamedInitializer(Initializer):
 
     streams = True
 
-    def _generate(self, shape: tuple[int, ...], dtype: np.dtype, draw: int) -> np.ndarray:
-        return collect(self._chunks(shape, dtype, draw), shape, dtype)
+    def _generate(self, shape: tuple[int, ...], dtype: np.dtype, draw: int, backend: str) -> np.ndarray:
+        return collect(self._chunks(shape, dtype, draw, backend), shape, dtype)
 
     def working_bytes(self, shape: tuple[int, ...], dtype: np.dtype) -> int:
         return element_count(shape) * dtype.itemsize + self.streaming_bytes(shape, dtype)
@@ -189,6 +202,13 @@ class RandomInitializer(StreamedInitializer):
     def __init__(self, seed: int | None = None) -> None:
         self._init_seed = None if seed is None else check_seed(seed)
         self.seed: int = _pyrandom.randint(1, 10**9) if seed is None else self._init_seed
+
+    def check_dtype(self, dtype: np.dtype, backend: str) -> None:
+        if backend != DEFAULT_BACKEND and dtype == np.float16:
+            raise InvalidArgument(
+                f"dtype float16 is not available with backend {backend!r} yet; use float32 or float64, "
+                "or backend 'numpy'"
+            )
 
 
 def _config_value(value: Any) -> Any:

@@ -35,7 +35,7 @@ class _Filled(StreamedInitializer):
     def fill_value(self, dtype: np.dtype) -> Any:
         raise NotImplementedError
 
-    def _chunks(self, shape: tuple[int, ...], dtype: np.dtype, draw: int) -> Iterator[np.ndarray]:
+    def _chunks(self, shape: tuple[int, ...], dtype: np.dtype, draw: int, backend: str) -> Iterator[np.ndarray]:
         n = element_count(shape)
         block = np.full(min(n, CHUNK), self.fill_value(dtype), dtype=dtype)
         for offset in range(0, n, CHUNK):
@@ -48,7 +48,7 @@ class Zeros(_Filled):
     def fill_value(self, dtype: np.dtype) -> Any:
         return 0
 
-    def _generate(self, shape: tuple[int, ...], dtype: np.dtype, draw: int) -> np.ndarray:
+    def _generate(self, shape: tuple[int, ...], dtype: np.dtype, draw: int, backend: str) -> np.ndarray:
         return np.zeros(shape, dtype=dtype)
 
 
@@ -58,7 +58,7 @@ class Ones(_Filled):
     def fill_value(self, dtype: np.dtype) -> Any:
         return 1
 
-    def _generate(self, shape: tuple[int, ...], dtype: np.dtype, draw: int) -> np.ndarray:
+    def _generate(self, shape: tuple[int, ...], dtype: np.dtype, draw: int, backend: str) -> np.ndarray:
         return np.ones(shape, dtype=dtype)
 
 
@@ -102,13 +102,13 @@ class Constant(_Filled):
     def fill_value(self, dtype: np.dtype) -> Any:
         return np.asarray(self.value).astype(dtype) * np.ones((), dtype=dtype)
 
-    def _chunks(self, shape: tuple[int, ...], dtype: np.dtype, draw: int) -> Iterator[np.ndarray]:
+    def _chunks(self, shape: tuple[int, ...], dtype: np.dtype, draw: int, backend: str) -> Iterator[np.ndarray]:
         if np.ndim(self.value):  # a broadcast list: build it whole
-            yield self._generate(shape, dtype, draw).reshape(-1)
+            yield self._generate(shape, dtype, draw, backend).reshape(-1)
             return
-        yield from super()._chunks(shape, dtype, draw)
+        yield from super()._chunks(shape, dtype, draw, backend)
 
-    def _generate(self, shape: tuple[int, ...], dtype: np.dtype, draw: int) -> np.ndarray:
+    def _generate(self, shape: tuple[int, ...], dtype: np.dtype, draw: int, backend: str) -> np.ndarray:
         return np.asarray(self.value).astype(dtype) * np.ones(shape, dtype=dtype)
 
 
@@ -126,7 +126,7 @@ class Identity(StreamedInitializer):
                 f"Identity needs a rank-2 shape (rows, cols), but shape {shape} has rank {len(shape)}"
             )
 
-    def _chunks(self, shape: tuple[int, ...], dtype: np.dtype, draw: int) -> Iterator[np.ndarray]:
+    def _chunks(self, shape: tuple[int, ...], dtype: np.dtype, draw: int, backend: str) -> Iterator[np.ndarray]:
         rows, cols = shape
         block_rows = max(1, CHUNK // max(cols, 1))
         for start in range(0, rows, block_rows):
@@ -136,5 +136,5 @@ class Identity(StreamedInitializer):
             block[diagonal - start, diagonal] = (self.gain * np.ones((), dtype=dtype)).astype(dtype)
             yield block.reshape(-1)
 
-    def _generate(self, shape: tuple[int, ...], dtype: np.dtype, draw: int) -> np.ndarray:
+    def _generate(self, shape: tuple[int, ...], dtype: np.dtype, draw: int, backend: str) -> np.ndarray:
         return (self.gain * np.eye(*shape, dtype=dtype)).astype(dtype, copy=False)

@@ -26,8 +26,9 @@ from math import prod
 
 import numpy as np
 
-from .. import streams
+from ..backends import streams as backend_streams
 from ..errors import InvalidArgument
+from ..streams import collect
 from .base import SEED_PARAM, Param, RandomInitializer, check_real
 
 
@@ -57,14 +58,17 @@ class Orthogonal(RandomInitializer):
     def streaming_bytes(self, shape: tuple[int, ...], dtype: np.dtype) -> int:
         return self.working_bytes(shape, dtype)  # the QR needs the whole matrix
 
-    def _chunks(self, shape: tuple[int, ...], dtype: np.dtype, draw: int) -> Iterator[np.ndarray]:
-        yield self._generate(shape, dtype, draw).reshape(-1)
+    def _chunks(self, shape: tuple[int, ...], dtype: np.dtype, draw: int, backend: str) -> Iterator[np.ndarray]:
+        yield self._generate(shape, dtype, draw, backend).reshape(-1)
 
-    def _generate(self, shape: tuple[int, ...], dtype: np.dtype, draw: int) -> np.ndarray:
+    def _generate(self, shape: tuple[int, ...], dtype: np.dtype, draw: int, backend: str) -> np.ndarray:
         rows = prod(shape[:-1])
         cols = shape[-1]
         flat_shape = (max(rows, cols), min(rows, cols))
-        a = streams.normal(flat_shape, 0.0, 1.0, np.dtype(np.float32), self.seed, draw)
+        f32 = np.dtype(np.float32)
+        a = collect(
+            backend_streams(backend).normal_chunks(prod(flat_shape), 0.0, 1.0, f32, self.seed, draw), flat_shape, f32
+        )
         q, r = np.linalg.qr(a)
         q *= np.sign(np.diag(r))
         if rows < cols:

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from .. import streams
+from ..backends import streams as backend_streams
 from ..errors import InvalidArgument
 from ..shapes import element_count
 from .base import SEED_PARAM, Param, RandomInitializer, check_real
@@ -43,15 +43,19 @@ class _MeanStddev(RandomInitializer):
 class RandomNormal(_MeanStddev):
     """Normal distribution: ``w ~ N(mean, stddev²)``."""
 
-    def _chunks(self, shape: tuple[int, ...], dtype: np.dtype, draw: int) -> Iterator[np.ndarray]:
-        return streams.normal_chunks(element_count(shape), self.mean, self.stddev, dtype, self.seed, draw)
+    def _chunks(self, shape: tuple[int, ...], dtype: np.dtype, draw: int, backend: str) -> Iterator[np.ndarray]:
+        return backend_streams(backend).normal_chunks(
+            element_count(shape), self.mean, self.stddev, dtype, self.seed, draw
+        )
 
 
 class TruncatedNormal(_MeanStddev):
     """Normal distribution truncated to ``mean ± 2*stddev``; out-of-range draws are redrawn."""
 
-    def _chunks(self, shape: tuple[int, ...], dtype: np.dtype, draw: int) -> Iterator[np.ndarray]:
-        return streams.truncated_normal_chunks(element_count(shape), self.mean, self.stddev, dtype, self.seed, draw)
+    def _chunks(self, shape: tuple[int, ...], dtype: np.dtype, draw: int, backend: str) -> Iterator[np.ndarray]:
+        return backend_streams(backend).truncated_normal_chunks(
+            element_count(shape), self.mean, self.stddev, dtype, self.seed, draw
+        )
 
 
 class RandomUniform(RandomInitializer):
@@ -71,5 +75,7 @@ class RandomUniform(RandomInitializer):
             raise InvalidArgument(f"minval {minval!r} is greater than maxval {maxval!r}; use minval <= maxval")
         super().__init__(seed)
 
-    def _chunks(self, shape: tuple[int, ...], dtype: np.dtype, draw: int) -> Iterator[np.ndarray]:
-        return streams.uniform_chunks(element_count(shape), self.minval, self.maxval, dtype, self.seed, draw)
+    def _chunks(self, shape: tuple[int, ...], dtype: np.dtype, draw: int, backend: str) -> Iterator[np.ndarray]:
+        return backend_streams(backend).uniform_chunks(
+            element_count(shape), self.minval, self.maxval, dtype, self.seed, draw
+        )

@@ -99,7 +99,7 @@ class STFT(Initializer):
                 "give one value per frame position"
             )
 
-    def _generate(self, shape: tuple[int, ...], dtype: np.dtype, draw: int) -> np.ndarray:
+    def _generate(self, shape: tuple[int, ...], dtype: np.dtype, draw: int, backend: str) -> np.ndarray:
         frames, channels, bins = shape
         compute = np.dtype(np.float32) if dtype == np.float64 else dtype
         kind = compute.type

@@ -37,7 +37,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from .. import streams
+from ..backends import streams as backend_streams
 from ..errors import InvalidArgument
 from ..fans import compute_fans
 from ..shapes import element_count
@@ -129,15 +129,15 @@ class VarianceScaling(RandomInitializer):
     def check_shape(self, shape: tuple[int, ...]) -> None:
         self.fans(shape)  # validates explicit axes against the rank
 
-    def _chunks(self, shape: tuple[int, ...], dtype: np.dtype, draw: int) -> Iterator[np.ndarray]:
+    def _chunks(self, shape: tuple[int, ...], dtype: np.dtype, draw: int, backend: str) -> Iterator[np.ndarray]:
         spread = self.spread(shape)
         n = element_count(shape)
         if self.distribution == "truncated_normal":
-            return streams.truncated_normal_chunks(n, 0.0, spread["stddev"], dtype, self.seed, draw)
+            return backend_streams(backend).truncated_normal_chunks(n, 0.0, spread["stddev"], dtype, self.seed, draw)
         if self.distribution == "untruncated_normal":
-            return streams.normal_chunks(n, 0.0, spread["stddev"], dtype, self.seed, draw)
+            return backend_streams(backend).normal_chunks(n, 0.0, spread["stddev"], dtype, self.seed, draw)
         limit = spread["limit"]
-        return streams.uniform_chunks(n, -limit, limit, dtype, self.seed, draw)
+        return backend_streams(backend).uniform_chunks(n, -limit, limit, dtype, self.seed, draw)
 
 
 class _Preset(VarianceScaling):

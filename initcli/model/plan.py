@@ -157,9 +157,10 @@ def resolve_initializer(piece: Piece, weight: WeightPlan, master_seed: int, inde
     return type(piece.initializer).from_config(config)
 
 
-def prepare_weight(weight: WeightPlan, master_seed: int) -> Drawn:
+def prepare_weight(weight: WeightPlan, master_seed: int, backend: str = "numpy") -> Drawn:
     """The weight as a :class:`~initcli.provenance.Drawn`: its initializer calls with their
-    seeds settled (each piece in ``weight.dtype``, concatenated along axis 0), nothing drawn yet."""
+    seeds settled (each piece in ``weight.dtype``, concatenated along axis 0) and ``backend``'s
+    streams, nothing drawn yet."""
     draws = [
         Draw(
             resolve_initializer(piece, weight, master_seed, index),
@@ -172,7 +173,7 @@ def prepare_weight(weight: WeightPlan, master_seed: int) -> Drawn:
     total = sum(element_count(d.shape) for d in draws)
     if total != element_count(weight.shape):
         raise InvalidArgument(f"{weight.path}: its pieces hold {total} values, the weight {weight.shape}")
-    return Drawn(draws, weight.shape, weight.dtype)
+    return Drawn(draws, weight.shape, weight.dtype, backend)
 
 
 def expected_std(initializer: Initializer, shape: tuple[int, ...]) -> float | None:

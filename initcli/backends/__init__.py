@@ -1,0 +1,53 @@
+"""The Keras backends whose random streams initcli reproduces.
+
+Keras 3 maps one seed to different numbers on each backend.  initcli draws
+the numbers of any of them with NumPy alone:
+
+* ``numpy`` (default): Keras's NumPy backend (:mod:`initcli.streams`);
+* ``jax``: Keras on JAX (:mod:`initcli.backends.jax_streams`);
+* ``tensorflow``: Keras on TensorFlow (:mod:`initcli.backends.tf_streams`).
+
+Each stream module has ``uniform_chunks``, ``normal_chunks`` and
+``truncated_normal_chunks`` with one signature:
+``(n, a, b, dtype, seed, draw) -> chunks`` with ``(a, b)`` being
+``(minval, maxval)`` or ``(mean, stddev)``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+from typing import Any
+
+from ..errors import InvalidArgument
+
+DEFAULT = "numpy"
+BACKENDS = ("numpy", "jax", "tensorflow")
+_ALIASES = {"np": "numpy", "tf": "tensorflow"}
+_MODULES = {
+    "numpy": "initcli.streams",
+    "jax": "initcli.backends.jax_streams",
+    "tensorflow": "initcli.backends.tf_streams",
+}
+
+VERIFIED = {
+    "numpy": "keras 3.15.1 with numpy 2.x (any platform: NumPy's own generators)",
+    "jax": "keras 3.15.1 with jax/jaxlib 0.10.2 on x86-64 CPUs with FMA",
+    "tensorflow": "keras 3.15.1 with tensorflow-cpu 2.21 on x86-64 Linux with glibc 2.28-2.40",
+}
+"""What each stream was checked against, bit for bit (recorded in provenance)."""
+
+
+def check_backend(name: Any) -> str:
+    """The canonical backend name for ``name`` (``numpy``, ``jax``, ``tensorflow``; also ``np``, ``tf``)."""
+    if isinstance(name, str):
+        key = name.strip().lower()
+        key = _ALIASES.get(key, key)
+        if key in BACKENDS:
+            return key
+    raise InvalidArgument(f"backend {name!r} is not known; use one of {', '.join(BACKENDS)}")
+
+
+def streams(backend: str) -> ModuleType:
+    """The module that draws ``backend``'s random streams."""
+    return importlib.import_module(_MODULES[check_backend(backend)])
