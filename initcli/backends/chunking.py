@@ -12,6 +12,7 @@ buffers, so memory stays flat at any size.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -22,11 +23,13 @@ BLOCK = 1 << 14
 """Elements per block inside a chunk: a block's working arrays fit in the L2 cache."""
 
 Fill = Callable[[int, np.ndarray], None]
-"""``fill(start, out)``: write float32 elements ``start .. start + len(out) - 1`` into ``out``."""
+"""``fill(start, out)``: write elements ``start .. start + len(out) - 1`` into ``out``."""
 
 
-def counter_chunks(n: int, dtype: np.dtype, fill: Fill, chunk: int = CHUNK, block: int = BLOCK) -> Iterator[np.ndarray]:
-    """The ``n`` elements that ``fill`` defines, cast to ``dtype``, as flat chunks.
+def counter_chunks(
+    n: int, dtype: np.dtype, fill: Fill, *, drawn: Any = np.float32, chunk: int = CHUNK, block: int = BLOCK
+) -> Iterator[np.ndarray]:
+    """The ``n`` elements that ``fill`` defines in dtype ``drawn``, cast to ``dtype``, as flat chunks.
 
     ``fill`` is called on blocks of at most ``block`` elements, from several
     threads at once.  Each chunk is valid until the next one is requested.
@@ -35,16 +38,16 @@ def counter_chunks(n: int, dtype: np.dtype, fill: Fill, chunk: int = CHUNK, bloc
         return
     threads = workers() if n > chunk else 1
     size = min(n, chunk)
-    drawn = Ring(threads + 3, size, np.dtype(np.float32))
-    cast = Ring(threads + 3, size, dtype) if dtype != np.float32 else drawn
+    drawn_ring = Ring(threads + 3, size, np.dtype(drawn))
+    cast_ring = Ring(threads + 3, size, dtype) if dtype != drawn_ring.dtype else drawn_ring
 
     def make(job: tuple[int, int]) -> np.ndarray:
         index, offset = job
         count = min(chunk, n - offset)
-        values = drawn.at(index)[:count]
+        values = drawn_ring.at(index)[:count]
         for at in range(0, count, block):
             fill(offset + at, values[at : at + block])
-        out = cast.at(index)[:count]
+        out = cast_ring.at(index)[:count]
         if out is not values:
             np.copyto(out, values, casting="unsafe")
         return out
@@ -52,8 +55,14 @@ def counter_chunks(n: int, dtype: np.dtype, fill: Fill, chunk: int = CHUNK, bloc
     yield from ordered_map(make, enumerate(range(0, n, chunk)), threads)
 
 
-def affine(values: np.ndarray, stddev: np.float32, mean: np.float32) -> None:
-    """``values * stddev + mean`` in float32, two roundings, in place: what Keras
-    computes after a standard draw on the JAX and TensorFlow backends (two eager ops)."""
+def affine(values: np.ndarray, stddev: np.floating, mean: np.floating) -> None:
+    """``values * stddev + mean`` in the values' dtype with two roundings, in place: what
+    Keras computes after a standard draw on the JAX and TensorFlow backends (two eager ops)."""
     values *= stddev
     values += mean
+
+
+def half(value: float) -> np.float16:
+    """A Python float as a float16 tensor gets it on both backends: through float32
+    (two roundings: ``float16(float32(value))``)."""
+    return np.float16(np.float32(value))

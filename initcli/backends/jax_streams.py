@@ -13,6 +13,13 @@ uses ``[s, i]``) and calls ``jax.random``; with JAX 0.10 on CPU:
   float32 ``erf``), ``sqrt(2) · erf_inv(u)`` clipped to
   ``[nextafter(-2, +∞), nextafter(2, -∞)]``, then ``x · stddev + mean``.
 
+float16 draws use the low 16 bits of each word and the top 10 of those
+(``bitcast((bits16 >> 6) | 0x3C00) - 1``), with float16 arithmetic rounded
+after every operation (no FMA) and ``erf_inv`` computed in float32; a Python
+float becomes float16 through float32.  float64 draws are the float32 ones:
+JAX truncates float64 to float32 unless its 64-bit mode is enabled, and
+Keras then returns float32 values (initcli returns them as float64).
+
 Each output depends on its 23 random bits only, through a fixed function; for
 large tensors that function is tabulated once (2**23 float32 values, 32 MiB)
 and looked up, for small ones it is evaluated directly.  Either way the bits
@@ -30,7 +37,7 @@ import numpy as np
 
 from ..parallel import ordered_map
 from . import threefry, xla_math
-from .chunking import BLOCK, affine, counter_chunks
+from .chunking import BLOCK, affine, counter_chunks, half
 from .float32 import F32, U32, fma, from_bits
 
 MANTISSAS = 1 << 23
@@ -100,21 +107,84 @@ def table(function: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
         return _table(function)
 
 
+def _is_half(dtype: np.dtype) -> bool:
+    """Whether JAX draws ``dtype`` in float16 (else in float32: in JAX's default 32-bit mode a
+    float64 request is truncated to float32, so Keras's values are the float32 ones)."""
+    return dtype == np.float16
+
+
+def _half_indices(k: tuple[int, int], start: int, count: int) -> np.ndarray:
+    """JAX's float16 draws take the low 16 bits of each word; their top 10 bits make the float."""
+    words = threefry.bits(k, start, count)
+    return (words & U32(0xFFFF)) >> U32(6)
+
+
+def half_unit_floats(indices: np.ndarray) -> np.ndarray:
+    """``[0, 1)`` float16 values from 10-bit ``indices``."""
+    return (indices.astype(np.uint16) | np.uint16(0x3C00)).view(np.float16) - np.float16(1)
+
+
+def half_uniform_of(f: np.ndarray, low: np.float16, high: np.float16) -> np.ndarray:
+    """``jax.random.uniform`` in float16: ``max(low, f·(high - low) + low)``, each operation
+    rounded to float16 (XLA does not fuse float16 arithmetic)."""
+    return np.maximum(low, f * (high - low) + low)
+
+
+_HALF_SQRT2 = np.float16(np.sqrt(2))
+_HALF_TRUNCATION = (np.float16(-2), np.float16(2))
+
+
+def half_normal_of(indices: np.ndarray) -> np.ndarray:
+    """float16 standard normals: ``sqrt2 · float16(erf_inv(float32(u)))`` (XLA computes
+    ``erf_inv`` of float16 in float32), ``u`` float16-uniform on ``[nextafter(-1, 0), 1)``."""
+    low = np.nextafter(np.float16(-1), np.float16(0))
+    u = half_uniform_of(half_unit_floats(indices), low, np.float16(1))
+    return _HALF_SQRT2 * xla_math.erf_inv(u.astype(F32)).astype(np.float16)
+
+
+def half_truncated_normal_of(indices: np.ndarray) -> np.ndarray:
+    """float16 standard truncated normals, as :func:`half_normal_of` on ``[erf(-2/√2), erf(2/√2))``,
+    clipped to ``[nextafter(-2, +∞), nextafter(2, -∞)]`` in float16."""
+    lower, upper = _HALF_TRUNCATION
+    a = xla_math.erf(np.float32(lower / _HALF_SQRT2)).astype(np.float16)
+    b = xla_math.erf(np.float32(upper / _HALF_SQRT2)).astype(np.float16)
+    u = half_uniform_of(half_unit_floats(indices), a, b)
+    values = _HALF_SQRT2 * xla_math.erf_inv(u.astype(F32)).astype(np.float16)
+    return np.clip(values, np.nextafter(lower, np.float16(np.inf)), np.nextafter(upper, np.float16(-np.inf)))
+
+
+_HALF_INDICES = np.arange(1 << 10, dtype=U32)
+
+
+def _half_chunks(values: np.ndarray, n: int, seed: int, draw: int) -> Iterator[np.ndarray]:
+    """float16 draws: ``values[i]`` for each element's 10-bit index ``i``."""
+    k = key(seed, draw)
+
+    def fill(start: int, out: np.ndarray) -> None:
+        np.take(values, _half_indices(k, start, out.size), out=out)
+
+    return counter_chunks(n, np.dtype(np.float16), fill, drawn=np.float16)
+
+
 def uniform_chunks(
     n: int, minval: float, maxval: float, dtype: np.dtype, seed: int, draw: int = 0
 ) -> Iterator[np.ndarray]:
     """``n`` draws of ``keras.random.uniform(minval, maxval)`` under JAX, as flat chunks."""
+    if _is_half(dtype):
+        low, high = half(minval), half(maxval)
+        return _half_chunks(half_uniform_of(half_unit_floats(_HALF_INDICES), low, high), n, seed, draw)
     k = key(seed, draw)
-    low, high = F32(minval), F32(maxval)
+    low32, high32 = F32(minval), F32(maxval)
 
     def fill(start: int, out: np.ndarray) -> None:
-        out[:] = uniform_of(unit_floats(threefry.bits(k, start, out.size)), low, high)
+        out[:] = uniform_of(unit_floats(threefry.bits(k, start, out.size)), low32, high32)
 
     return counter_chunks(n, dtype, fill)
 
 
 def _normal_family(
     function: Callable[[np.ndarray], np.ndarray],
+    half_function: Callable[[np.ndarray], np.ndarray],
     n: int,
     mean: float,
     stddev: float,
@@ -122,6 +192,10 @@ def _normal_family(
     seed: int,
     draw: int,
 ) -> Iterator[np.ndarray]:
+    if _is_half(dtype):
+        values = half_function(_HALF_INDICES)
+        affine(values, half(stddev), half(mean))
+        return _half_chunks(values, n, seed, draw)
     k = key(seed, draw)
     scale, shift = F32(stddev), F32(mean)
     lookup = table(function) if n >= TABLE_FROM else None
@@ -142,11 +216,11 @@ def normal_chunks(
     n: int, mean: float, stddev: float, dtype: np.dtype, seed: int, draw: int = 0
 ) -> Iterator[np.ndarray]:
     """``n`` draws of ``keras.random.normal(mean, stddev)`` under JAX, as flat chunks."""
-    return _normal_family(normal_of, n, mean, stddev, dtype, seed, draw)
+    return _normal_family(normal_of, half_normal_of, n, mean, stddev, dtype, seed, draw)
 
 
 def truncated_normal_chunks(
     n: int, mean: float, stddev: float, dtype: np.dtype, seed: int, draw: int = 0
 ) -> Iterator[np.ndarray]:
     """``n`` draws of ``keras.random.truncated_normal(mean, stddev)`` under JAX, as flat chunks."""
-    return _normal_family(truncated_normal_of, n, mean, stddev, dtype, seed, draw)
+    return _normal_family(truncated_normal_of, half_truncated_normal_of, n, mean, stddev, dtype, seed, draw)

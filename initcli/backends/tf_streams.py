@@ -18,6 +18,13 @@ Element ``j`` of a float32 tensor comes from Philox block ``j // 4``:
 * ``truncated_normal``: outputs come in groups of four; group ``g`` reads
   Philox blocks from counter ``+ 256·g`` on, Box-Muller pairs in order, and
   keeps the values with ``|x| < 2`` until it has four.
+
+float16: uniform values come from the low 10 bits of each word
+(``Uint16ToHalf``), normal ones are the float32 values rounded, and every
+float16 operation rounds; a Python float becomes float16 through float32.
+float64: a value takes two words (52 bits), a Box-Muller pair takes a whole
+block (two outputs), truncated groups hold two values 128 blocks apart, and
+``log``/``sin``/``cos`` are the C library's double functions.
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from . import glibc_math, philox
-from .chunking import affine, counter_chunks
+from .chunking import affine, counter_chunks, half
 from .float32 import F32, U32
 
 SEED_MODULUS = 2**31 - 2
@@ -62,65 +69,127 @@ def box_muller(w0: np.ndarray, w1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _words(key: tuple[int, int], counter: tuple[int, int, int, int], start: int, count: int) -> np.ndarray:
-    """The uint32 words of elements ``start .. start + count - 1`` (element j: block j//4, word j%4)."""
+    """Words ``start .. start + count - 1`` of the flat Philox stream (word j: block j//4, position j%4)."""
     first = start // 4
     last = (start + count + 3) // 4
     words = philox.blocks(key, counter, np.arange(first, last, dtype=np.uint64)).reshape(-1)
     return words[start - 4 * first : start - 4 * first + count]
 
 
+def half_unit_floats(words: np.ndarray) -> np.ndarray:
+    """TensorFlow's ``Uint16ToHalf``: ``[0, 1)`` float16 values from the low 10 bits of ``words``."""
+    return ((words & U32(0x3FF)) | U32(0x3C00)).astype(np.uint16).view(np.float16) - np.float16(1)
+
+
+def double_unit_floats(high: np.ndarray, low: np.ndarray) -> np.ndarray:
+    """TensorFlow's ``Uint64ToDouble``: ``[0, 1)`` float64 values from 52 bits, the low 20 bits
+    of ``high`` above the 32 of ``low``."""
+    mantissa = ((high & U32(0xFFFFF)).astype(np.uint64) << np.uint64(32)) | low.astype(np.uint64)
+    return (mantissa | np.uint64(0x3FF0000000000000)).view(np.float64) - 1.0
+
+
+_LOG = np.frompyfunc(math.log, 1, 1)
+_SIN = np.frompyfunc(math.sin, 1, 1)
+_COS = np.frompyfunc(math.cos, 1, 1)
+
+
+def box_muller_double(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """TensorFlow's ``BoxMullerDouble``: two float64 standard normals from each row of four words.
+
+    ``log``, ``sin`` and ``cos`` are the C library's, called through Python's ``math``
+    module as TensorFlow calls them (element by element: exact, and slow).
+    """
+    u1 = np.maximum(double_unit_floats(w[:, 0], w[:, 1]), 1e-7)
+    v = (2.0 * math.pi) * double_unit_floats(w[:, 2], w[:, 3])
+    radius = np.sqrt(-2.0 * _LOG(u1).astype(np.float64))
+    return _SIN(v).astype(np.float64) * radius, _COS(v).astype(np.float64) * radius
+
+
+def _scalars(dtype: np.dtype, *values: float) -> tuple[np.floating, ...]:
+    """Python floats as tensors of ``dtype`` get them (float16 through float32)."""
+    if dtype == np.float16:
+        return tuple(half(v) for v in values)
+    return tuple(dtype.type(v) for v in values)
+
+
 def uniform_chunks(
     n: int, minval: float, maxval: float, dtype: np.dtype, seed: int, draw: int = 0
 ) -> Iterator[np.ndarray]:
-    """``n`` draws of ``keras.random.uniform(minval, maxval)`` under TensorFlow, as flat chunks."""
+    """``n`` draws of ``keras.random.uniform(minval, maxval)`` under TensorFlow, as flat chunks.
+
+    float16 uses the low 10 bits of each word; float64 two words per value (word
+    pairs in order) and bounds that went through float32."""
     key, counter = key_counter(seed, draw)
-    low = F32(minval)
-    span = F32(maxval) - low
+    if dtype == np.float64:
+        low, high = np.float64(F32(minval)), np.float64(F32(maxval))
+    else:
+        low, high = _scalars(dtype, minval, maxval)
+    span = high - low
 
     def fill(start: int, out: np.ndarray) -> None:
-        np.multiply(unit_floats(_words(key, counter, start, out.size)), span, out=out)
+        if dtype == np.float64:
+            words = _words(key, counter, 2 * start, 2 * out.size)
+            np.multiply(double_unit_floats(words[0::2], words[1::2]), span, out=out)
+        elif dtype == np.float16:
+            np.multiply(half_unit_floats(_words(key, counter, start, out.size)), span, out=out)
+        else:
+            np.multiply(unit_floats(_words(key, counter, start, out.size)), span, out=out)
         out += low
 
-    return counter_chunks(n, dtype, fill)
+    return counter_chunks(n, dtype, fill, drawn=dtype)
+
+
+def _float_normals(blocks: np.ndarray) -> np.ndarray:
+    """Four float32 normals per Philox block: Box-Muller on word pairs (0, 1) and (2, 3)."""
+    values = np.empty(blocks.shape, dtype=F32)
+    values[:, 0], values[:, 1] = box_muller(blocks[:, 0], blocks[:, 1])
+    values[:, 2], values[:, 3] = box_muller(blocks[:, 2], blocks[:, 3])
+    return values
+
+
+def _double_normals(blocks: np.ndarray) -> np.ndarray:
+    """Two float64 normals per Philox block."""
+    return np.stack(box_muller_double(blocks), axis=-1)
 
 
 def normal_chunks(
     n: int, mean: float, stddev: float, dtype: np.dtype, seed: int, draw: int = 0
 ) -> Iterator[np.ndarray]:
-    """``n`` draws of ``keras.random.normal(mean, stddev)`` under TensorFlow, as flat chunks."""
+    """``n`` draws of ``keras.random.normal(mean, stddev)`` under TensorFlow, as flat chunks.
+
+    float16 values are the float32 ones rounded; float64 ones come two per block."""
     key, counter = key_counter(seed, draw)
-    scale, shift = F32(stddev), F32(mean)
+    per_block, normals = (2, _double_normals) if dtype == np.float64 else (4, _float_normals)
+    scale, shift = _scalars(dtype, stddev, mean)
 
     def fill(start: int, out: np.ndarray) -> None:
-        first = start // 4
-        blocks = philox.blocks(key, counter, np.arange(first, (start + out.size + 3) // 4, dtype=np.uint64))
-        values = np.empty_like(blocks, dtype=F32)
-        values[:, 0], values[:, 1] = box_muller(blocks[:, 0], blocks[:, 1])
-        values[:, 2], values[:, 3] = box_muller(blocks[:, 2], blocks[:, 3])
-        skip = start - 4 * first
-        out[:] = values.reshape(-1)[skip : skip + out.size]
+        first = start // per_block
+        blocks = philox.blocks(key, counter, np.arange(first, -(-(start + out.size) // per_block), dtype=np.uint64))
+        skip = start - per_block * first
+        out[:] = normals(blocks).reshape(-1)[skip : skip + out.size]
         affine(out, scale, shift)
 
-    return counter_chunks(n, dtype, fill)
+    return counter_chunks(n, dtype, fill, drawn=dtype)
 
 
-def _truncated_groups(key: tuple[int, int], counter: tuple[int, int, int, int], first: int, count: int) -> np.ndarray:
-    """Groups ``first .. first + count - 1`` of four standard truncated normals: ``(count, 4)`` float32."""
-    groups = np.arange(first, first + count, dtype=np.uint64) * np.uint64(_GROUP_STRIDE)
-    out = np.empty((count, 4), dtype=F32)
+def _truncated_groups(
+    key: tuple[int, int], counter: tuple[int, int, int, int], first: int, count: int, double: bool
+) -> np.ndarray:
+    """Groups ``first .. first + count - 1`` of standard truncated normals, ``(count, size)``:
+    four float32 values per group, or two float64 values (groups 128 blocks apart)."""
+    size, stride, normals = (2, _GROUP_STRIDE // 2, _double_normals) if double else (4, _GROUP_STRIDE, _float_normals)
+    groups = np.arange(first, first + count, dtype=np.uint64) * np.uint64(stride)
+    out = np.empty((count, size), dtype=np.float64 if double else F32)
     pending = np.arange(count)
-    pool = np.empty((count, 0), dtype=F32)  # candidates so far of the groups still pending
-    for step in range(_GROUP_STRIDE):
-        blocks = philox.blocks(key, counter, groups[pending] + np.uint64(step))
-        drawn = np.empty(blocks.shape, dtype=F32)
-        drawn[:, 0], drawn[:, 1] = box_muller(blocks[:, 0], blocks[:, 1])
-        drawn[:, 2], drawn[:, 3] = box_muller(blocks[:, 2], blocks[:, 3])
+    pool = np.empty((count, 0), dtype=out.dtype)  # candidates so far of the groups still pending
+    for step in range(stride):
+        drawn = normals(philox.blocks(key, counter, groups[pending] + np.uint64(step)))
         pool = np.concatenate((pool, drawn), axis=1)
-        keep = np.abs(pool) < F32(2)
-        done = np.count_nonzero(keep, axis=1) >= 4
+        keep = np.abs(pool) < 2
+        done = np.count_nonzero(keep, axis=1) >= size
         rows = np.nonzero(done)[0]
-        first_four = np.argsort(~keep[rows], axis=1, kind="stable")[:, :4]
-        out[pending[rows]] = np.take_along_axis(pool[rows], first_four, axis=1)
+        first_kept = np.argsort(~keep[rows], axis=1, kind="stable")[:, :size]
+        out[pending[rows]] = np.take_along_axis(pool[rows], first_kept, axis=1)
         pending, pool = pending[~done], pool[~done]
         if not pending.size:
             return out
@@ -130,15 +199,19 @@ def _truncated_groups(key: tuple[int, int], counter: tuple[int, int, int, int], 
 def truncated_normal_chunks(
     n: int, mean: float, stddev: float, dtype: np.dtype, seed: int, draw: int = 0
 ) -> Iterator[np.ndarray]:
-    """``n`` draws of ``keras.random.truncated_normal(mean, stddev)`` under TensorFlow, as flat chunks."""
+    """``n`` draws of ``keras.random.truncated_normal(mean, stddev)`` under TensorFlow, as flat chunks.
+
+    float16 values are the float32 ones (selected in float32) rounded."""
     key, counter = key_counter(seed, draw)
-    scale, shift = F32(stddev), F32(mean)
+    double = dtype == np.float64
+    size = 2 if double else 4
+    scale, shift = _scalars(dtype, stddev, mean)
 
     def fill(start: int, out: np.ndarray) -> None:
-        first = start // 4
-        groups = _truncated_groups(key, counter, first, (start + out.size + 3) // 4 - first)
-        skip = start - 4 * first
+        first = start // size
+        groups = _truncated_groups(key, counter, first, -(-(start + out.size) // size) - first, double)
+        skip = start - size * first
         out[:] = groups.reshape(-1)[skip : skip + out.size]
         affine(out, scale, shift)
 
-    return counter_chunks(n, dtype, fill)
+    return counter_chunks(n, dtype, fill, drawn=dtype)

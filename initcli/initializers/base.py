@@ -203,13 +203,6 @@ class RandomInitializer(StreamedInitializer):
         self._init_seed = None if seed is None else check_seed(seed)
         self.seed: int = _pyrandom.randint(1, 10**9) if seed is None else self._init_seed
 
-    def check_dtype(self, dtype: np.dtype, backend: str) -> None:
-        if backend != DEFAULT_BACKEND and dtype == np.float16:
-            raise InvalidArgument(
-                f"dtype float16 is not available with backend {backend!r} yet; use float32 or float64, "
-                "or backend 'numpy'"
-            )
-
 
 def _config_value(value: Any) -> Any:
     """Make a config value JSON-friendly (tuples become lists, numpy scalars Python ones)."""
