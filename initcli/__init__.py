@@ -25,6 +25,7 @@ _LAZY = {
     "write_npy": "initcli.writers.npy",
     "write_npz": "initcli.writers.npy",
     "compute_fans": "initcli.fans",
+    "BACKENDS": "initcli.backends",
     "InitcliError": "initcli.errors",
     "InvalidArgument": "initcli.errors",
     "ResourceError": "initcli.errors",

@@ -16,8 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from .. import streams
 from ..parallel import ordered_map, workers
-from ..streams import CHUNK, Ring
+from ..streams import Ring
 
 BLOCK = 1 << 14
 """Elements per block inside a chunk: a block's working arrays fit in the L2 cache."""
@@ -27,7 +28,7 @@ Fill = Callable[[int, np.ndarray], None]
 
 
 def counter_chunks(
-    n: int, dtype: np.dtype, fill: Fill, *, drawn: Any = np.float32, chunk: int = CHUNK, block: int = BLOCK
+    n: int, dtype: np.dtype, fill: Fill, *, drawn: Any = np.float32, chunk: int | None = None, block: int | None = None
 ) -> Iterator[np.ndarray]:
     """The ``n`` elements that ``fill`` defines in dtype ``drawn``, cast to ``dtype``, as flat chunks.
 
@@ -36,6 +37,8 @@ def counter_chunks(
     """
     if n == 0:
         return
+    chunk = chunk or streams.CHUNK
+    block = block or BLOCK
     threads = workers() if n > chunk else 1
     size = min(n, chunk)
     drawn_ring = Ring(threads + 3, size, np.dtype(drawn))
