@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 os.environ["KERAS_BACKEND"] = "numpy"  # must precede the first Keras import
+# JAX stream tables are cached per test session, not in the home directory
+os.environ.setdefault("INITCLI_CACHE_DIR", tempfile.mkdtemp(prefix="initcli-test-cache-"))
 
 import pytest
 

@@ -259,3 +259,32 @@ def test_verify_refuses_an_unknown_stream(tmp_path):
     verified = run_in_process(["verify", "w.npy", "--manifest", str(manifest)], tmp_path)
     assert verified.exit_code == 1
     assert b"UNVERIFIABLE" in verified.stdout and b"torch" in verified.stdout
+
+
+def test_jax_tables_are_cached_on_disk_checked_and_rebuilt_when_corrupt(tmp_path, monkeypatch):
+    monkeypatch.setenv("INITCLI_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(jax_streams, "_TABLES", {})
+    assert jax_streams.table(jax_streams.normal_of, build=False) is None  # nothing cached yet
+    built = jax_streams.table(jax_streams.normal_of)
+    cached = tmp_path / "cache" / "jax-normal_of-stream1.f32"
+    assert cached.stat().st_size == 4 * 2**23
+    monkeypatch.setattr(jax_streams, "_TABLES", {})
+    assert jax_streams.table(jax_streams.normal_of, build=False).tobytes() == built.tobytes()
+    with cached.open("r+b") as handle:  # one flipped bit: the cached table is refused
+        handle.seek(12345)
+        byte = handle.read(1)[0]
+        handle.seek(12345)
+        handle.write(bytes([byte ^ 1]))
+    monkeypatch.setattr(jax_streams, "_TABLES", {})
+    assert jax_streams.table(jax_streams.normal_of, build=False) is None
+    assert jax_streams.table(jax_streams.normal_of).tobytes() == built.tobytes()  # rebuilt and re-cached
+    assert cached.read_bytes() == built.tobytes()
+
+
+def test_jax_table_cache_can_be_turned_off(tmp_path, monkeypatch):
+    monkeypatch.setenv("INITCLI_CACHE_DIR", "")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setattr(jax_streams, "_TABLES", {})
+    assert jax_streams.cache_directory() is None
+    jax_streams.table(jax_streams.truncated_normal_of)
+    assert not list(tmp_path.rglob("*.f32"))

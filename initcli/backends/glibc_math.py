@@ -92,38 +92,42 @@ _COS_POLY = (
     ),
 )
 _SIN_POLY = (_hex("-0x1.555545995a603p-3"), _hex("0x1.1107605230bc4p-7"), _hex("-0x1.994eb3774cf24p-13"))
-_QUADRANT_SIGN = np.array([1.0, -1.0, -1.0, 1.0])
-_PI_4_TOP = 0x3F4  # top 12 bits of float32 pi/4
-_TINY_TOP = 0x398  # top 12 bits of float32 2**-12
+_SIN_SIGN = np.array([1.0, 1.0, -1.0, -1.0], dtype=F32)
+_COS_SIGN = np.array([1.0, -1.0, -1.0, 1.0], dtype=F32)
+_TINY = F32(2.0**-12)
 
 
 def sincosf(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """glibc's ``sincosf`` of float32 ``0 <= y < 120``: ``(sin y, cos y)`` as float32."""
+    """glibc's ``sincosf`` of float32 ``0 <= y < 120``: ``(sin y, cos y)`` as float32.
+
+    glibc reduces ``y`` by ``n·pi/2`` (``n = round(y·2/pi)``, which is 0 below
+    pi/4, where it skips the reduction: the same value), evaluates both
+    polynomials on the reduced ``x`` with the quadrant's signs folded into ``x``
+    and the coefficients, and swaps sin and cos in odd quadrants.  Negation is
+    exact and every step is odd or even in ``x``, so here the polynomials are
+    evaluated once with positive signs and the signs applied to the rounded
+    results: the same bits.  Below ``2**-12`` glibc returns ``(y, 1)``.
+    """
     y = np.asarray(y, dtype=F32)
-    top = (y.view(U32) >> U32(20)) & U32(0x7FF)
     x = y.astype(F64)
-    near = top < _PI_4_TOP
     n = ((x * _HALF_PI_INV_2_24).astype(np.int32) + np.int32(0x800000)) >> 24
-    n[near] = 0
-    reduced = x - n * _HALF_PI
-    sign = _QUADRANT_SIGN[n & 3]
-    second = (n & 2) >> 1
-    c = [np.where(second == 1, _COS_POLY[1][i], _COS_POLY[0][i]) for i in range(5)]
-    xs = reduced * sign
-    x2 = reduced * reduced
+    x -= n * _HALF_PI
+    x2 = x * x
+    x3 = x2 * x
+    c = _COS_POLY[0]
+    sine = (x + x3 * _SIN_POLY[0]) + (x3 * x2) * (_SIN_POLY[1] + x2 * _SIN_POLY[2])
     x4 = x2 * x2
-    x3 = x2 * xs
-    c2 = c[3] + x2 * c[4]
-    s1 = _SIN_POLY[1] + x2 * _SIN_POLY[2]
-    c1 = c[0] + x2 * c[1]
-    x5 = x3 * x2
-    x6 = x4 * x2
-    sine = ((xs + x3 * _SIN_POLY[0]) + x5 * s1).astype(F32)
-    cosine = ((c1 + x4 * c[2]) + x6 * c2).astype(F32)
-    odd = (n & 1) == 1
-    sin_out = np.where(odd, cosine, sine)
-    cos_out = np.where(odd, sine, cosine)
-    tiny = top < _TINY_TOP
-    sin_out[tiny] = y[tiny]
-    cos_out[tiny] = F32(1)
+    cosine = ((c[0] + x2 * c[1]) + x4 * c[2]) + (x4 * x2) * (c[3] + x2 * c[4])
+    sine32 = sine.astype(F32)
+    cosine32 = cosine.astype(F32)
+    odd = (n & 1).astype(bool)
+    quadrant = n & 3
+    sin_out = np.where(odd, cosine32, sine32)
+    sin_out *= _SIN_SIGN[quadrant]
+    cos_out = np.where(odd, sine32, cosine32)
+    cos_out *= _COS_SIGN[quadrant]
+    tiny = y < _TINY
+    if tiny.any():
+        sin_out[tiny] = y[tiny]
+        cos_out[tiny] = F32(1)
     return sin_out, cos_out

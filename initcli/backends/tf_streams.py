@@ -179,12 +179,15 @@ def _truncated_groups(
     four float32 values per group, or two float64 values (groups 128 blocks apart)."""
     size, stride, normals = (2, _GROUP_STRIDE // 2, _double_normals) if double else (4, _GROUP_STRIDE, _float_normals)
     groups = np.arange(first, first + count, dtype=np.uint64) * np.uint64(stride)
-    out = np.empty((count, size), dtype=np.float64 if double else F32)
-    pending = np.arange(count)
-    pool = np.empty((count, 0), dtype=out.dtype)  # candidates so far of the groups still pending
-    for step in range(stride):
-        drawn = normals(philox.blocks(key, counter, groups[pending] + np.uint64(step)))
-        pool = np.concatenate((pool, drawn), axis=1)
+    drawn = normals(philox.blocks(key, counter, groups))
+    short = np.nonzero((np.abs(drawn) >= 2).any(axis=1))[0]  # groups that need more candidates
+    if not short.size:
+        return drawn
+    out = drawn  # groups whose first block's values are all kept are done
+    pending = short
+    pool = drawn[short]  # candidates so far of the groups still pending
+    for step in range(1, stride):
+        pool = np.concatenate((pool, normals(philox.blocks(key, counter, groups[pending] + np.uint64(step)))), axis=1)
         keep = np.abs(pool) < 2
         done = np.count_nonzero(keep, axis=1) >= size
         rows = np.nonzero(done)[0]

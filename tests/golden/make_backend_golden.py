@@ -124,6 +124,30 @@ DRAW_SHAPES = ((13, 5), (784, 64))
 DRAW_SEEDS = (1, 2**31 - 1, 2**32 - 1)
 DRAWS = (1, 2, 5)
 
+# Large cases, appended after all others so that adding them left earlier lines
+# unchanged.  They cross initcli's internal boundaries: chunks of 2**21 elements
+# and the lookup-table path from 2**22 elements on ((1500, 1500) has 2_250_000
+# elements, (2048, 2049) has 4_196_352).
+LARGE_CLASSES = (
+    ("RandomUniform", {}),
+    ("RandomNormal", {"mean": 0.5, "stddev": 2.0}),
+    ("TruncatedNormal", {}),
+    ("GlorotUniform", {}),
+    ("HeNormal", {}),
+    ("VarianceScaling", {"scale": 2.0, "mode": "fan_in", "distribution": "untruncated_normal"}),
+)
+LARGE_SHAPES = ((1500, 1500), (2048, 2049))
+LARGE_SEEDS = (3, 2**32 - 1)
+LARGE_DTYPE_CLASSES = (
+    ("RandomUniform", {}),
+    ("RandomNormal", {}),
+    ("TruncatedNormal", {}),
+)
+LARGE_DTYPE_SHAPE = (1500, 1500)
+LARGE_DTYPE_SEED = 5
+# (class name, config, seed, draw, shape), float32.
+LARGE_DRAW_CASES = (("TruncatedNormal", {}, 9, 2, (1500, 1500)),)
+
 EDGE = 16
 VALUES_MAX = 256
 
@@ -151,6 +175,15 @@ def case_grid() -> list[dict]:
             for seed in DRAW_SEEDS:
                 for draw in DRAWS:
                     cases.append(_case(name, config, seed, draw, shape, "float32"))
+    for name, config in LARGE_CLASSES:
+        for shape in LARGE_SHAPES:
+            for seed in LARGE_SEEDS:
+                cases.append(_case(name, config, seed, 0, shape, "float32"))
+    for dtype in EXTRA_DTYPES:
+        for name, config in LARGE_DTYPE_CLASSES:
+            cases.append(_case(name, config, LARGE_DTYPE_SEED, 0, LARGE_DTYPE_SHAPE, dtype))
+    for name, config, seed, draw, shape in LARGE_DRAW_CASES:
+        cases.append(_case(name, config, seed, draw, shape, "float32"))
 
     seen: set[str] = set()
     unique = []
