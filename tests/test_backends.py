@@ -20,8 +20,8 @@ import numpy as np
 import pytest
 
 import initcli
-from initcli.backends import chunking, jax_streams, tf_streams
-from initcli.errors import InvalidArgument
+from initcli.backends import chunking, jax_streams, tables, tf_streams
+from initcli.errors import InvalidArgument, ResourceError
 
 from .helpers import run_in_process, run_subprocess
 
@@ -149,13 +149,30 @@ def test_chunks_and_blocks_do_not_change_the_numbers(monkeypatch, backend, dtype
     assert np.concatenate(chunks).tobytes() == whole.tobytes()
 
 
-def test_jax_table_and_direct_paths_agree():
-    """Large JAX normals are looked up in a table of every 23-bit input; it holds exactly
+@pytest.mark.parametrize(
+    "table",
+    [jax_streams.NORMAL_TABLE, jax_streams.TRUNCATED_NORMAL_TABLE, tf_streams.RADIUS_TABLE, tf_streams.ANGLE_TABLE],
+    ids=lambda t: t.name,
+)
+def test_tables_hold_what_direct_evaluation_gives(table):
+    """Large tensors look their values up in a table of every 23-bit input; it holds exactly
     what the direct evaluation gives (checked on a spread of entries and the extremes)."""
     picks = np.unique(np.concatenate([np.arange(0, 1 << 23, 8191), [0, 1, 2, (1 << 23) - 2, (1 << 23) - 1]]))
-    for function in (jax_streams.normal_of, jax_streams.truncated_normal_of):
-        table = jax_streams.table(function)
-        assert table[picks].tobytes() == function(picks.astype(np.uint32)).tobytes()
+    assert table.values()[picks].tobytes() == table.function(picks.astype(np.uint32)).tobytes()
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32"])
+@pytest.mark.parametrize("kind", ["normal", "truncated_normal"])
+def test_tensorflow_table_and_direct_paths_agree(monkeypatch, kind, dtype):
+    draw = getattr(tf_streams, f"{kind}_chunks")
+    monkeypatch.setattr(tables, "CACHED_FROM", 1 << 40)
+    monkeypatch.setattr(tables, "BUILD_FROM", 1 << 40)
+    assert tf_streams.lookup_for(300_000) is None
+    direct = np.concatenate([c.copy() for c in draw(300_000, 0.5, 2.0, np.dtype(dtype), 77, 1)])
+    monkeypatch.setattr(tables, "BUILD_FROM", 1000)
+    assert tf_streams.lookup_for(300_000) is not None
+    looked_up = np.concatenate([c.copy() for c in draw(300_000, 0.5, 2.0, np.dtype(dtype), 77, 1)])
+    assert looked_up.tobytes() == direct.tobytes()
 
 
 def test_tensorflow_seeds_wrap_as_keras_does_and_jax_seeds_do_not():
@@ -261,30 +278,39 @@ def test_verify_refuses_an_unknown_stream(tmp_path):
     assert b"UNVERIFIABLE" in verified.stdout and b"torch" in verified.stdout
 
 
-def test_jax_tables_are_cached_on_disk_checked_and_rebuilt_when_corrupt(tmp_path, monkeypatch):
+def test_tables_are_cached_on_disk_checked_and_rebuilt_when_corrupt(tmp_path, monkeypatch):
     monkeypatch.setenv("INITCLI_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(jax_streams, "_TABLES", {})
-    assert jax_streams.table(jax_streams.normal_of, build=False) is None  # nothing cached yet
-    built = jax_streams.table(jax_streams.normal_of)
-    cached = tmp_path / "cache" / "jax-normal_of-stream1.f32"
+    monkeypatch.setattr(tables, "_TABLES", {})
+    table = jax_streams.NORMAL_TABLE
+    assert table.values(build=False) is None  # nothing cached yet
+    built = table.values()
+    cached = tmp_path / "cache" / "jax-normal-stream1.f32"
     assert cached.stat().st_size == 4 * 2**23
-    monkeypatch.setattr(jax_streams, "_TABLES", {})
-    assert jax_streams.table(jax_streams.normal_of, build=False).tobytes() == built.tobytes()
+    tables.forget()
+    assert table.values(build=False).tobytes() == built.tobytes()
     with cached.open("r+b") as handle:  # one flipped bit: the cached table is refused
         handle.seek(12345)
         byte = handle.read(1)[0]
         handle.seek(12345)
         handle.write(bytes([byte ^ 1]))
-    monkeypatch.setattr(jax_streams, "_TABLES", {})
-    assert jax_streams.table(jax_streams.normal_of, build=False) is None
-    assert jax_streams.table(jax_streams.normal_of).tobytes() == built.tobytes()  # rebuilt and re-cached
+    tables.forget()
+    assert table.values(build=False) is None
+    assert table.values().tobytes() == built.tobytes()  # rebuilt and re-cached
     assert cached.read_bytes() == built.tobytes()
 
 
-def test_jax_table_cache_can_be_turned_off(tmp_path, monkeypatch):
+def test_a_table_that_does_not_match_its_checksum_is_never_used(monkeypatch):
+    monkeypatch.setattr(tables, "_TABLES", {})
+    wrong = tables.Table("jax-normal", jax_streams.normal_of, crc32=0)
+    monkeypatch.setenv("INITCLI_CACHE_DIR", "")
+    with pytest.raises(ResourceError, match="does not match its checksum"):
+        wrong.values()
+
+
+def test_table_cache_can_be_turned_off(tmp_path, monkeypatch):
     monkeypatch.setenv("INITCLI_CACHE_DIR", "")
     monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.setattr(jax_streams, "_TABLES", {})
-    assert jax_streams.cache_directory() is None
-    jax_streams.table(jax_streams.truncated_normal_of)
+    monkeypatch.setattr(tables, "_TABLES", {})
+    assert tables.cache_directory() is None
+    jax_streams.TRUNCATED_NORMAL_TABLE.values()
     assert not list(tmp_path.rglob("*.f32"))

@@ -20,7 +20,7 @@ from .. import streams
 from ..parallel import ordered_map, workers
 from ..streams import Ring
 
-BLOCK = 1 << 14
+BLOCK = 1 << 18
 """Elements per block inside a chunk: a block's working arrays fit in the L2 cache."""
 
 Fill = Callable[[int, np.ndarray], None]

@@ -22,7 +22,7 @@ Keras then returns float32 values (initcli returns them as float64).
 
 Each output depends on its 23 random bits only, through a fixed function; for
 large tensors that function is tabulated once (2**23 float32 values, 32 MiB,
-cached on disk: see :func:`cache_directory`) and looked up, for small ones it
+cached on disk: see :mod:`initcli.backends.tables`) and looked up, for small ones it
 is evaluated directly.  Either way the bits
 are the same: :mod:`initcli.backends.xla_math` evaluates XLA's float32
 polynomials with emulated FMAs.
@@ -30,25 +30,13 @@ polynomials with emulated FMAs.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
-import threading
-import zlib
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import numpy as np
 
-from ..errors import ResourceError
-from ..parallel import ordered_map
-from ..provenance import STREAM_VERSION
-from . import threefry, xla_math
-from .chunking import BLOCK, affine, counter_chunks, half
+from . import tables, threefry, xla_math
+from .chunking import affine, counter_chunks, half
 from .float32 import F32, U32, fma, from_bits
-
-MANTISSAS = 1 << 23
-"""Distinct uniform floats JAX makes from 32 random bits."""
 
 _SQRT2 = from_bits(0x3FB504F3)
 _INV_SQRT2 = from_bits(0x3F3504F3)  # XLA rewrites x / sqrt(2) as x * (1 / sqrt(2))
@@ -89,104 +77,8 @@ def truncated_normal_of(mantissas: np.ndarray) -> np.ndarray:
     return np.clip(xla_math.erf_inv(u) * _SQRT2, _CLIP_LOW, _CLIP_HIGH)
 
 
-TABLE_FROM = 1 << 22
-"""Tensors with at least this many elements build a table if none is cached yet."""
-
-CACHED_TABLE_FROM = 1 << 17
-"""Tensors with at least this many elements use a table already cached on disk."""
-
-TABLE_CRC32 = {"normal_of": 0x23E0F146, "truncated_normal_of": 0xBA39D4B0}
-"""CRC-32 of each table's bytes, as built and checked against JAX: a cached or freshly
-built table that differs is never used."""
-
-_TABLE_LOCK = threading.Lock()
-_TABLES: dict[str, np.ndarray] = {}
-
-
-def cache_directory() -> Path | None:
-    """Where tables are cached between runs: ``$INITCLI_CACHE_DIR``, else
-    ``$XDG_CACHE_HOME/initcli``, else ``~/.cache/initcli``; ``INITCLI_CACHE_DIR=""``
-    turns the cache off."""
-    chosen = os.environ.get("INITCLI_CACHE_DIR")
-    if chosen is not None:
-        return Path(chosen) if chosen.strip() else None
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "initcli"
-
-
-def _cache_file(name: str) -> Path | None:
-    directory = cache_directory()
-    return None if directory is None else directory / f"jax-{name}-stream{STREAM_VERSION}.f32"
-
-
-def _checked(name: str, values: np.ndarray) -> bool:
-    return values.size == MANTISSAS and zlib.crc32(values) == TABLE_CRC32[name]
-
-
-def _build(function: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
-    values = np.empty(MANTISSAS, dtype=F32)
-
-    def part(start: int) -> None:
-        values[start : start + BLOCK] = function(np.arange(start, start + BLOCK, dtype=U32))
-
-    for _ in ordered_map(part, range(0, MANTISSAS, BLOCK)):
-        pass
-    if not _checked(function.__name__, values):
-        raise ResourceError(
-            f"the JAX stream's {function.__name__} table does not match its checksum on this machine, "
-            "so its numbers would not be JAX's; please report this platform"
-        )
-    return values
-
-
-def _load(path: Path, name: str) -> np.ndarray | None:
-    try:
-        values = np.fromfile(path, dtype=F32)
-    except (OSError, ValueError):
-        return None
-    return values if _checked(name, values) else None
-
-
-def _store(path: Path, values: np.ndarray) -> None:
-    """Write the table atomically (best effort: a cache that cannot be written is skipped)."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=path.name, suffix=".tmp", delete=False) as handle:
-            values.tofile(handle)
-        os.replace(handle.name, path)
-    except OSError:
-        with contextlib.suppress(OSError, UnboundLocalError):
-            os.unlink(handle.name)
-
-
-def table(function: Callable[[np.ndarray], np.ndarray], *, build: bool = True) -> np.ndarray | None:
-    """``function`` of every 23-bit mantissa: from memory, else from the disk cache, else
-    (if ``build``) computed on all cores and cached.  Every table is checked against its
-    CRC-32 before use."""
-    name = function.__name__
-    with _TABLE_LOCK:
-        if name in _TABLES:
-            return _TABLES[name]
-        path = _cache_file(name)
-        values = _load(path, name) if path is not None and path.exists() else None
-        if values is None:
-            if not build:
-                return None
-            values = _build(function)
-            if path is not None:
-                _store(path, values)
-        values.flags.writeable = False
-        _TABLES[name] = values
-        return values
-
-
-def _lookup_for(function: Callable[[np.ndarray], np.ndarray], n: int) -> np.ndarray | None:
-    """The table to use for ``n`` draws, if any (direct evaluation is cheaper for small tensors)."""
-    if n >= TABLE_FROM:
-        return table(function)
-    if n >= CACHED_TABLE_FROM:
-        return table(function, build=False)
-    return None
+NORMAL_TABLE = tables.Table("jax-normal", normal_of, 0x23E0F146)
+TRUNCATED_NORMAL_TABLE = tables.Table("jax-truncated-normal", truncated_normal_of, 0xBA39D4B0)
 
 
 def _is_half(dtype: np.dtype) -> bool:
@@ -265,7 +157,7 @@ def uniform_chunks(
 
 
 def _normal_family(
-    function: Callable[[np.ndarray], np.ndarray],
+    table: tables.Table,
     half_function: Callable[[np.ndarray], np.ndarray],
     n: int,
     mean: float,
@@ -280,13 +172,13 @@ def _normal_family(
         return _half_chunks(values, n, seed, draw)
     k = key(seed, draw)
     scale, shift = F32(stddev), F32(mean)
-    lookup = _lookup_for(function, n)
+    lookup = table.for_size(n)
 
     def fill(start: int, out: np.ndarray) -> None:
         mantissas = threefry.bits(k, start, out.size)
         mantissas >>= U32(9)
         if lookup is None:
-            out[:] = function(mantissas)
+            out[:] = table.function(mantissas)
         else:
             np.take(lookup, mantissas, out=out)
         affine(out, scale, shift)
@@ -298,11 +190,11 @@ def normal_chunks(
     n: int, mean: float, stddev: float, dtype: np.dtype, seed: int, draw: int = 0
 ) -> Iterator[np.ndarray]:
     """``n`` draws of ``keras.random.normal(mean, stddev)`` under JAX, as flat chunks."""
-    return _normal_family(normal_of, half_normal_of, n, mean, stddev, dtype, seed, draw)
+    return _normal_family(NORMAL_TABLE, half_normal_of, n, mean, stddev, dtype, seed, draw)
 
 
 def truncated_normal_chunks(
     n: int, mean: float, stddev: float, dtype: np.dtype, seed: int, draw: int = 0
 ) -> Iterator[np.ndarray]:
     """``n`` draws of ``keras.random.truncated_normal(mean, stddev)`` under JAX, as flat chunks."""
-    return _normal_family(truncated_normal_of, half_truncated_normal_of, n, mean, stddev, dtype, seed, draw)
+    return _normal_family(TRUNCATED_NORMAL_TABLE, half_truncated_normal_of, n, mean, stddev, dtype, seed, draw)

@@ -34,7 +34,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from . import glibc_math, philox
+from . import glibc_math, philox, tables
 from .chunking import affine, counter_chunks, half
 from .float32 import F32, U32
 
@@ -45,6 +45,9 @@ _GROUP_STRIDE = 256
 """Philox blocks reserved for each group of four truncated normals."""
 
 _EPSILON = F32(1e-7)
+
+RADIUS_CRC32 = 0x0387FF79
+ANGLE_CRC32 = 0x1D52B1A5
 
 
 def key_counter(seed: int, draw: int) -> tuple[tuple[int, int], tuple[int, int, int, int]]:
@@ -57,14 +60,40 @@ def unit_floats(words: np.ndarray) -> np.ndarray:
     return ((words & U32(0x7FFFFF)) | U32(0x3F800000)).view(F32) - F32(1)
 
 
-def box_muller(w0: np.ndarray, w1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """TensorFlow's ``BoxMullerFloat``: two standard normals from two uint32 words."""
-    u1 = np.maximum(unit_floats(w0), _EPSILON)
-    v = (unit_floats(w1).astype(np.float64) * (2.0 * math.pi)).astype(F32)
-    radius = np.sqrt(glibc_math.logf(u1) * F32(-2))
-    sine, cosine = glibc_math.sincosf(v)
-    sine *= radius
-    cosine *= radius
+def radius_of(words: np.ndarray) -> np.ndarray:
+    """Box-Muller's ``sqrtf(-2·logf(max(u, 1e-7)))`` for the low 23 bits of ``words``."""
+    return np.sqrt(glibc_math.logf(np.maximum(unit_floats(words), _EPSILON)) * F32(-2))
+
+
+def angle_of(words: np.ndarray) -> np.ndarray:
+    """Box-Muller's ``sincosf(float(2π·u))`` for the low 23 bits of ``words``: ``(n, 2)`` float32."""
+    v = (unit_floats(words).astype(np.float64) * (2.0 * math.pi)).astype(F32)
+    return np.stack(glibc_math.sincosf(v), axis=-1)
+
+
+RADIUS_TABLE = tables.Table("tensorflow-box-muller-radius", radius_of, RADIUS_CRC32)
+ANGLE_TABLE = tables.Table("tensorflow-box-muller-angle", angle_of, ANGLE_CRC32, columns=2)
+
+
+def lookup_for(n: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """The radius and angle tables for ``n`` normals, if tables pay off (see :mod:`.tables`)."""
+    radius = RADIUS_TABLE.for_size(n)
+    angle = ANGLE_TABLE.for_size(n) if radius is not None else None
+    return None if angle is None else (radius, angle)
+
+
+def box_muller(
+    w0: np.ndarray, w1: np.ndarray, lookup: tuple[np.ndarray, np.ndarray] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """TensorFlow's ``BoxMullerFloat``: two standard normals from two uint32 words
+    (``sin(v)·r``, ``cos(v)·r``), from the tables when given."""
+    if lookup is None:
+        radius, angle = radius_of(w0), angle_of(w1)
+    else:
+        radius = lookup[0][w0 & U32(0x7FFFFF)]
+        angle = lookup[1][w1 & U32(0x7FFFFF)]
+    sine = angle[:, 0] * radius
+    cosine = angle[:, 1] * radius
     return sine, cosine
 
 
@@ -139,15 +168,15 @@ def uniform_chunks(
     return counter_chunks(n, dtype, fill, drawn=dtype)
 
 
-def _float_normals(blocks: np.ndarray) -> np.ndarray:
+def _float_normals(blocks: np.ndarray, lookup: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """Four float32 normals per Philox block: Box-Muller on word pairs (0, 1) and (2, 3)."""
     values = np.empty(blocks.shape, dtype=F32)
-    values[:, 0], values[:, 1] = box_muller(blocks[:, 0], blocks[:, 1])
-    values[:, 2], values[:, 3] = box_muller(blocks[:, 2], blocks[:, 3])
+    values[:, 0], values[:, 1] = box_muller(blocks[:, 0], blocks[:, 1], lookup)
+    values[:, 2], values[:, 3] = box_muller(blocks[:, 2], blocks[:, 3], lookup)
     return values
 
 
-def _double_normals(blocks: np.ndarray) -> np.ndarray:
+def _double_normals(blocks: np.ndarray, lookup: object = None) -> np.ndarray:
     """Two float64 normals per Philox block."""
     return np.stack(box_muller_double(blocks), axis=-1)
 
@@ -161,25 +190,31 @@ def normal_chunks(
     key, counter = key_counter(seed, draw)
     per_block, normals = (2, _double_normals) if dtype == np.float64 else (4, _float_normals)
     scale, shift = _scalars(dtype, stddev, mean)
+    lookup = lookup_for(n) if dtype != np.float64 else None
 
     def fill(start: int, out: np.ndarray) -> None:
         first = start // per_block
         blocks = philox.blocks(key, counter, np.arange(first, -(-(start + out.size) // per_block), dtype=np.uint64))
         skip = start - per_block * first
-        out[:] = normals(blocks).reshape(-1)[skip : skip + out.size]
+        out[:] = normals(blocks, lookup).reshape(-1)[skip : skip + out.size]
         affine(out, scale, shift)
 
     return counter_chunks(n, dtype, fill, drawn=dtype)
 
 
 def _truncated_groups(
-    key: tuple[int, int], counter: tuple[int, int, int, int], first: int, count: int, double: bool
+    key: tuple[int, int],
+    counter: tuple[int, int, int, int],
+    first: int,
+    count: int,
+    double: bool,
+    lookup: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Groups ``first .. first + count - 1`` of standard truncated normals, ``(count, size)``:
     four float32 values per group, or two float64 values (groups 128 blocks apart)."""
     size, stride, normals = (2, _GROUP_STRIDE // 2, _double_normals) if double else (4, _GROUP_STRIDE, _float_normals)
     groups = np.arange(first, first + count, dtype=np.uint64) * np.uint64(stride)
-    drawn = normals(philox.blocks(key, counter, groups))
+    drawn = normals(philox.blocks(key, counter, groups), lookup)
     short = np.nonzero((np.abs(drawn) >= 2).any(axis=1))[0]  # groups that need more candidates
     if not short.size:
         return drawn
@@ -187,7 +222,9 @@ def _truncated_groups(
     pending = short
     pool = drawn[short]  # candidates so far of the groups still pending
     for step in range(1, stride):
-        pool = np.concatenate((pool, normals(philox.blocks(key, counter, groups[pending] + np.uint64(step)))), axis=1)
+        pool = np.concatenate(
+            (pool, normals(philox.blocks(key, counter, groups[pending] + np.uint64(step)), lookup)), axis=1
+        )
         keep = np.abs(pool) < 2
         done = np.count_nonzero(keep, axis=1) >= size
         rows = np.nonzero(done)[0]
@@ -209,10 +246,11 @@ def truncated_normal_chunks(
     double = dtype == np.float64
     size = 2 if double else 4
     scale, shift = _scalars(dtype, stddev, mean)
+    lookup = lookup_for(n) if not double else None
 
     def fill(start: int, out: np.ndarray) -> None:
         first = start // size
-        groups = _truncated_groups(key, counter, first, -(-(start + out.size) // size) - first, double)
+        groups = _truncated_groups(key, counter, first, -(-(start + out.size) // size) - first, double, lookup)
         skip = start - size * first
         out[:] = groups.reshape(-1)[skip : skip + out.size]
         affine(out, scale, shift)
