@@ -151,7 +151,7 @@ def test_chunks_and_blocks_do_not_change_the_numbers(monkeypatch, backend, dtype
 
 @pytest.mark.parametrize(
     "table",
-    [jax_streams.NORMAL_TABLE, jax_streams.TRUNCATED_NORMAL_TABLE, tf_streams.RADIUS_TABLE, tf_streams.ANGLE_TABLE],
+    [jax_streams.NORMAL_TABLE, jax_streams.TRUNCATED_NORMAL_TABLE],
     ids=lambda t: t.name,
 )
 def test_tables_hold_what_direct_evaluation_gives(table):
@@ -159,20 +159,6 @@ def test_tables_hold_what_direct_evaluation_gives(table):
     what the direct evaluation gives (checked on a spread of entries and the extremes)."""
     picks = np.unique(np.concatenate([np.arange(0, 1 << 23, 8191), [0, 1, 2, (1 << 23) - 2, (1 << 23) - 1]]))
     assert table.values()[picks].tobytes() == table.function(picks.astype(np.uint32)).tobytes()
-
-
-@pytest.mark.parametrize("dtype", ["float16", "float32"])
-@pytest.mark.parametrize("kind", ["normal", "truncated_normal"])
-def test_tensorflow_table_and_direct_paths_agree(monkeypatch, kind, dtype):
-    draw = getattr(tf_streams, f"{kind}_chunks")
-    monkeypatch.setattr(tables, "CACHED_FROM", 1 << 40)
-    monkeypatch.setattr(tables, "BUILD_FROM", 1 << 40)
-    assert tf_streams.lookup_for(300_000) is None
-    direct = np.concatenate([c.copy() for c in draw(300_000, 0.5, 2.0, np.dtype(dtype), 77, 1)])
-    monkeypatch.setattr(tables, "BUILD_FROM", 1000)
-    assert tf_streams.lookup_for(300_000) is not None
-    looked_up = np.concatenate([c.copy() for c in draw(300_000, 0.5, 2.0, np.dtype(dtype), 77, 1)])
-    assert looked_up.tobytes() == direct.tobytes()
 
 
 def test_tensorflow_seeds_wrap_as_keras_does_and_jax_seeds_do_not():

@@ -73,7 +73,12 @@ class Case:
 
     def ours(self, backend: str) -> np.ndarray:
         return initcli.sample(
-            self.class_name, self.shape, dtype=self.dtype, draw=self.draw, backend=backend, seed=self.seed,
+            self.class_name,
+            self.shape,
+            dtype=self.dtype,
+            draw=self.draw,
+            backend=backend,
+            seed=self.seed,
             **self.kwargs,
         )
 

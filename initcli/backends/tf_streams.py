@@ -34,7 +34,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from . import glibc_math, philox, tables
+from . import glibc_math, philox
 from .chunking import affine, counter_chunks, half
 from .float32 import F32, U32
 
@@ -45,9 +45,6 @@ _GROUP_STRIDE = 256
 """Philox blocks reserved for each group of four truncated normals."""
 
 _EPSILON = F32(1e-7)
-
-RADIUS_CRC32 = 0x0387FF79
-ANGLE_CRC32 = 0x1D52B1A5
 
 
 def key_counter(seed: int, draw: int) -> tuple[tuple[int, int], tuple[int, int, int, int]]:
@@ -71,27 +68,10 @@ def angle_of(words: np.ndarray) -> np.ndarray:
     return np.stack(glibc_math.sincosf(v), axis=-1)
 
 
-RADIUS_TABLE = tables.Table("tensorflow-box-muller-radius", radius_of, RADIUS_CRC32)
-ANGLE_TABLE = tables.Table("tensorflow-box-muller-angle", angle_of, ANGLE_CRC32, columns=2)
-
-
-def lookup_for(n: int) -> tuple[np.ndarray, np.ndarray] | None:
-    """The radius and angle tables for ``n`` normals, if tables pay off (see :mod:`.tables`)."""
-    radius = RADIUS_TABLE.for_size(n)
-    angle = ANGLE_TABLE.for_size(n) if radius is not None else None
-    return None if angle is None else (radius, angle)
-
-
-def box_muller(
-    w0: np.ndarray, w1: np.ndarray, lookup: tuple[np.ndarray, np.ndarray] | None = None
-) -> tuple[np.ndarray, np.ndarray]:
+def box_muller(w0: np.ndarray, w1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """TensorFlow's ``BoxMullerFloat``: two standard normals from two uint32 words
-    (``sin(v)·r``, ``cos(v)·r``), from the tables when given."""
-    if lookup is None:
-        radius, angle = radius_of(w0), angle_of(w1)
-    else:
-        radius = lookup[0][w0 & U32(0x7FFFFF)]
-        angle = lookup[1][w1 & U32(0x7FFFFF)]
+    (``sin(v)·r``, ``cos(v)·r``)."""
+    radius, angle = radius_of(w0), angle_of(w1)
     sine = angle[:, 0] * radius
     cosine = angle[:, 1] * radius
     return sine, cosine
@@ -168,15 +148,15 @@ def uniform_chunks(
     return counter_chunks(n, dtype, fill, drawn=dtype)
 
 
-def _float_normals(blocks: np.ndarray, lookup: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+def _float_normals(blocks: np.ndarray) -> np.ndarray:
     """Four float32 normals per Philox block: Box-Muller on word pairs (0, 1) and (2, 3)."""
     values = np.empty(blocks.shape, dtype=F32)
-    values[:, 0], values[:, 1] = box_muller(blocks[:, 0], blocks[:, 1], lookup)
-    values[:, 2], values[:, 3] = box_muller(blocks[:, 2], blocks[:, 3], lookup)
+    values[:, 0], values[:, 1] = box_muller(blocks[:, 0], blocks[:, 1])
+    values[:, 2], values[:, 3] = box_muller(blocks[:, 2], blocks[:, 3])
     return values
 
 
-def _double_normals(blocks: np.ndarray, lookup: object = None) -> np.ndarray:
+def _double_normals(blocks: np.ndarray) -> np.ndarray:
     """Two float64 normals per Philox block."""
     return np.stack(box_muller_double(blocks), axis=-1)
 
@@ -190,13 +170,12 @@ def normal_chunks(
     key, counter = key_counter(seed, draw)
     per_block, normals = (2, _double_normals) if dtype == np.float64 else (4, _float_normals)
     scale, shift = _scalars(dtype, stddev, mean)
-    lookup = lookup_for(n) if dtype != np.float64 else None
 
     def fill(start: int, out: np.ndarray) -> None:
         first = start // per_block
         blocks = philox.blocks(key, counter, np.arange(first, -(-(start + out.size) // per_block), dtype=np.uint64))
         skip = start - per_block * first
-        out[:] = normals(blocks, lookup).reshape(-1)[skip : skip + out.size]
+        out[:] = normals(blocks).reshape(-1)[skip : skip + out.size]
         affine(out, scale, shift)
 
     return counter_chunks(n, dtype, fill, drawn=dtype)
@@ -208,31 +187,28 @@ def _truncated_groups(
     first: int,
     count: int,
     double: bool,
-    lookup: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Groups ``first .. first + count - 1`` of standard truncated normals, ``(count, size)``:
     four float32 values per group, or two float64 values (groups 128 blocks apart)."""
     size, stride, normals = (2, _GROUP_STRIDE // 2, _double_normals) if double else (4, _GROUP_STRIDE, _float_normals)
     groups = np.arange(first, first + count, dtype=np.uint64) * np.uint64(stride)
-    drawn = normals(philox.blocks(key, counter, groups), lookup)
-    short = np.nonzero((np.abs(drawn) >= 2).any(axis=1))[0]  # groups that need more candidates
-    if not short.size:
-        return drawn
-    out = drawn  # groups whose first block's values are all kept are done
-    pending = short
-    pool = drawn[short]  # candidates so far of the groups still pending
+    out = normals(philox.blocks(key, counter, groups))
+    rejected = np.abs(out) >= 2
+    # one machine word per group (4 or 2 flags of one byte): nonzero where any value was rejected
+    pending = np.flatnonzero(rejected.view(np.uint32 if size == 4 else np.uint16))
+    pool = out[pending]  # candidates so far of the groups still pending; the others are done
     for step in range(1, stride):
-        pool = np.concatenate(
-            (pool, normals(philox.blocks(key, counter, groups[pending] + np.uint64(step)), lookup)), axis=1
-        )
-        keep = np.abs(pool) < 2
-        done = np.count_nonzero(keep, axis=1) >= size
-        rows = np.nonzero(done)[0]
-        first_kept = np.argsort(~keep[rows], axis=1, kind="stable")[:, :size]
-        out[pending[rows]] = np.take_along_axis(pool[rows], first_kept, axis=1)
-        pending, pool = pending[~done], pool[~done]
         if not pending.size:
             return out
+        pool = np.concatenate((pool, normals(philox.blocks(key, counter, groups[pending] + np.uint64(step)))), axis=1)
+        keep = np.abs(pool) < 2
+        rank = np.cumsum(keep, axis=1)
+        done = rank[:, -1] >= size
+        first_kept = keep[done] & (rank[done] <= size)  # each done row: its first `size` kept values, in order
+        out[pending[done]] = pool[done][first_kept].reshape(-1, size)
+        pending, pool = pending[~done], pool[~done]
+    if not pending.size:
+        return out
     raise RuntimeError("a truncated normal group used up its reserved Philox blocks")  # p < 1e-1000
 
 
@@ -246,11 +222,10 @@ def truncated_normal_chunks(
     double = dtype == np.float64
     size = 2 if double else 4
     scale, shift = _scalars(dtype, stddev, mean)
-    lookup = lookup_for(n) if not double else None
 
     def fill(start: int, out: np.ndarray) -> None:
         first = start // size
-        groups = _truncated_groups(key, counter, first, -(-(start + out.size) // size) - first, double, lookup)
+        groups = _truncated_groups(key, counter, first, -(-(start + out.size) // size) - first, double)
         skip = start - size * first
         out[:] = groups.reshape(-1)[skip : skip + out.size]
         affine(out, scale, shift)
