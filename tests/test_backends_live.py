@@ -13,11 +13,12 @@ module is computed by ``tests/keras_backend_worker.py`` in one subprocess per
 backend (``KERAS_BACKEND=B``, ``JAX_PLATFORMS=cpu``, ``TF_CPP_MIN_LOG_LEVEL=3``,
 ``JAX_ENABLE_X64`` unset).  A backend that cannot be imported there skips its
 tests, unless ``INITCLI_REQUIRE_JAX=1`` / ``INITCLI_REQUIRE_TENSORFLOW=1`` is
-set: then every test of that backend fails.
+set, or, for JAX, JAX is installed: then every test of that backend fails.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -183,6 +184,11 @@ class KerasSide:
 
 
 def _required(backend: str) -> bool:
+    """A backend must be compared (failing, not skipping) when asked for, and JAX whenever it is
+    installed here: the test extras install it (Keras's numpy backend imports it), so a JAX that
+    is present but cannot run Keras is a failure, not a reason to skip."""
+    if backend == "jax" and importlib.util.find_spec("jax") is not None:
+        return True
     return os.environ.get(REQUIRE[backend], "") not in ("", "0")
 
 
