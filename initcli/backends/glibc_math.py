@@ -61,15 +61,24 @@ def logf(x: np.ndarray) -> np.ndarray:
     """glibc's ``logf`` of positive normal float32 values."""
     word = np.asarray(x, dtype=F32).view(U32)
     shifted = word - U32(_LOGF_OFFSET)
-    index = (shifted >> U32(19)) & U32(15)
+    index = (shifted >> U32(19)).astype(np.intp)
+    index &= 15
     k = (shifted.view(np.int32) >> 23).astype(F64)
-    z = (word - (shifted & U32(0x1FF << 23))).view(F32).astype(F64)
-    r = z * _LOGF_INVC[index] - 1.0
-    y0 = _LOGF_LOGC[index] + k * _LN2
+    shifted &= U32(0x1FF << 23)
+    z = np.subtract(word, shifted, out=shifted).view(F32).astype(F64)
+    r = np.take(_LOGF_INVC, index, mode="clip")
+    r *= z
+    r -= 1.0
+    y0 = k
+    y0 *= _LN2
+    y0 += np.take(_LOGF_LOGC, index, mode="clip")
     r2 = r * r
-    y = _LOGF_POLY[1] * r + _LOGF_POLY[2]
-    y = _LOGF_POLY[0] * r2 + y
-    y = y * r2 + (y0 + r)
+    y = r * _LOGF_POLY[1]
+    y += _LOGF_POLY[2]
+    y += r2 * _LOGF_POLY[0]
+    y *= r2
+    y0 += r
+    y += y0
     return y.astype(F32)
 
 
@@ -92,8 +101,6 @@ _COS_POLY = (
     ),
 )
 _SIN_POLY = (_hex("-0x1.555545995a603p-3"), _hex("0x1.1107605230bc4p-7"), _hex("-0x1.994eb3774cf24p-13"))
-_SIN_SIGN = np.array([1.0, 1.0, -1.0, -1.0], dtype=F32)
-_COS_SIGN = np.array([1.0, -1.0, -1.0, 1.0], dtype=F32)
 _TINY = F32(2.0**-12)
 
 
@@ -106,26 +113,41 @@ def sincosf(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     and the coefficients, and swaps sin and cos in odd quadrants.  Negation is
     exact and every step is odd or even in ``x``, so here the polynomials are
     evaluated once with positive signs and the signs applied to the rounded
-    results: the same bits.  Below ``2**-12`` glibc returns ``(y, 1)``.
+    results (by flipping sign bits): the same bits.  Below ``2**-12`` glibc
+    returns ``(y, 1)``.
     """
     y = np.asarray(y, dtype=F32)
     x = y.astype(F64)
-    n = ((x * _HALF_PI_INV_2_24).astype(np.int32) + np.int32(0x800000)) >> 24
+    n = (x * _HALF_PI_INV_2_24).astype(np.int32)
+    n += np.int32(0x800000)
+    n >>= 24
     x -= n * _HALF_PI
     x2 = x * x
     x3 = x2 * x
+    s1 = x2 * _SIN_POLY[2]
+    s1 += _SIN_POLY[1]
+    s1 *= x3 * x2
+    sine = x3 * _SIN_POLY[0]
+    sine += x
+    sine += s1
     c = _COS_POLY[0]
-    sine = (x + x3 * _SIN_POLY[0]) + (x3 * x2) * (_SIN_POLY[1] + x2 * _SIN_POLY[2])
     x4 = x2 * x2
-    cosine = ((c[0] + x2 * c[1]) + x4 * c[2]) + (x4 * x2) * (c[3] + x2 * c[4])
+    c2 = x2 * c[4]
+    c2 += c[3]
+    c2 *= x4 * x2
+    cosine = x2 * c[1]
+    cosine += c[0]
+    cosine += x4 * c[2]
+    cosine += c2
     sine32 = sine.astype(F32)
     cosine32 = cosine.astype(F32)
     odd = (n & 1).astype(bool)
-    quadrant = n & 3
     sin_out = np.where(odd, cosine32, sine32)
-    sin_out *= _SIN_SIGN[quadrant]
     cos_out = np.where(odd, sine32, cosine32)
-    cos_out *= _COS_SIGN[quadrant]
+    # sign bits: sin is negative in quadrants 2 and 3, cos in quadrants 1 and 2
+    sin_out.view(np.int32)[...] ^= (n & 2) << 30
+    n += 1
+    cos_out.view(np.int32)[...] ^= (n & 2) << 30
     tiny = y < _TINY
     if tiny.any():
         sin_out[tiny] = y[tiny]

@@ -28,25 +28,32 @@ _ROUNDS = 10
 
 
 def rounds(c0: np.ndarray, c1: np.ndarray, c2: np.ndarray, c3: np.ndarray, key: tuple[int, int]) -> np.ndarray:
-    """Encrypt counters (four uint32 arrays); returns an ``(n, 4)`` uint32 array of outputs."""
+    """Encrypt counters (four uint32 arrays); returns an ``(n, 4)`` uint32 array of outputs.
+
+    A round maps ``(c0, c1, c2, c3)`` to ``(hi(M1·c2) ^ c1 ^ k0, lo(M1·c2), hi(M0·c0) ^ c3 ^ k1,
+    lo(M0·c0))``; the key words are folded into ``c1`` and ``c3`` as they are made, one
+    pass each instead of two.
+    """
     k0, k1 = int(key[0]), int(key[1])
     n = c0.size
     p0 = np.empty(n, dtype=U64)
     p1 = np.empty(n, dtype=U64)
     words0 = p0.view(U32).reshape(n, 2)  # (lo, hi) of each product, little-endian
     words1 = p1.view(U32).reshape(n, 2)
+    c1 = c1 ^ U32(k0)
+    c3 = c3 ^ U32(k1)
     for round_ in range(_ROUNDS):
         np.multiply(c0, _MULTIPLIERS[0], out=p0, dtype=U64)
         np.multiply(c2, _MULTIPLIERS[1], out=p1, dtype=U64)
-        c1 = c1 ^ U32(k0)
-        c3 = c3 ^ U32(k1)
         c0 = np.bitwise_xor(words1[:, 1], c1)
         c2 = np.bitwise_xor(words0[:, 1], c3)
-        c1 = words1[:, 0].copy()
-        c3 = words0[:, 0].copy()
         if round_ != _ROUNDS - 1:
             k0 = (k0 + _WEYL[0]) & 0xFFFFFFFF
             k1 = (k1 + _WEYL[1]) & 0xFFFFFFFF
+        else:
+            k0 = k1 = 0
+        c1 = np.bitwise_xor(words1[:, 0], U32(k0))
+        c3 = np.bitwise_xor(words0[:, 0], U32(k1))
     return np.stack((c0, c1, c2, c3), axis=-1)
 
 

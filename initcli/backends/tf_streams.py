@@ -60,21 +60,25 @@ def unit_floats(words: np.ndarray) -> np.ndarray:
 
 def radius_of(words: np.ndarray) -> np.ndarray:
     """Box-Muller's ``sqrtf(-2·logf(max(u, 1e-7)))`` for the low 23 bits of ``words``."""
-    return np.sqrt(glibc_math.logf(np.maximum(unit_floats(words), _EPSILON)) * F32(-2))
+    log = glibc_math.logf(np.maximum(unit_floats(words), _EPSILON))
+    log *= F32(-2)
+    return np.sqrt(log, out=log)
 
 
-def angle_of(words: np.ndarray) -> np.ndarray:
-    """Box-Muller's ``sincosf(float(2π·u))`` for the low 23 bits of ``words``: ``(n, 2)`` float32."""
-    v = (unit_floats(words).astype(np.float64) * (2.0 * math.pi)).astype(F32)
-    return np.stack(glibc_math.sincosf(v), axis=-1)
+def angle_of(words: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Box-Muller's ``sincosf(float(2π·u))`` for the low 23 bits of ``words``."""
+    v = unit_floats(words).astype(np.float64)
+    v *= 2.0 * math.pi
+    return glibc_math.sincosf(v.astype(F32))
 
 
 def box_muller(w0: np.ndarray, w1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """TensorFlow's ``BoxMullerFloat``: two standard normals from two uint32 words
     (``sin(v)·r``, ``cos(v)·r``)."""
-    radius, angle = radius_of(w0), angle_of(w1)
-    sine = angle[:, 0] * radius
-    cosine = angle[:, 1] * radius
+    radius = radius_of(w0)
+    sine, cosine = angle_of(w1)
+    sine *= radius
+    cosine *= radius
     return sine, cosine
 
 
@@ -213,26 +217,46 @@ def _truncated_groups(
     double: bool,
 ) -> np.ndarray:
     """Groups ``first .. first + count - 1`` of standard truncated normals, ``(count, size)``:
-    four float32 values per group, or two float64 values (groups 128 blocks apart)."""
-    size, stride, normals = (2, _GROUP_STRIDE // 2, _double_normals) if double else (4, _GROUP_STRIDE, _float_normals)
+    four float32 values per group, or two float64 values (groups 128 blocks apart).
+
+    Group ``g`` reads Philox blocks from ``counter + stride·g`` on and keeps the
+    Box-Muller values with ``|x| < 2``, in order, until it has ``size``.  Most
+    groups (83 % for float32) keep every value of their first block; the others
+    continue pair by pair, each pair computed only for the groups still short.
+    """
+    size, stride = (2, _GROUP_STRIDE // 2) if double else (4, _GROUP_STRIDE)
+    normals = _double_normals if double else _float_normals
     groups = np.arange(first, first + count, dtype=np.uint64) * np.uint64(stride)
     out = normals(philox.blocks(key, counter, groups))
     rejected = np.abs(out) >= 2
-    # one machine word per group (4 or 2 flags of one byte): nonzero where any value was rejected
-    pending = np.flatnonzero(rejected.view(np.uint32 if size == 4 else np.uint16))
-    pool = out[pending]  # candidates so far of the groups still pending; the others are done
-    for step in range(1, stride):
-        if not pending.size:
-            return out
-        pool = np.concatenate((pool, normals(philox.blocks(key, counter, groups[pending] + np.uint64(step)))), axis=1)
-        keep = np.abs(pool) < 2
-        rank = np.cumsum(keep, axis=1)
-        done = rank[:, -1] >= size
-        first_kept = keep[done] & (rank[done] <= size)  # each done row: its first `size` kept values, in order
-        out[pending[done]] = pool[done][first_kept].reshape(-1, size)
-        pending, pool = pending[~done], pool[~done]
-    if not pending.size:
+    # one machine word per group (its 4 or 2 one-byte flags): nonzero where a value was rejected
+    rows = np.flatnonzero(rejected.view(np.uint32 if size == 4 else np.uint16))
+    if not rows.size:
         return out
+    kept_first = ~rejected[rows]
+    filled = np.zeros(rows.size, dtype=np.intp)
+    values = out[rows]
+    for j in range(size):  # the kept values of the first block, moved to the front
+        take = np.flatnonzero(kept_first[:, j])
+        out[rows[take], filled[take]] = values[take, j]
+        filled[take] += 1
+    short = np.arange(rows.size)
+    pairs = (None,) if double else ((0, 1), (2, 3))
+    for step in range(1, stride):
+        blocks = philox.blocks(key, counter, groups[rows[short]] + np.uint64(step))
+        for pair in pairs:
+            if pair is None:
+                candidates = box_muller_double(blocks)
+            else:
+                candidates = box_muller(blocks[:, pair[0]], blocks[:, pair[1]])
+            for value in candidates:
+                take = np.flatnonzero((np.abs(value) < 2) & (filled[short] < size))
+                out[rows[short[take]], filled[short[take]]] = value[take]
+                filled[short[take]] += 1
+            still = np.flatnonzero(filled[short] < size)
+            short, blocks = short[still], blocks[still]
+            if not short.size:
+                return out
     raise RuntimeError("a truncated normal group used up its reserved Philox blocks")  # p < 1e-1000
 
 
