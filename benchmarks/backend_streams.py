@@ -87,7 +87,9 @@ def main() -> None:
     rows = []
     if not args.json:
         print(f"numpy {np.__version__}, {workers()} threads; ratio = initcli time / numpy standard_normal time")
-        print(f"{'backend':<11}{'initializer':<16}{'elements':>10}{'initcli':>10}{'first':>10}{'numpy':>10}{'ratio':>7}")
+        print(
+            f"{'backend':<11}{'initializer':<16}{'elements':>10}{'initcli':>10}{'first':>10}{'numpy':>10}{'ratio':>7}"
+        )
     for backend, name in CASES:
         if args.only and backend not in args.only and name not in args.only:
             continue

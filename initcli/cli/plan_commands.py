@@ -72,7 +72,8 @@ def run_plan(
         records = [describe(w, master) for w in plan.weights()]
         total = sum(r["bytes"] for r in records)
         if as_json:
-            json.dump({"model": plan.name, "master_seed": master, "weights": records, "total_bytes": total}, sys.stdout)
+            document = {"model": plan.name, "master_seed": master, "backend": backend, "weights": records}
+            json.dump({**document, "total_bytes": total}, sys.stdout)
             sys.stdout.write("\n")
             return
         rows = [_plan_row(record) for record in records]
@@ -81,7 +82,7 @@ def run_plan(
             click.echo(
                 "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip() + "  " + row[4]
             )
-        click.echo(f"total: {len(records)} weights, {format_bytes(total)}")
+        click.echo(f"total: {len(records)} weights, {format_bytes(total)}, {backend} stream")
         return
     if output is None:
         raise click.UsageError("give -o FILE (.weights.h5, .h5, .keras or .npz), or --dry-run")
@@ -103,7 +104,9 @@ def run_plan(
         write_plan(output, plan, prepared, chosen, force=force, file_record=record, progress=advance)
     if not quiet:
         click.echo(
-            f"wrote {output}: {len(prepared)} weights, {format_bytes(total)} ({chosen}), seed {master}", err=True
+            f"wrote {output}: {len(prepared)} weights, {format_bytes(total)} ({chosen}), seed {master}"
+            + ("" if backend == "numpy" else f" ({backend} stream)"),
+            err=True,
         )
 
 
