@@ -65,3 +65,32 @@ def _settle_midpoints(s: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndarray
     back = total - product
     error = (product - (total - back)) + (c - back)  # exact: a*b + c - total
     s[where] = np.where(error == 0, total, np.nextafter(total, np.where(error > 0, np.inf, -np.inf)))
+
+
+def horner(x: np.ndarray, lead: np.ndarray | np.float32, coefficients: tuple[np.float32, ...]) -> np.ndarray:
+    """``(((lead·x + c₀)·x + c₁)·x + …)`` with one correctly rounded float32 FMA per step.
+
+    The same as chaining :func:`fma`, evaluated in place on float64 buffers: ``x`` is
+    widened once, each step is a multiply, an add, the midpoint test and a round trip
+    through float32, with no temporary arrays.
+    """
+    x64 = np.asarray(x, dtype=F64)
+    lead64 = np.asarray(lead, dtype=F64)
+    value = np.empty(np.broadcast_shapes(x64.shape, lead64.shape), dtype=F64)
+    np.multiply(x64, lead64, out=value)
+    previous = np.empty_like(value)
+    narrow = np.empty(value.shape, dtype=F32)
+    flags = np.empty(value.shape, dtype=U64)
+    hits = np.empty(value.shape, dtype=bool)
+    for step, coefficient in enumerate(coefficients):
+        if step:
+            value, previous = previous, value
+            np.multiply(previous, x64, out=value)
+        value += F64(coefficient)
+        np.bitwise_and(value.view(U64), _BELOW_F32, out=flags)
+        np.equal(flags, _MIDPOINT, out=hits)
+        if hits.any():
+            _settle_midpoints(value, lead64 if step == 0 else previous, x64, np.asarray(F64(coefficient)), hits)
+        np.copyto(narrow, value, casting="unsafe")
+        np.copyto(value, narrow)
+    return narrow

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .float32 import F32, U32, fma, from_bits
+from .float32 import F32, U32, fma, from_bits, horner
 
 
 def _constants(*words: int) -> tuple[np.float32, ...]:
@@ -61,10 +61,7 @@ _ERF_CLAMP = from_bits(0x406F9C68)
 
 def _horner(x: np.ndarray, coefficients: tuple[np.float32, ...], lead: np.ndarray | np.float32) -> np.ndarray:
     """``(((lead·x + c₀)·x + c₁)·x + …)`` with one FMA per step."""
-    value = fma(lead, x, coefficients[0])
-    for coefficient in coefficients[1:]:
-        value = fma(value, x, coefficient)
-    return value
+    return horner(x, lead, coefficients)
 
 
 def log(t: np.ndarray) -> np.ndarray:
