@@ -25,6 +25,9 @@ from ..streams import Ring
 BLOCK = 1 << 18
 """Elements per block inside a chunk: a block's working arrays fit in the L2 cache."""
 
+PARALLEL_FROM = 1 << 17
+"""Tensors smaller than a chunk but at least this large are still split between the threads."""
+
 Fill = Callable[[int, np.ndarray], None]
 """``fill(start, out)``: write elements ``start .. start + len(out) - 1`` into ``out``."""
 
@@ -76,7 +79,10 @@ def counter_chunks(
     keep_temporaries_in_the_heap()
     chunk = chunk or streams.CHUNK
     block = block or BLOCK
-    threads = workers() if n > chunk else 1
+    threads = workers()
+    if n <= chunk:  # one chunk's worth: split it between the threads, if it is worth a thread
+        chunk = -(-n // threads // 4) * 4 if n >= PARALLEL_FROM else n
+        threads = -(-n // chunk)
     size = min(n, chunk)
     drawn_ring = Ring(threads + 3, size, np.dtype(drawn))
     cast_ring = Ring(threads + 3, size, dtype) if dtype != drawn_ring.dtype else drawn_ring
