@@ -5,7 +5,7 @@ the key and the element's own counter, so any range of elements can be
 computed on its own.  :func:`counter_chunks` splits a tensor of ``n``
 elements into chunks of :data:`~initcli.streams.CHUNK` elements, fills them
 on a thread pool (NumPy releases the GIL in its loops) in blocks small enough
-to stay in the CPU caches, and yields them in order from a ring of reused
+of :data:`BLOCK` elements, and yields them in order from a ring of reused
 buffers, so memory stays flat at any size.
 """
 
@@ -22,8 +22,11 @@ from .. import streams
 from ..parallel import ordered_map, workers
 from ..streams import Ring
 
-BLOCK = 1 << 18
-"""Elements per block inside a chunk: a block's working arrays fit in the L2 cache."""
+BLOCK = 1 << 20
+"""Elements per block inside a chunk: large enough that NumPy's per-call costs (the stream
+maths makes hundreds of calls per block) vanish, small enough that the block's temporary
+arrays stay at tens of MiB per thread.  Measured: 2**20 ran the TensorFlow truncated normal
+1.5x faster than 2**18 on this project's 2-core reference machine."""
 
 PARALLEL_FROM = 1 << 17
 """Tensors smaller than a chunk but at least this large are still split between the threads."""

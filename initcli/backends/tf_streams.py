@@ -209,6 +209,10 @@ def normal_chunks(
     return counter_chunks(n, dtype, fill, drawn=dtype)
 
 
+_WITHOUT = np.array([[1, 2, 3], [0, 2, 3], [0, 1, 3], [0, 1, 2]])
+"""Positions of a float32 group's first block left after dropping position ``j``."""
+
+
 def _truncated_groups(
     key: tuple[int, int],
     counter: tuple[int, int, int, int],
@@ -221,8 +225,9 @@ def _truncated_groups(
 
     Group ``g`` reads Philox blocks from ``counter + stride·g`` on and keeps the
     Box-Muller values with ``|x| < 2``, in order, until it has ``size``.  Most
-    groups (83 % for float32) keep every value of their first block; the others
-    continue pair by pair, each pair computed only for the groups still short.
+    groups (83 % for float32) keep every value of their first block.  Most of the
+    others (15 % of all) drop exactly one and take the next kept value of the
+    first pair of their second block; the rest continue pair by pair.
     """
     size, stride = (2, _GROUP_STRIDE // 2) if double else (4, _GROUP_STRIDE)
     normals = _double_normals if double else _float_normals
@@ -230,15 +235,51 @@ def _truncated_groups(
     out = normals(philox.blocks(key, counter, groups))
     rejected = np.abs(out) >= 2
     # one machine word per group (its 4 or 2 one-byte flags): nonzero where a value was rejected
-    rows = np.flatnonzero(rejected.view(np.uint32 if size == 4 else np.uint16))
+    flags = rejected.view(np.uint32 if size == 4 else np.uint16).reshape(-1)
+    rows = np.flatnonzero(flags)
     if not rows.size:
         return out
-    kept_first = ~rejected[rows]
+    firsts = out[rows]
+    if double:
+        return _complete(out, rows, firsts, ~rejected[rows], key, counter, groups, stride, size, double)
+    # float32 groups that dropped exactly one value (its flag is the word's only nonzero byte)
+    word = flags[rows]
+    single = np.flatnonzero((word & (word - np.uint32(1))) == 0)  # a power of two: one byte set
+    dropped = np.log2(word[single]).astype(np.intp) // 8
+    one = rows[single]
+    out[one, :3] = np.take_along_axis(firsts[single], _WITHOUT[dropped], axis=1)
+    blocks = philox.blocks(key, counter, groups[one] + np.uint64(1))
+    d0, d1 = box_muller(blocks[:, 0], blocks[:, 1])
+    kept0 = np.abs(d0) < 2
+    found = kept0 | (np.abs(d1) < 2)
+    out[one[found], 3] = np.where(kept0, d0, d1)[found]
+    rest = np.ones(rows.size, dtype=bool)
+    rest[single[found]] = False
+    rest = np.flatnonzero(rest)
+    if rest.size:
+        firsts = firsts[rest]
+        _complete(out, rows[rest], firsts, np.abs(firsts) < 2, key, counter, groups, stride, size, double)
+    return out
+
+
+def _complete(
+    out: np.ndarray,
+    rows: np.ndarray,
+    firsts: np.ndarray,
+    kept_first: np.ndarray,
+    key: tuple[int, int],
+    counter: tuple[int, int, int, int],
+    groups: np.ndarray,
+    stride: int,
+    size: int,
+    double: bool,
+) -> np.ndarray:
+    """Fill ``out[rows]`` in general: the kept values of each group's first block
+    (``firsts``), then values from its next blocks, pair by pair, until it has ``size``."""
     filled = np.zeros(rows.size, dtype=np.intp)
-    values = out[rows]
     for j in range(size):  # the kept values of the first block, moved to the front
         take = np.flatnonzero(kept_first[:, j])
-        out[rows[take], filled[take]] = values[take, j]
+        out[rows[take], filled[take]] = firsts[take, j]
         filled[take] += 1
     short = np.arange(rows.size)
     pairs = (None,) if double else ((0, 1), (2, 3))
