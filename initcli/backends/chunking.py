@@ -4,8 +4,8 @@ Under JAX and TensorFlow every element of a random tensor is a function of
 the key and the element's own counter, so any range of elements can be
 computed on its own.  :func:`counter_chunks` splits a tensor of ``n``
 elements into chunks of :data:`~initcli.streams.CHUNK` elements, fills them
-on a thread pool (NumPy releases the GIL in its loops) in blocks small enough
-of :data:`BLOCK` elements, and yields them in order from a ring of reused
+on a thread pool (NumPy releases the GIL in its loops) in blocks of
+:data:`BLOCK` elements, and yields them in order from a ring of reused
 buffers, so memory stays flat at any size.
 """
 
