@@ -31,7 +31,7 @@ import time
 import numpy as np
 
 import initcli
-from initcli.backends import jax_streams
+from initcli.backends import tables
 from initcli.parallel import workers
 
 CASES = [
@@ -81,7 +81,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.cold:
         os.environ["INITCLI_CACHE_DIR"] = tempfile.mkdtemp(prefix="initcli-bench-cache-")
-        jax_streams._TABLES.clear()
+        tables.forget()
     sizes = [1 << 16, 1 << 20, 1 << 22] if args.quick else [1 << 16, 1 << 20, 1 << 22, 1 << 24, 1 << 26]
     repeats = 3 if args.quick else 5
     rows = []
