@@ -340,3 +340,40 @@ def test_model_command_with_a_backend_loads_in_keras_and_verifies(keras, tmp_pat
             expected = initcli.sample(piece["initializer"], tuple(piece["shape"]), backend="jax")
             assert np.asarray(layer.kernel).tobytes() == expected.tobytes(), index
     assert run_subprocess(["verify", "m.keras"], tmp_path).exit_code == 0
+
+
+def _glibc_version() -> tuple[int, ...] | None:
+    import os
+
+    try:
+        name, version = os.confstr("CS_GNU_LIBC_VERSION").split()
+    except (AttributeError, ValueError, OSError):
+        return None
+    return tuple(int(part) for part in version.split(".")[:2]) if name == "glibc" else None
+
+
+@pytest.mark.skipif(
+    not (_glibc_version() and (2, 28) <= _glibc_version() <= (2, 40)),
+    reason="the port reproduces glibc 2.28-2.40; this host's C library is another",
+)
+def test_glibc_ports_equal_the_host_c_library_on_every_box_muller_input():
+    """TensorFlow calls the C library's logf and sincosf; our ports must give its results for
+    all 2**23 inputs Box-Muller can produce (u1 = max(u, 1e-7); v = float(2π·u))."""
+    import ctypes
+    import ctypes.util
+
+    from initcli.backends import glibc_math
+
+    libm = ctypes.CDLL(ctypes.util.find_library("m"))
+    functions = {}
+    for name in ("logf", "sinf", "cosf"):
+        function = getattr(libm, name)
+        function.restype, function.argtypes = ctypes.c_float, [ctypes.c_float]
+        functions[name] = np.frompyfunc(function, 1, 1)
+    units = tf_streams.unit_floats(np.arange(1 << 23, dtype=np.uint32))
+    radii = np.maximum(units, np.float32(1e-7))
+    angles = (units.astype(np.float64) * (2 * np.pi)).astype(np.float32)
+    assert np.array_equal(glibc_math.logf(radii), functions["logf"](radii).astype(np.float32))
+    sine, cosine = glibc_math.sincosf(angles)
+    assert np.array_equal(sine, functions["sinf"](angles).astype(np.float32))
+    assert np.array_equal(cosine, functions["cosf"](angles).astype(np.float32))
