@@ -246,6 +246,8 @@ def test_provenance_records_the_backend_and_verify_uses_it(tmp_path, backend):
     assert kernel.tobytes() != numpy_kernel.tobytes()
     verified = run_in_process(["verify", str(out)], tmp_path)
     assert verified.exit_code == 0, verified.stdout
+    inspected = run_in_process(["inspect", str(out), "--strict"], tmp_path)
+    assert inspected.exit_code == 0 and f"{backend} stream".encode() in inspected.stdout
     with h5py.File(out, "r+") as handle:  # a tensor made by another backend's stream is caught
         handle[kernel_path][...] = numpy_kernel
     verified = run_in_process(["verify", str(out)], tmp_path)

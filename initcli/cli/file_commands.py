@@ -98,8 +98,12 @@ def _print_report(report: dict[str, Any]) -> None:
         made = report["provenance"]
         inputs = made.get("inputs", {})
         seed = inputs.get("master_seed", inputs.get("seed"))
-        origin = f"; written by initcli {made.get('initcli')} ({made.get('command')}" + (
-            f", seed {seed})" if seed is not None else ")"
+        backend = made.get("stream", {}).get("backend", "numpy")
+        origin = (
+            f"; written by initcli {made.get('initcli')} ({made.get('command')}"
+            + (f", seed {seed}" if seed is not None else "")
+            + (f", {backend} stream" if backend != "numpy" else "")
+            + ")"
         )
     click.echo(f"{report['file']}: {report['kind']}, {len(tensors)} tensors, {format_bytes(total)}{origin}")
     for t in tensors:
