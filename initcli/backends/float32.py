@@ -9,7 +9,7 @@ The float64 sum ``s = fl64(a·b + c)`` is itself rounded, and rounding it again
 to float32 ("double rounding") is wrong in exactly one situation: ``s`` lies
 exactly halfway between two float32 values while ``a·b + c`` does not.  In
 binary, ``s`` then ends in the 29-bit pattern ``1000…0`` below the float32
-mantissa.  Those rare elements (about one in 2**28) are found by that bit
+mantissa.  Those rare elements are found by that bit
 pattern and corrected with the exact rounding error of the sum (Knuth's
 two-sum), which tells on which side of the midpoint the true value lies.
 

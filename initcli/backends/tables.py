@@ -1,10 +1,12 @@
 """Tables of a stream's per-word maps, built once and cached on disk.
 
-On both backends an output value is a fixed function of 23 random bits (JAX's
-``sqrt(2)·erf_inv(u)``, TensorFlow's Box-Muller radius and angle), so for large
-tensors it is cheaper to evaluate that function once for all 2**23 inputs and
-look values up than to evaluate it per element.  A table is 2**23 entries
-(32 MiB per float32 column); it is kept in memory for the life of the process
+Each of JAX's normal and truncated normal values is a fixed function of 23
+random bits (``sqrt(2)·erf_inv(u)`` with XLA's emulated float32 maths), so for
+large tensors it is cheaper to evaluate that function once for all 2**23
+inputs and look values up than to evaluate it per element.  (TensorFlow's
+Box-Muller radius and angle are also functions of 23 bits, but looking them up
+in 96 MiB of tables measured slower than computing them.)  A table is 2**23
+float32 entries (32 MiB); it is kept in memory for the life of the process
 and in a cache directory between runs (:func:`cache_directory`).  Every table,
 built or loaded, must match the CRC-32 recorded when it was checked against
 the real backend, so a corrupt cache or a platform whose arithmetic differs
@@ -55,26 +57,22 @@ def cache_directory() -> Path | None:
 
 
 class Table:
-    """A named map from 23-bit inputs to ``columns`` float32 values, with its checksum."""
+    """A named map from 23-bit inputs to float32 values, with its checksum."""
 
-    def __init__(self, name: str, function: Callable[[np.ndarray], np.ndarray], crc32: int, columns: int = 1):
-        self.name, self.function, self.crc32, self.columns = name, function, crc32, columns
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return (ENTRIES,) if self.columns == 1 else (ENTRIES, self.columns)
+    def __init__(self, name: str, function: Callable[[np.ndarray], np.ndarray], crc32: int):
+        self.name, self.function, self.crc32 = name, function, crc32
 
     def path(self) -> Path | None:
         directory = cache_directory()
         return None if directory is None else directory / f"{self.name}-stream{STREAM_VERSION}.f32"
 
     def checked(self, values: np.ndarray) -> bool:
-        return values.size == ENTRIES * self.columns and zlib.crc32(values) == self.crc32
+        return values.size == ENTRIES and zlib.crc32(values) == self.crc32
 
     def build(self) -> np.ndarray:
         """Evaluate the function on every input, on all cores, and check the result."""
         keep_temporaries_in_the_heap()
-        values = np.empty(self.shape, dtype=np.float32)
+        values = np.empty(ENTRIES, dtype=np.float32)
 
         def part(start: int) -> None:
             values[start : start + _PART] = self.function(np.arange(start, start + _PART, dtype=np.uint32))
@@ -96,7 +94,7 @@ class Table:
             values = np.fromfile(path, dtype=np.float32)
         except (OSError, ValueError):
             return None
-        return values.reshape(self.shape) if self.checked(values) else None
+        return values if self.checked(values) else None
 
     def store(self, values: np.ndarray) -> None:
         """Write the table atomically (best effort: a cache that cannot be written is skipped)."""
