@@ -99,7 +99,6 @@ class Drawn:
         """Fail now, before any work, if the tensor cannot be made (shape, memory)."""
         for d in self.draws:
             d.initializer.check_shape(d.shape)
-            d.initializer.check_dtype(self.dtype, self.backend)
             need = (d.initializer.working_bytes if in_memory else d.initializer.streaming_bytes)(d.shape, self.dtype)
             check_fits(need, f"{type(d.initializer).__name__} of shape {d.shape}")
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import random as _pyrandom
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -93,12 +93,7 @@ class Initializer:
         """
         if type(self).__call__ is not Initializer.__call__:
             return np.asarray(self(shape, dtype))
-        shape = normalize_shape(shape)
-        dtype = resolve_dtype(dtype, integers=self.integer_dtypes)
-        self.check_shape(shape)
-        backend = check_backend(backend)
-        self.check_dtype(dtype, backend)
-        check_fits(self.working_bytes(shape, dtype), f"{type(self).__name__} of shape {shape}")
+        shape, dtype, backend = self._checked(shape, dtype, backend, self.working_bytes)
         return self._generate(shape, dtype, draw, backend)
 
     def chunks(
@@ -110,19 +105,22 @@ class Initializer:
         Random initializers stream (bounded memory, both cores); others build the
         tensor, or large blocks of it, in memory.  Checks come first, as in ``sample``.
         """
+        shape, dtype, backend = self._checked(shape, dtype, backend, self.streaming_bytes)
+        return self._chunks(shape, dtype, draw, backend)
+
+    def _checked(
+        self, shape: Any, dtype: Any, backend: str, needs: Callable[[tuple[int, ...], np.dtype], int]
+    ) -> tuple[tuple[int, ...], np.dtype, str]:
+        """Shape, dtype and backend checked and normalized, and the memory ``needs`` says checked."""
         shape = normalize_shape(shape)
         dtype = resolve_dtype(dtype, integers=self.integer_dtypes)
         self.check_shape(shape)
         backend = check_backend(backend)
-        self.check_dtype(dtype, backend)
-        check_fits(self.streaming_bytes(shape, dtype), f"{type(self).__name__} of shape {shape}")
-        return self._chunks(shape, dtype, draw, backend)
+        check_fits(needs(shape, dtype), f"{type(self).__name__} of shape {shape}")
+        return shape, dtype, backend
 
     def _chunks(self, shape: tuple[int, ...], dtype: np.dtype, draw: int, backend: str) -> Iterator[np.ndarray]:
         yield self._generate(shape, dtype, draw, backend).reshape(-1)
-
-    def check_dtype(self, dtype: np.dtype, backend: str) -> None:
-        """Raise :class:`InvalidArgument` if ``backend``'s stream cannot make ``dtype``."""
 
     def streaming_bytes(self, shape: tuple[int, ...], dtype: np.dtype) -> int:
         """Peak bytes needed while streaming the tensor (an upper estimate)."""
