@@ -209,10 +209,6 @@ def normal_chunks(
     return counter_chunks(n, dtype, fill, drawn=dtype)
 
 
-_WITHOUT = np.array([[1, 2, 3], [0, 2, 3], [0, 1, 3], [0, 1, 2]])
-"""Positions of a float32 group's first block left after dropping position ``j``."""
-
-
 def _truncated_groups(
     key: tuple[int, int],
     counter: tuple[int, int, int, int],
@@ -247,12 +243,16 @@ def _truncated_groups(
     single = np.flatnonzero((word & (word - np.uint32(1))) == 0)  # a power of two: one byte set
     dropped = np.log2(word[single]).astype(np.intp) // 8
     one = rows[single]
-    out[one, :3] = np.take_along_axis(firsts[single], _WITHOUT[dropped], axis=1)
+    flat = out.reshape(-1)
+    starts = one * 4
+    kept = firsts[single]
+    for slot in range(3):  # the values after the dropped one move up a slot
+        flat[starts + slot] = np.where(dropped > slot, kept[:, slot], kept[:, slot + 1])
     blocks = philox.blocks(key, counter, groups[one] + np.uint64(1))
     d0, d1 = box_muller(blocks[:, 0], blocks[:, 1])
     kept0 = np.abs(d0) < 2
     found = kept0 | (np.abs(d1) < 2)
-    out[one[found], 3] = np.where(kept0, d0, d1)[found]
+    flat[starts[found] + 3] = np.where(kept0, d0, d1)[found]
     rest = np.ones(rows.size, dtype=bool)
     rest[single[found]] = False
     rest = np.flatnonzero(rest)
