@@ -29,7 +29,7 @@ from math import prod
 import numpy as np
 
 from .errors import InvalidArgument
-from .parallel import ordered_map, prefetch, workers
+from .parallel import prefetch
 
 SEED_LIMIT = 2**32
 """Seeds are integers in ``[0, SEED_LIMIT)``: one uint32 word of Keras's key."""
@@ -107,38 +107,26 @@ def uniform_chunks(
     """``n`` draws of U[minval, maxval) as flat chunks, bit-identical to ``rng.uniform``.
 
     ``Generator.uniform`` computes ``low + (high - low) * next_double()`` and each
-    double consumes exactly one 64-bit PCG64 output, so chunk ``k`` can start from
-    a copy of the generator advanced by its offset: chunks are drawn on all cores.
-    Each chunk is valid until the next one is requested.
+    double consumes exactly one 64-bit PCG64 output, so any block of the stream can
+    start from a generator advanced by its offset (``PCG64.advance``): the stream is
+    counter-based, drawn in chunks on all cores like the jax and tensorflow streams
+    (:func:`initcli.backends.chunking.counter_chunks`).  Each chunk is valid until
+    the next one is requested.
     """
+    from .backends.chunking import counter_chunks
+
     span = maxval - minval
     key = np.array([seed, draw], dtype=np.uint32)
-    if n <= chunk:
-        values = np.random.Generator(np.random.PCG64(key)).random(n)
-        values *= span
-        values += minval
-        yield _cast(values, dtype)
-        return
-    threads = workers()
-    draws = Ring(threads + 3, chunk, np.dtype(np.float64))
-    casts = Ring(threads + 3, chunk, dtype) if dtype != np.float64 else draws
 
-    def make(job: tuple[int, int]) -> np.ndarray:
-        index, offset = job
-        count = min(chunk, n - offset)
+    def fill(start: int, out: np.ndarray) -> None:
         bits = np.random.PCG64(key)
-        if offset:
-            bits.advance(offset)
-        values = draws.at(index)[:count]
-        np.random.Generator(bits).random(out=values)
-        values *= span
-        values += minval
-        out = casts.at(index)[:count]
-        if out is not values:
-            np.copyto(out, values, casting="same_kind")
-        return out
+        if start:
+            bits.advance(start)
+        np.random.Generator(bits).random(out=out)
+        out *= span
+        out += minval
 
-    yield from ordered_map(make, enumerate(range(0, n, chunk)), threads)
+    return counter_chunks(n, dtype, fill, drawn=np.float64, chunk=chunk)
 
 
 def _draw_stage(rng: np.random.Generator, sizes: Iterator[int], ring: Ring) -> Iterator[np.ndarray]:

@@ -15,9 +15,7 @@ can never produce numbers silently.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 import threading
 import zlib
 from collections.abc import Callable
@@ -28,6 +26,7 @@ import numpy as np
 from ..errors import ResourceError
 from ..parallel import ordered_map
 from ..provenance import STREAM_VERSION
+from ..writers.atomic import atomic_write
 from .chunking import keep_temporaries_in_the_heap
 
 ENTRIES = 1 << 23
@@ -101,17 +100,12 @@ class Table:
         path = self.path()
         if path is None:
             return
-        name = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile(dir=path.parent, prefix=path.name, suffix=".tmp", delete=False) as f:
-                name = f.name
-                values.tofile(f)
-            os.replace(name, path)
-        except OSError:
-            if name is not None:
-                with contextlib.suppress(OSError):
-                    os.unlink(name)
+            with atomic_write(path, force=True) as scratch:
+                scratch.write(memoryview(values))
+        except OSError:  # includes initcli's ResourceError
+            pass
 
     def values(self, *, build: bool = True) -> np.ndarray | None:
         """The table: from memory, else from the disk cache, else (if ``build``) built and cached."""
