@@ -93,27 +93,54 @@ def file_kind(path: Path) -> str:
 
 
 @contextmanager
-def read_tensors(path: str | Path, manifest: str | Path | None = None) -> Iterator[StoredFile]:
-    """Open ``path`` and yield its tensors; loading works while the context is open."""
+def read_tensors(
+    path: str | Path, manifest: str | Path | None = None, *, max_bytes: int | None = None
+) -> Iterator[StoredFile]:
+    """Open ``path`` and yield its tensors; loading works while the context is open.
+
+    ``max_bytes``: refuse (:class:`ResourceError`), before any tensor data is read,
+    a file whose tensors declare more bytes than that in total.
+    """
     path = Path(path)
     kind = file_kind(path)
     if kind == "npy":
-        yield _npy(path, manifest)
+        stored = _npy(path, manifest)
+        _check_max_bytes(path, stored, max_bytes)
+        yield stored
     elif kind == "npz":
         with zipfile.ZipFile(path) as archive:
-            yield _npz(archive)
+            stored = _npz(archive)
+            _check_max_bytes(path, stored, max_bytes)
+            yield stored
     elif kind == "hdf5":
         import h5py
 
         with h5py.File(path, "r") as handle:
-            yield _hdf5(handle, "hdf5")
+            stored = _hdf5(handle, "hdf5")
+            _check_max_bytes(path, stored, max_bytes)
+            yield stored
     else:
         import h5py
 
         with zipfile.ZipFile(path) as archive:
             data = archive.read("model.weights.h5")
         with h5py.File(io.BytesIO(data), "r") as handle:
-            yield _hdf5(handle, "keras")
+            stored = _hdf5(handle, "keras")
+            _check_max_bytes(path, stored, max_bytes)
+            yield stored
+
+
+def _check_max_bytes(path: Path, stored: StoredFile, limit: int | None) -> None:
+    """Refuse a file whose tensors declare more than ``limit`` bytes."""
+    if limit is None:
+        return
+    total = sum(t.nbytes for t in stored.tensors)
+    if total > limit:
+        from .memory import format_bytes
+
+        raise ResourceError(
+            f"{str(path)!r} holds {format_bytes(total)} of tensors, more than --max-bytes {format_bytes(limit)}"
+        )
 
 
 _PICKLE = "holds Python objects (pickled data), which initcli never loads"

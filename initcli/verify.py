@@ -47,10 +47,15 @@ def compare(stored: np.ndarray, fresh: np.ndarray) -> str:
     )
 
 
-def verify_file(path: str | Path, manifest: str | Path | None = None) -> tuple[str, list[Verdict]]:
-    """Verdicts for every tensor of ``path`` (kind of file, verdicts)."""
+def verify_file(
+    path: str | Path, manifest: str | Path | None = None, *, max_bytes: int | None = None
+) -> tuple[str, list[Verdict]]:
+    """Verdicts for every tensor of ``path`` (kind of file, verdicts).
+
+    ``max_bytes``: refuse a file whose tensors declare more bytes than that, before reading any.
+    """
     verdicts: list[Verdict] = []
-    with read_tensors(path, manifest) as stored:
+    with read_tensors(path, manifest, max_bytes=max_bytes) as stored:
         by_path = {t.provenance["path"]: t for t in stored.tensors if t.provenance}
         for tensor in stored.tensors:
             verdicts.append(_verdict(tensor, by_path))
