@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from .. import __version__
+from .examples_command import examples_command
 from .file_commands import inspect_command, verify_command
 from .group import InitcliGroup
 from .list_command import list_command
@@ -13,7 +14,8 @@ from .plan_commands import batch_command, model_command
 _HELP = """Sample weight tensors with the Keras initializers, bit for bit.
 
 Each initializer is a subcommand (Keras's names and aliases all work); run
-'initcli NAME --help' for its options and maths, 'initcli list' for all.
+'initcli NAME --help' for its options and maths, 'initcli list' for all;
+'initcli examples' lists the sample configs for 'initcli batch' and 'initcli model'.
 
 \b
 Examples:
@@ -34,6 +36,7 @@ cli.add_command(batch_command)
 cli.add_command(model_command)
 cli.add_command(verify_command)
 cli.add_command(inspect_command)
+cli.add_command(examples_command)
 
 
 def main() -> None:
