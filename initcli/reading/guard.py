@@ -1,0 +1,171 @@
+"""The reader boundary: every low-level failure becomes one initcli error naming the file.
+
+:func:`translated` is the single place where ``OSError``, ``ValueError``,
+``zipfile.BadZipFile``, ``zlib.error`` and the rest raised while parsing or
+reading a file are turned into :class:`~initcli.errors.InvalidArgument` (the
+file is damaged or not of a kind initcli reads: exit 2) or
+:class:`~initcli.errors.ResourceError` (the machine refuses: locked,
+unreadable, changed while being read: exit 1).  Python warnings raised
+meanwhile are errors too, so none reaches the terminal with internal paths.
+:func:`guarded` applies it to the lazy ``load``/``read`` callables that run
+after :func:`~initcli.readers.read_tensors` has yielded.
+"""
+
+from __future__ import annotations
+
+import errno
+import functools
+import os
+import stat
+import struct
+import warnings
+import zipfile
+import zlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+
+from ..errors import InitcliError, InvalidArgument, ResourceError
+
+T = TypeVar("T")
+
+PROVENANCE_LIMIT = 64 * 2**20
+"""Largest provenance text (attribute, comment, sidecar) that is parsed."""
+
+
+def one_line(text: object) -> str:
+    """``text`` with its whitespace runs (newlines too) folded to single spaces."""
+    return " ".join(str(text).split())
+
+
+@contextmanager
+def translated(path: str | Path) -> Iterator[None]:
+    """Run the body with warnings as errors; re-raise anything but initcli's own errors
+    as one initcli error that names ``path``."""
+    name = repr(str(path))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            yield
+    except InitcliError:
+        raise
+    except MemoryError:
+        raise
+    except FileNotFoundError:
+        raise ResourceError(f"{name} does not exist") from None
+    except PermissionError:
+        raise ResourceError(f"cannot read {name}: permission denied") from None
+    except (zipfile.BadZipFile, zlib.error, EOFError, struct.error) as error:
+        raise InvalidArgument(f"{name} is a damaged archive: {one_line(error) or type(error).__name__}") from None
+    except OSError as error:
+        text = one_line(error)
+        if "lock" in text.lower() and ("unable to lock" in text.lower() or error.errno in (errno.EAGAIN, errno.EACCES)):
+            raise ResourceError(
+                f"{name} is locked by another process (HDF5 file locking): close the program writing it and retry"
+            ) from None
+        if error.errno is not None and error.strerror:
+            raise ResourceError(f"cannot read {name}: {error.strerror}") from None
+        raise InvalidArgument(f"{name} is damaged or not a file initcli can read: {text}") from None
+    except RecursionError:
+        raise InvalidArgument(f"{name} is nested too deeply to read") from None
+    except (Warning, ValueError, KeyError, IndexError, UnicodeDecodeError, RuntimeError, TypeError) as error:
+        raise InvalidArgument(
+            f"{name} is damaged or not a file initcli can read: {one_line(error) or type(error).__name__}"
+        ) from None
+    except (OverflowError, AttributeError, NotImplementedError, AssertionError) as error:
+        raise InvalidArgument(
+            f"{name} is damaged or not a file initcli can read: {one_line(error) or type(error).__name__}"
+        ) from None
+
+
+def guarded(path: str | Path, function: Callable[..., T]) -> Callable[..., T]:
+    """``function`` run under :func:`translated` for ``path``."""
+
+    @functools.wraps(function)
+    def run(*args: Any, **kwargs: Any) -> T:
+        with translated(path):
+            return function(*args, **kwargs)
+
+    return run
+
+
+def open_regular(path: Path) -> int:
+    """A read-only descriptor of ``path``, refused unless it is a non-empty regular file.
+
+    Opened with ``O_NONBLOCK`` so that a FIFO without a writer cannot hang the open; the
+    type is checked on the open descriptor (no race with a rename)."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        raise ResourceError(f"{str(path)!r} does not exist") from None
+    except IsADirectoryError:
+        raise InvalidArgument(f"{str(path)!r} is a directory; give a .npy, .npz, HDF5 or .keras file") from None
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise InvalidArgument(f"{str(path)!r} is a symbolic link loop") from None
+        raise ResourceError(f"cannot read {str(path)!r}: {error.strerror or one_line(error)}") from None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise InvalidArgument(f"{str(path)!r} is a directory; give a .npy, .npz, HDF5 or .keras file")
+        if not stat.S_ISREG(info.st_mode):
+            raise InvalidArgument(f"{str(path)!r} is not a regular file (a FIFO, socket or device); give a file")
+        if info.st_size == 0:
+            raise InvalidArgument(f"{str(path)!r} is empty (0 bytes)")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def provenance_of(value: object) -> dict[str, Any] | None:
+    """Stored provenance (an attribute, comment or sidecar entry) parsed, or ``None`` for
+    anything that is not initcli's: only a string (or UTF-8 bytes) of JSON with our schema."""
+    from ..provenance import loads
+
+    if isinstance(value, np.ndarray) and value.shape == () and value.dtype.kind in "OSU":
+        value = value.item()
+    if isinstance(value, bytes):
+        try:
+            value = value.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    if not isinstance(value, str) or not value or len(value) > PROVENANCE_LIMIT:
+        return None
+    try:
+        return loads(value)
+    except (RecursionError, ValueError, TypeError):
+        return None
+
+
+READ_KINDS = "iuf"
+"""Numpy dtype kinds whose tensors are read: signed, unsigned integers and floats."""
+
+
+def check_dtype(dtype: np.dtype, where: str) -> None:
+    """Refuse every dtype but plain integers and floats (no objects, fields, subarrays,
+    strings, booleans, complex numbers)."""
+    if dtype.hasobject:
+        raise InvalidArgument(f"{where} holds Python objects (pickled data), which initcli never loads")
+    if dtype.fields is not None or dtype.subdtype is not None or dtype.kind not in READ_KINDS:
+        raise InvalidArgument(
+            f"{where} has dtype {dtype.str!r} ({dtype.name}); initcli reads integer and floating-point tensors only"
+        )
+
+
+def check_shape(shape: object, where: str) -> tuple[int, ...]:
+    """A header's shape as a tuple of non-negative ints whose element count fits int64."""
+    if not isinstance(shape, tuple) or not all(isinstance(n, int) and not isinstance(n, bool) for n in shape):
+        raise InvalidArgument(f"{where} declares shape {shape!r}; a shape is a tuple of integers")
+    if any(n < 0 for n in shape):
+        raise InvalidArgument(f"{where} declares the negative shape {shape}")
+    count = 1
+    for n in shape:
+        count *= n
+    if count >= 2**63:
+        raise InvalidArgument(f"{where} declares shape {shape}: {count} elements, more than int64 can count")
+    return shape
