@@ -136,8 +136,7 @@ def _check_storage(dataset: Any, where: str, file_size: int | None) -> None:
         exact = layout != h5py.h5d.CHUNKED
         if stored < declared or (exact and stored != declared):
             raise InvalidArgument(
-                f"{where} declares {shape} {np.dtype(dataset.dtype).name} ({declared} bytes) "
-                f"but stores {stored} bytes"
+                f"{where} declares {shape} {np.dtype(dataset.dtype).name} ({declared} bytes) but stores {stored} bytes"
             )
     elif declared > MAX_FILTER_RATIO * stored:
         raise InvalidArgument(
