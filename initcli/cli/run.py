@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,7 @@ def run_sample(
     from ..api import Tensor, plan_many
     from ..provenance import Draw, Drawn
     from ..writers import format_for_path
-    from ..writers.atomic import check_disk, check_target
+    from ..writers.atomic import check_disk, check_target, same_file
     from .progress import progress
     from .types import check_max_bytes
 
@@ -75,6 +76,11 @@ def run_sample(
     if output == "-" and sys.stdout.isatty():
         raise click.UsageError(f"refusing to write binary .{fmt} data to a terminal; redirect stdout or use -o FILE")
 
+    if fmt in ("npy", "npz"):
+        from ..writers.npy import check_rank
+
+        for tensor_name, tensor in zip(names, drawn, strict=True):
+            check_rank(tuple(tensor.shape), tensor_name if fmt == "npz" else None)
     total = sum(t.nbytes for t in drawn)
     check_max_bytes(total, max_bytes)
     if output not in (None, "-"):
@@ -85,6 +91,10 @@ def run_sample(
             raise InvalidArgument("--manifest needs a file name when the output is not a file: --manifest=PATH")
         manifest = f"{output}.json"
     if manifest is not None:
+        if output not in (None, "-") and same_file(manifest, output):
+            raise InvalidArgument(
+                f"--manifest {manifest!r} is the output file {output!r} itself; give the manifest another name"
+            )
         check_target(manifest, force=force)
     if fmt == "npz":
         from ..writers.npy import check_member_name
@@ -101,12 +111,32 @@ def run_sample(
     named = dict(zip(names, drawn, strict=True))
     label = h5_path or (Path(output).name if fmt == "npy" and output not in (None, "-") else None)
     notes = tensor_notes(cls, init_params, named, label)
+    facts: dict[str, Any] = {}
+
+    def committed(path: Path, replaced: bool) -> None:
+        """Under the directory lock, right after the output's commit: note its size and SHA-256
+        for the new manifest, or remove the sidecar that described the file this run replaced."""
+        if manifest is not None:
+            facts.update(file_facts(path))
+        elif force and replaced and output is not None:
+            remove_stale_manifest(Path(f"{output}.json"), Path(output).name)
+
     with progress(total if output not in (None, "-") else 0, f"writing {output}", quiet=quiet) as advance:
         _write(
-            fmt, output, named, notes, force=force, append=append, compress=compress, h5_path=h5_path, advance=advance
+            fmt,
+            output,
+            named,
+            notes,
+            force=force,
+            append=append,
+            compress=compress,
+            h5_path=h5_path,
+            advance=advance,
+            committed=committed,
         )
     if manifest is not None:
-        write_manifest(manifest, notes, force=force)
+        output_name = Path(output).name if output not in (None, "-") else None
+        write_manifest(manifest, notes, force=force, output=output_name, facts=facts)
     if as_json:
         from .sample_command import write_json
 
@@ -134,8 +164,10 @@ def _write(
     compress: bool,
     h5_path: str | None,
     advance: Any,
+    committed: Any = None,
 ) -> None:
-    """Stream the tensors into the output (nothing for --json alone)."""
+    """Stream the tensors into the output (nothing for --json alone); ``committed`` runs under
+    the output directory's lock right after the commit."""
     first = next(iter(named.values()))
     if fmt == "npy":
         from ..writers.npy import write_npy, write_npy_stream
@@ -145,7 +177,7 @@ def _write(
             sys.stdout.buffer.flush()
         else:
             assert output is not None
-            write_npy(output, first, force=force, progress=advance)
+            write_npy(output, first, force=force, progress=advance, committed=committed)
     elif fmt == "npz":
         from ..writers.npy import write_npz, write_npz_stream
 
@@ -154,13 +186,22 @@ def _write(
             write_npz_stream(sys.stdout.buffer, named, compress=compress, notes=notes, progress=advance)
             sys.stdout.buffer.flush()
         else:
-            write_npz(output, named, force=force, append=append, compress=compress, notes=notes, progress=advance)
+            write_npz(
+                output,
+                named,
+                force=force,
+                append=append,
+                compress=compress,
+                notes=notes,
+                progress=advance,
+                committed=committed,
+            )
     elif fmt == "hdf5":
         from ..writers.hdf5 import write_dataset
 
         assert output is not None and h5_path is not None
         name = next(iter(named))
-        write_dataset(output, h5_path, first, force=force, note=notes[name], progress=advance)
+        write_dataset(output, h5_path, first, force=force, note=notes[name], progress=advance, committed=committed)
 
 
 def tensor_notes(cls: type, init_params: dict[str, Any], named: dict[str, Any], label: str | None) -> dict[str, str]:
@@ -191,12 +232,79 @@ def tensor_notes(cls: type, init_params: dict[str, Any], named: dict[str, Any], 
     return notes
 
 
-def write_manifest(path: str, notes: dict[str, str], *, force: bool) -> None:
-    """The sidecar manifest: ``{"file": ..., "tensors": [...]}`` as JSON, written atomically."""
+MANIFEST_OUTPUT = "output"
+"""Manifest key: the output file's name (no directory)."""
+MANIFEST_BYTES = "file_bytes"
+"""Manifest key: the output file's size in bytes when the manifest was written."""
+MANIFEST_SHA256 = "file_sha256"
+"""Manifest key: the output file's SHA-256 (hex) when the manifest was written."""
+
+
+def file_facts(path: Path) -> dict[str, Any]:
+    """``file_bytes`` and ``file_sha256`` of the file at ``path``."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+            size += len(block)
+    return {MANIFEST_BYTES: size, MANIFEST_SHA256: digest.hexdigest()}
+
+
+def write_manifest(
+    path: str,
+    notes: dict[str, str],
+    *,
+    force: bool,
+    output: str | None = None,
+    facts: dict[str, Any] | None = None,
+) -> None:
+    """The sidecar manifest, written atomically: ``{"file": ..., "tensors": [...]}`` as JSON,
+    with ``output`` (the output's file name) and ``file_bytes``/``file_sha256`` (its size and
+    SHA-256 at the commit) when the output is a file, so that a reader can tell a manifest
+    that no longer describes the file."""
     import json
 
     from ..writers.atomic import atomic_write
 
-    document = {"file": json.loads(notes[""]), "tensors": [json.loads(v) for k, v in notes.items() if k]}
+    document: dict[str, Any] = {
+        "file": json.loads(notes[""]),
+        "tensors": [json.loads(v) for k, v in notes.items() if k],
+    }
+    if output is not None:
+        document[MANIFEST_OUTPUT] = output
+    document.update(facts or {})
     with atomic_write(path, force=force) as stream:
         stream.write((json.dumps(document, indent=1, sort_keys=True) + "\n").encode())
+
+
+def remove_stale_manifest(sidecar: Path, output_name: str) -> None:
+    """Remove ``sidecar`` (``OUTPUT.json``) if and only if it is an initcli manifest describing
+    ``output_name``: a regular file of JSON with ``"file"`` of schema ``initcli/provenance/1`` and
+    ``"output"`` equal to the name (older manifests, without ``"output"``: a tensor whose
+    ``"path"`` is the name).  Anything else is left alone."""
+    import json
+    import os
+    import stat
+
+    from ..provenance import SCHEMA
+
+    try:
+        if not stat.S_ISREG(os.lstat(sidecar).st_mode) or os.path.getsize(sidecar) > 64 * 2**20:
+            return
+        document = json.loads(sidecar.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return
+    if not isinstance(document, dict) or not isinstance(document.get("file"), dict):
+        return
+    if document["file"].get("schema") != SCHEMA or not isinstance(document.get("tensors"), list):
+        return
+    if MANIFEST_OUTPUT in document:
+        describes = document[MANIFEST_OUTPUT] == output_name
+    else:
+        describes = any(isinstance(t, dict) and t.get("path") == output_name for t in document["tensors"])
+    if describes:
+        with contextlib.suppress(FileNotFoundError):
+            sidecar.unlink()

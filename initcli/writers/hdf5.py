@@ -7,6 +7,14 @@ interrupted run leaves the original untouched; concurrent adders take turns
 (a lock on the directory), so both datasets land.  Replacing an existing
 dataset needs ``force``.  Datasets are written contiguous and uncompressed,
 as Keras writes them; h5py is imported only here.
+
+Refused before any work: a dataset path with NUL characters (HDF5 cuts names
+at NUL) or that is not valid UTF-8, and an existing file whose path to the
+dataset crosses a soft link, an external link (into another file) or a
+dangling or looping link -- only plain groups are added to.  A symbolic link as
+the file is followed (the file it points to changes; the link stays); the
+file's mode, owner and group are kept.  A FIFO or ``/dev/null`` receives a new
+file holding just the dataset.
 """
 
 from __future__ import annotations
@@ -17,18 +25,36 @@ from typing import Any
 
 from ..errors import InvalidArgument, ResourceError
 from ..provenance import ATTRIBUTE
-from .atomic import atomic_write, check_target, directory_lock
+from .atomic import Committed, atomic_write, check_target, directory_lock, seekable_into
 from .chunks import Progress, write_h5_dataset
 
 
 def check_dataset_path(path: str) -> str:
-    """A relative dataset path with no empty, ``.`` or ``..`` components."""
+    """A relative dataset path with no empty, ``.`` or ``..`` components, no NUL, valid UTF-8."""
     parts = path.split("/")
     if not path or path.startswith("/") or any(p in ("", ".", "..") for p in parts):
         raise InvalidArgument(
             f"HDF5 path {path!r} is not valid; use a relative path of plain names such as layers/dense/vars/0"
         )
+    check_h5_name(path, "HDF5 path")
     return path
+
+
+def check_h5_name(name: str, what: str) -> str:
+    """Refuse a name HDF5 would store as another: NUL characters (HDF5 cuts names there) or
+    text that is not valid UTF-8.  The name is shown escaped."""
+    from .npy import shown_name
+
+    if "\0" in name:
+        raise InvalidArgument(
+            f"{what} {shown_name(name)} holds a NUL character, where HDF5 cuts names "
+            "(two names would become one); use names without NUL"
+        )
+    try:
+        name.encode()
+    except UnicodeEncodeError:
+        raise InvalidArgument(f"{what} {shown_name(name)} is not valid UTF-8 text, which HDF5 names must be") from None
+    return name
 
 
 def write_dataset(
@@ -39,47 +65,78 @@ def write_dataset(
     force: bool = False,
     note: str | None = None,
     progress: Progress | None = None,
+    committed: Committed | None = None,
 ) -> None:
     """Write ``array`` at ``dataset`` in the HDF5 ``file``, keeping everything else in it.
 
-    ``note`` (provenance JSON) becomes the dataset's ``initcli`` attribute."""
+    ``note`` (provenance JSON) becomes the dataset's ``initcli`` attribute; ``committed`` runs
+    under the directory lock after the commit."""
     import h5py
 
     check_dataset_path(dataset)
     target = check_target(file, force=True)
-    with directory_lock(target):
-        existing = target.exists()
+    if target.kind == "stream":
+        with (
+            atomic_write(target.given, force=True) as stream,
+            seekable_into(stream) as side,
+            h5py.File(side, "w") as handle,
+        ):
+            _fill(handle, dataset, array, note, progress)
+        return
+    with directory_lock(target.path):
+        existing = target.path.exists()
         if existing:
             try:
-                with h5py.File(target, "r") as handle:
+                with h5py.File(target.path, "r") as handle:
                     _check_free(handle, dataset, force)
             except ResourceError:
                 raise
             except OSError:
-                raise ResourceError(f"cannot add to {str(target)!r}: it is not an HDF5 file") from None
-        with atomic_write(target, force=True) as stream:
+                raise ResourceError(f"cannot add to {str(target.given)!r}: it is not an HDF5 file") from None
+        with atomic_write(target.path, force=True, committed=committed) as stream:
             if existing:
-                with open(target, "rb") as source:
+                with open(target.path, "rb") as source:
                     shutil.copyfileobj(source, stream.file, 1 << 20)
                 stream.file.flush()
                 stream.file.seek(0)
             with h5py.File(stream.file, "a" if existing else "w") as handle:
                 if dataset in handle:
                     del handle[dataset]
-                created = write_h5_dataset(handle, dataset, array, progress)
-                if note is not None:
-                    created.attrs[ATTRIBUTE] = note
+                _fill(handle, dataset, array, note, progress)
             stream.file.flush()
 
 
-def _check_free(handle: object, dataset: str, force: bool) -> None:
+def _fill(handle: Any, dataset: str, array: Any, note: str | None, progress: Progress | None) -> None:
+    created = write_h5_dataset(handle, dataset, array, progress)
+    if note is not None:
+        created.attrs[ATTRIBUTE] = note
+
+
+def _check_free(handle: Any, dataset: str, force: bool) -> None:
+    """Every step of ``dataset`` that exists is a hard link (a plain group; the last a dataset,
+    replaced only with ``force``)."""
+    import h5py
+
     parts = dataset.split("/")
-    for depth in range(1, len(parts)):
+    for depth in range(1, len(parts) + 1):
         prefix = "/".join(parts[:depth])
-        if prefix in handle and not hasattr(handle[prefix], "keys"):  # type: ignore[index]
+        link = handle.get(prefix, getlink=True)
+        if link is None:
+            return
+        if isinstance(link, h5py.SoftLink):
+            raise ResourceError(
+                f"cannot write {dataset!r}: {prefix!r} in the file is a soft link (to {link.path!r}); "
+                "initcli adds datasets below plain groups only"
+            )
+        if isinstance(link, h5py.ExternalLink):
+            raise ResourceError(
+                f"cannot write {dataset!r}: {prefix!r} in the file is an external link (to {link.filename!r}); "
+                "initcli adds datasets below plain groups only"
+            )
+        node = handle.get(prefix)
+        if depth < len(parts) and not isinstance(node, h5py.Group):
             raise ResourceError(f"cannot write {dataset!r}: {prefix!r} is a dataset, not a group")
-    if dataset in handle:  # type: ignore[operator]
-        if hasattr(handle[dataset], "keys"):  # type: ignore[index]
-            raise ResourceError(f"cannot write {dataset!r}: it is a group in the file")
-        if not force:
-            raise ResourceError(f"{dataset!r} already exists in the file; use --force to replace it")
+    if isinstance(handle.get(dataset), h5py.Group):
+        raise ResourceError(f"cannot write {dataset!r}: it is a group in the file")
+    if not force:
+        raise ResourceError(f"{dataset!r} already exists in the file; use --force to replace it")

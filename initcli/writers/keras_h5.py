@@ -20,6 +20,13 @@ as Keras lists them) and a dataset for each.  Keras loads these by position
 ``metadata.json`` and ``model.weights.h5`` (the Keras 3 layout), all
 stored uncompressed as Keras writes them, so ``keras.models.load_model``
 returns the model with these weights.
+
+Before anything is written, every HDF5 name the layout will create (groups,
+datasets, the ``name``/``layer_names``/``weight_names`` strings) is checked:
+NUL characters (HDF5 cuts names there) and text that is not valid UTF-8 are
+refused, with the name shown escaped, and so are two weights or groups whose
+names become the same HDF5 path (``a//b`` is ``a/b``) or a dataset that
+another name needs as a group.  Nothing is merged silently.
 """
 
 from __future__ import annotations
@@ -34,9 +41,10 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import InvalidArgument
 from ..model.plan import ModelPlan
 from ..provenance import ATTRIBUTE
-from .atomic import Scratch, atomic_write
+from .atomic import Scratch, atomic_write, seekable_into
 from .chunks import Progress, write_h5_dataset
 from .zipfiles import member
 
@@ -106,9 +114,65 @@ def write_weights_h5(
     progress: Progress | None = None,
 ) -> None:
     """Write the tensors (arrays or chunked sources, keyed by weight path) as an HDF5 weights
-    file, atomically, one chunk at a time."""
-    with atomic_write(path, force=force) as stream:
-        _write_h5(stream.file, layout, plan, arrays, notes, progress)
+    file, atomically, one chunk at a time (names checked first: :func:`check_h5_names`)."""
+    check_h5_names(plan, layout)
+    with atomic_write(path, force=force) as stream, seekable_into(stream) as file:
+        _write_h5(file, layout, plan, arrays, notes, progress)
+
+
+def _h5_path(name: str) -> str:
+    """The path HDF5 stores ``name`` at: empty and ``.`` components dropped."""
+    return "/".join(part for part in name.split("/") if part not in ("", "."))
+
+
+def check_h5_names(plan: ModelPlan, layout: str) -> None:
+    """Refuse, before any data is written, names HDF5 would store as other names: NUL
+    characters, text that is not valid UTF-8, two objects at the same HDF5 path, and a
+    dataset that is also needed as a group."""
+    from .hdf5 import check_h5_name
+    from .npy import shown_name
+
+    groups: dict[str, str] = {}
+    datasets: dict[str, str] = {}
+
+    def add(table: dict[str, str], name: str, what: str) -> None:
+        check_h5_name(name, what)
+        stored = _h5_path(name)
+        if stored in table:
+            raise InvalidArgument(
+                f"{what} {shown_name(name)} and {table[stored]} would both be stored at HDF5 path "
+                f"{shown_name(stored)}; give them distinct names"
+            )
+        table[stored] = f"{what} {shown_name(name)}"
+
+    check_h5_name(plan.name, "model name")
+    if layout == "keras3":
+        add(groups, "vars", "the model's vars group")
+        for layer in plan.layers:
+            for obj, name in layer.h5_names.items():
+                check_h5_name(name, "layer name")
+                add(groups, f"{obj}/vars", "HDF5 group")
+            for weight in layer.weights:
+                add(datasets, f"{weight.h5_object}/vars/{weight.h5_index}", f"weight {shown_name(weight.path)} at")
+    else:
+        for layer in plan.layers:
+            add(groups, layer.name, "layer")
+            unique = [w for w in layer.weights if w.alias_of is None]
+            for weight in unique:
+                name = _legacy_name(layer.name, weight.path)
+                check_h5_name(name, "weight name")
+                add(datasets, f"{layer.name}/{name}", f"weight {shown_name(weight.path)} at")
+    for stored, what in [*datasets.items(), *groups.items()]:
+        parts = stored.split("/")
+        for depth in range(1, len(parts)):
+            prefix = "/".join(parts[:depth])
+            if prefix in datasets:
+                raise InvalidArgument(
+                    f"{what} {shown_name(stored)} needs {shown_name(prefix)} as a group, but "
+                    f"{datasets[prefix]} is a dataset there; give them distinct names"
+                )
+        if stored in datasets and stored in groups:
+            raise InvalidArgument(f"{what} {shown_name(stored)} is also {groups[stored]}; give them distinct names")
 
 
 def _write_h5(
@@ -140,6 +204,7 @@ def write_keras_archive(
         "metadata.json": json.dumps({"keras_version": KERAS_VERSION, "date_saved": "1980-01-01@00:00:00"}).encode(),
         "config.json": json.dumps(plan.keras_config).encode(),
     }
+    check_h5_names(plan, "keras3")
     with atomic_write(path, force=force) as stream:
         # the weights go to an unnamed scratch HDF5 file beside the output, then into the zip in blocks
         weights = Scratch(Path(stream.directory) / "model.weights.h5")
@@ -163,8 +228,6 @@ def layout_for_path(path: str, explicit: str | None = None) -> str:
 
     ``.weights.h5`` -> keras3, ``.h5``/``.hdf5`` -> legacy, ``.keras`` -> keras, ``.npz`` -> npz.
     """
-    from ..errors import InvalidArgument
-
     if explicit is not None:
         if explicit not in LAYOUTS:
             raise InvalidArgument(f"layout {explicit!r} is not known; use one of {', '.join(LAYOUTS)}")

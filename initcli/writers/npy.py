@@ -7,6 +7,12 @@ written with ``numpy.lib.format.write_array`` and never with pickle.
 writes it, but reproducible: members are stored in the given order with a
 fixed timestamp (1980-01-01 00:00:00) and fixed attributes, so the same
 arrays always give the same bytes.  ``numpy.load`` reads both.
+
+Refused before anything is written: tensors of rank above 32 (NumPy 1.x loads
+at most 32 dimensions, 2.x at most 64), and tensor names a zip member cannot
+hold as given (NUL characters, which zip readers cut the name at; text that is
+not valid UTF-8; names whose UTF-8 is over 65535 bytes).  Appending to a
+symbolic link changes the file it points to; the link stays.
 """
 
 from __future__ import annotations
@@ -20,18 +26,37 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from ..errors import InvalidArgument, ResourceError
-from .atomic import atomic_write, directory_lock
+from .atomic import Committed, atomic_write, check_target, directory_lock
 from .chunks import Progress, as_chunked
 from .zipfiles import member
+
+MAX_RANK = 32
+"""The most dimensions a ``.npy``/``.npz`` tensor may have: what NumPy 1.x loads (2.x loads 64)."""
+
+
+def check_rank(shape: tuple[int, ...], name: str | None = None) -> None:
+    """Refuse a shape NumPy 1.x cannot load from ``.npy``/``.npz`` (more than 32 dimensions)."""
+    if len(shape) > MAX_RANK:
+        what = f"tensor {name!r}" if name else "the tensor"
+        raise InvalidArgument(
+            f"{what} has rank {len(shape)}, but NumPy 1.x loads at most {MAX_RANK} dimensions from .npy/.npz "
+            f"(NumPy 2.x at most 64); use at most {MAX_RANK} dimensions"
+        )
+
+
+def _shape(value: Any) -> tuple[int, ...]:
+    return tuple(value.shape) if hasattr(value, "shape") else tuple(np.shape(value))
 
 
 def write_npy_stream(stream: BinaryIO, value: Any, progress: Progress | None = None) -> None:
     """Write a tensor (array or chunked source) as ``.npy`` to an open binary stream.
 
     The header is NumPy's own (format 1.0, or 2.0 when it does not fit), so the
-    bytes equal ``numpy.save``'s; the data follows chunk by chunk.
+    bytes equal ``numpy.save``'s; the data follows chunk by chunk.  A rank above
+    :data:`MAX_RANK` is refused before anything is written.
     """
     source = as_chunked(value)
+    check_rank(tuple(source.shape))
     dtype = np.dtype(source.dtype)
     if dtype.hasobject:
         raise ValueError("object arrays are not written (no pickle)")
@@ -47,19 +72,54 @@ def write_npy_stream(stream: BinaryIO, value: Any, progress: Progress | None = N
 
 
 def write_npy(
-    path: str | os.PathLike[str], value: Any, *, force: bool = False, progress: Progress | None = None
+    path: str | os.PathLike[str],
+    value: Any,
+    *,
+    force: bool = False,
+    progress: Progress | None = None,
+    committed: Committed | None = None,
 ) -> None:
-    """Write a tensor to ``path`` as ``.npy``, atomically; an existing file needs ``force``."""
-    with atomic_write(path, force=force) as stream:
+    """Write a tensor to ``path`` as ``.npy``, atomically; an existing file needs ``force``.
+    ``committed`` runs under the directory lock after the commit (see ``atomic_write``)."""
+    check_rank(_shape(value))
+    with atomic_write(path, force=force, committed=committed) as stream:
         write_npy_stream(stream, value, progress)
 
 
+MAX_MEMBER_BYTES = 65535
+"""The longest name a zip member can have, in bytes (a 16-bit length field)."""
+
+
+def shown_name(name: str, limit: int = 60) -> str:
+    """``name`` quoted with its control characters escaped, cut to ``limit`` characters."""
+    if len(name) <= limit:
+        return repr(name)
+    return f"{name[:limit]!r}... ({len(name)} characters)"
+
+
 def check_member_name(name: str) -> str:
-    """A tensor name usable as an ``.npz`` member: ``/``-separated plain names (``enc1/kernel``)."""
+    """A tensor name usable as an ``.npz`` member: ``/``-separated plain names (``enc1/kernel``),
+    valid UTF-8 without NUL characters, at most 65535 bytes with the ``.npy`` suffix."""
     parts = name.split("/")
     if not name or "\\" in name or any(p in ("", ".", "..") for p in parts):
         raise InvalidArgument(
-            f"tensor name {name!r} is not valid in .npz; use plain names such as 'kernel' or 'enc1/kernel'"
+            f"tensor name {shown_name(name)} is not valid in .npz; use plain names such as 'kernel' or 'enc1/kernel'"
+        )
+    if "\0" in name:
+        raise InvalidArgument(
+            f"tensor name {shown_name(name)} holds a NUL character, where zip readers cut member names "
+            "(two names would become one); use names without NUL"
+        )
+    try:
+        encoded = f"{name}.npy".encode()
+    except UnicodeEncodeError:
+        raise InvalidArgument(
+            f"tensor name {shown_name(name)} is not valid UTF-8 text, which .npz member names must be"
+        ) from None
+    if len(encoded) > MAX_MEMBER_BYTES:
+        raise InvalidArgument(
+            f"tensor name {shown_name(name)} is {len(encoded)} bytes as a zip member (with .npy); "
+            f"a zip holds names of at most {MAX_MEMBER_BYTES} bytes"
         )
     return name
 
@@ -116,30 +176,41 @@ def write_npz(
     compress: bool = False,
     notes: Mapping[str, str] | None = None,
     progress: Progress | None = None,
+    committed: Committed | None = None,
 ) -> None:
     """Write ``arrays`` (name -> array or chunked source) to ``path`` as ``.npz``, atomically.
 
     With ``append``, the tensors already in ``path`` are kept (the file is
-    rewritten beside it and swapped in); a name that is already there is
+    rewritten beside it and swapped in, keeping its mode, owner and group; a
+    symbolic link is followed and stays); a name that is already there is
     replaced only with ``force``.  Without ``append``, an existing file is
-    replaced only with ``force``.
+    replaced only with ``force``.  Names and ranks are checked before anything
+    is written.  ``committed`` runs under the directory lock after the commit.
     """
-    for name in arrays:
+    for name, array in arrays.items():
         check_member_name(name)
+        check_rank(_shape(array), name)
     if append:
-        with directory_lock(path):  # the whole read-add-swap, creation included, one process at a time
-            if not os.path.exists(path):
-                with atomic_write(path, force=force) as stream:
+        target = check_target(path, force=True)
+        if target.kind == "stream":
+            raise ResourceError(
+                f"cannot add to {os.fspath(path)!r}: it is a FIFO or device, not a file; leave out --append"
+            )
+        with directory_lock(target.path):  # the whole read-add-swap, creation included, one process at a time
+            if not os.path.exists(target.path):
+                with atomic_write(target.path, force=force, committed=committed) as stream:
                     write_npz_stream(stream, arrays, compress=compress, notes=notes, progress=progress)
                 return
-            clashes = [n for n in npz_member_names(path) if n in arrays]
+            clashes = [n for n in npz_member_names(target.path) if n in arrays]
             if clashes and not force:
                 raise ResourceError(
-                    f"{os.fspath(path)!r} already holds {', '.join(map(repr, clashes))}; "
+                    f"{os.fspath(path)!r} already holds {', '.join(map(shown_name, clashes))}; "
                     "use --force to replace, or choose another --name"
                 )
-            with atomic_write(path, force=True) as stream:
-                write_npz_stream(stream, arrays, compress=compress, keep_from=path, notes=notes, progress=progress)
+            with atomic_write(target.path, force=True, committed=committed) as stream:
+                write_npz_stream(
+                    stream, arrays, compress=compress, keep_from=target.path, notes=notes, progress=progress
+                )
             return
-    with atomic_write(path, force=force) as stream:
+    with atomic_write(path, force=force, committed=committed) as stream:
         write_npz_stream(stream, arrays, compress=compress, notes=notes, progress=progress)
