@@ -349,9 +349,11 @@ class Scratch:
     Unnamed (``O_TMPFILE``) where possible, else a named ``.initcli-*.part`` file that
     :meth:`close` removes (also when the constructor itself is interrupted)."""
 
-    def __init__(self, target: Path, directory: Path | None = None) -> None:
+    def __init__(self, target: Path, directory: Path | None = None, *, label: Path | None = None) -> None:
         self.directory = directory if directory is not None else _parent(target)
         self.target = target
+        self.label = label if label is not None else target
+        """The name messages show (the target as the user gave it)."""
         self.path: Path | None = None
         self.handle: BinaryIO
         fd = None
@@ -364,7 +366,7 @@ class Scratch:
             return
         if append_only(self.directory):
             raise ResourceError(
-                f"cannot write {_shown(target)}: directory {_shown(self.directory)} is append-only (chattr +a) "
+                f"cannot write {_shown(self.label)}: directory {_shown(self.directory)} is append-only (chattr +a) "
                 "and a scratch file there could not be removed; write elsewhere"
             )
         try:
@@ -399,15 +401,16 @@ class Scratch:
         carry over to the new file."""
         existing = _existing(self.target)
         self._carry_over(existing)
+        exists = f"{_shown(self.label)} already exists; use --force to replace it"
         if existing is not None and not force:
-            raise ResourceError(f"{_shown(self.target)} already exists; use --force to replace it")
+            raise ResourceError(exists)
         if self.path is None:
             try:
                 self._link(self.target)
                 return False
             except FileExistsError:
                 if not force:
-                    raise ResourceError(f"{_shown(self.target)} already exists; use --force to replace it") from None
+                    raise ResourceError(exists) from None
             staged = self.directory / scratch_name()
             self._link(staged)
             try:
@@ -418,7 +421,7 @@ class Scratch:
                 raise
             return True
         self.handle.close()
-        _commit(self.path, self.target, force=force)
+        _commit(self.path, self.target, force=force, label=self.label)
         return existing is not None
 
     def _carry_over(self, existing: os.stat_result | None) -> None:
@@ -481,7 +484,7 @@ def atomic_write(path: str | os.PathLike[str], *, force: bool, committed: Commit
             yield stream
         return
     try:
-        scratch = Scratch(target.path)
+        scratch = Scratch(target.path, label=target.given)
     except ResourceError:
         raise
     except OSError as error:
@@ -592,20 +595,20 @@ def _sync_directory(directory: str | os.PathLike[str]) -> None:
         os.close(fd)
 
 
-def _commit(temporary: Path, target: Path, *, force: bool) -> None:
+def _commit(temporary: Path, target: Path, *, force: bool, label: Path) -> None:
     if force:
         os.replace(temporary, target)
         return
     try:
         os.link(temporary, target)
     except FileExistsError:
-        raise ResourceError(f"{str(target)!r} already exists; use --force to replace it") from None
+        raise ResourceError(f"{_shown(label)} already exists; use --force to replace it") from None
     except OSError as error:
         if error.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV):
             raise
         # File systems without hard links: check, then rename (a small race remains).
         if target.exists():
-            raise ResourceError(f"{str(target)!r} already exists; use --force to replace it") from None
+            raise ResourceError(f"{_shown(label)} already exists; use --force to replace it") from None
         os.rename(temporary, target)
         return
     temporary.unlink()
