@@ -3,22 +3,271 @@ or read cleanly, one line naming the file, before any data it should not touch i
 
 from __future__ import annotations
 
+import io
+import json
+import re
+import shutil
+import zipfile
+from dataclasses import replace
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from initcli.errors import ResourceError
+from initcli.provenance import Drawn, drawn_from_record
 from initcli.readers import read_tensors
-from initcli.verify import verify_file
+from initcli.verify import compare_streamed, verify_file
 
 from .helpers import run_in_process
+
+HOSTILE_TRIED: list[str] = []
 
 
 def test_max_bytes_refuses_before_reading(tmp_path):
     assert run_in_process(["zeros", "-s", "100", "-o", "a.npz"], tmp_path).exit_code == 0
-    with pytest.raises(ResourceError, match="more than --max-bytes"):
-        with read_tensors(tmp_path / "a.npz", max_bytes=399):
-            pass
+    with pytest.raises(ResourceError, match="more than --max-bytes"), read_tensors(tmp_path / "a.npz", max_bytes=399):
+        pass
     with pytest.raises(ResourceError, match="400 B of tensors"):
         verify_file(tmp_path / "a.npz", max_bytes=10)
     with read_tensors(tmp_path / "a.npz", max_bytes=400) as stored:
         assert np.array_equal(stored.tensors[0].load(), np.zeros(100, np.float32))
+
+
+# ----------------------------------------------------------------------------- verify cannot be fooled
+
+
+def _rewrite_npz(path: Path, records: dict[str, object], arrays: dict[str, np.ndarray]) -> None:
+    """Rewrite an .npz that initcli wrote with new member comments (JSON of ``records``, or
+    raw text/bytes) and member data (``arrays``), as an attacker would."""
+    with zipfile.ZipFile(path) as archive:
+        infos = archive.infolist()
+        comment = archive.comment
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.comment = comment
+        for info in infos:
+            name = info.filename.removesuffix(".npy")
+            stream = io.BytesIO()
+            np.lib.format.write_array(stream, np.ascontiguousarray(arrays[name]))
+            record = records[name]
+            new = zipfile.ZipInfo(info.filename, date_time=info.date_time)
+            new.compress_type = info.compress_type
+            new.comment = record if isinstance(record, bytes) else json.dumps(record).encode()
+            archive.writestr(new, stream.getvalue())
+
+
+def _npz_state(path: Path) -> tuple[dict[str, dict], dict[str, np.ndarray]]:
+    with zipfile.ZipFile(path) as archive:
+        records = {info.filename.removesuffix(".npy"): json.loads(info.comment) for info in archive.infolist()}
+    with np.load(path) as loaded:
+        arrays = {name: loaded[name].copy() for name in loaded.files}
+    return records, arrays
+
+
+def _piece(record: dict) -> dict:
+    return record["pieces"][0]
+
+
+def _alias(record: dict, target: str) -> dict:
+    kept = {k: record[k] for k in ("schema", "initcli", "stream", "path", "shape", "dtype")}
+    return {**kept, "alias_of": target}
+
+
+def _partial_cover(r, a):  # the one piece covers only the first half; the second half is changed
+    a["a"][3:] += 1
+    _piece(r["a"])["shape"] = [3, 4]
+
+
+def _two_pieces_short(r, a):  # two pieces of 3 + 2 rows for 6 rows; the last row is changed
+    a["a"][5] = 7
+    first = _piece(r["a"])
+    r["a"]["pieces"] = [{**first, "shape": [3, 4]}, {**first, "shape": [2, 4]}]
+
+
+def _pieces_dict(r, a):
+    a["a"][:] = 1
+    r["a"]["pieces"] = {}
+
+
+def _pieces_empty(r, a):
+    a["a"][:] = 1
+    r["a"]["pieces"] = []
+
+
+def _pieces_string(r, a):
+    r["a"]["pieces"] = "he_normal"
+
+
+def _shape_string(r, a):
+    r["a"]["shape"] = "6,4"
+
+
+def _shape_huge(r, a):
+    r["a"]["shape"] = [2**70, 4]
+    _piece(r["a"])["shape"] = [2**70, 4]
+
+
+def _shape_bools(r, a):
+    r["b"]["shape"] = [6, True]
+    _piece(r["b"])["shape"] = [6, True]
+
+
+def _draw_bool(r, a):  # True is not the integer 1: tensor a given b's values, its draw "True"
+    a["a"] = a["b"].copy()
+    _piece(r["a"])["draw"] = True
+
+
+def _draw_float(r, a):
+    a["a"] = a["b"].copy()
+    _piece(r["a"])["draw"] = 1.0
+
+
+def _draw_negative(r, a):
+    _piece(r["a"])["draw"] = -1
+
+
+def _draw_huge(r, a):
+    _piece(r["a"])["draw"] = 2**64
+
+
+def _stream_string(r, a):
+    r["a"]["stream"] = "numpy"
+
+
+def _dtype_nonsense(r, a):
+    r["a"]["dtype"] = "xyz"
+
+
+def _dtype_object(r, a):
+    r["a"]["dtype"] = "object"
+
+
+def _initializer_unknown(r, a):
+    _piece(r["a"])["initializer"] = {"class_name": "NoSuchThing", "config": {}}
+
+
+def _initializer_list(r, a):
+    _piece(r["a"])["initializer"] = [1, 2]
+
+
+def _path_number(r, a):
+    r["a"]["path"] = 5
+
+
+def _alias_self(r, a):  # a changed tensor claims to be a copy of itself
+    a["a"][:] = 9
+    r["a"] = _alias(r["a"], "a")
+
+
+def _alias_cycle(r, a):  # two changed tensors claim to be copies of each other
+    a["a"][:] = 9
+    a["b"][:] = 9
+    r["a"], r["b"] = _alias(r["a"], "b"), _alias(r["b"], "a")
+
+
+def _alias_of_changed(r, a):  # b copies a, but a itself was changed
+    a["a"][0, 0] = 9
+    a["b"] = a["a"].copy()
+    r["b"] = _alias(r["b"], "a")
+
+
+def _alias_shape(r, a):  # the alias's record says another shape
+    a["b"] = a["a"].copy()
+    r["b"] = {**_alias(r["b"], "a"), "shape": [24]}
+
+
+def _alias_missing(r, a):
+    r["b"] = _alias(r["b"], "nothing")
+
+
+def _alias_number(r, a):
+    r["b"] = _alias(r["b"], "a") | {"alias_of": 1}
+
+
+def _duplicate_path(r, a):  # two tensors claim the same path; b aliases it
+    a["b"] = a["a"].copy()
+    r["b"] = _alias(r["b"], "a") | {"path": "a"}
+
+
+def _deep_json(r, a):
+    r["a"] = b'{"schema": "initcli/provenance/1", "x": ' + b"[" * 20_000 + b"]" * 20_000 + b"}"
+
+
+# target tensor -> acceptable verdicts (never "identical")
+ATTACKS = {
+    _partial_cover: ("a", "unverifiable"),
+    _two_pieces_short: ("a", "unverifiable"),
+    _pieces_dict: ("a", "unverifiable"),
+    _pieces_empty: ("a", "unverifiable"),
+    _pieces_string: ("a", "unverifiable"),
+    _shape_string: ("a", "unverifiable"),
+    _shape_huge: ("a", "unverifiable"),
+    _shape_bools: ("b", "unverifiable"),
+    _draw_bool: ("a", "unverifiable"),
+    _draw_float: ("a", "unverifiable"),
+    _draw_negative: ("a", "unverifiable"),
+    _draw_huge: ("a", "unverifiable"),
+    _stream_string: ("a", "unverifiable"),
+    _dtype_nonsense: ("a", "unverifiable"),
+    _dtype_object: ("a", "unverifiable"),
+    _initializer_unknown: ("a", "unverifiable"),
+    _initializer_list: ("a", "unverifiable"),
+    _path_number: ("a", "unverifiable"),
+    _alias_self: ("a", "unverifiable"),
+    _alias_cycle: ("b", "unverifiable"),
+    _alias_of_changed: ("b", "unverifiable"),
+    _alias_shape: ("b", "different"),
+    _alias_missing: ("b", "unverifiable"),
+    _alias_number: ("b", "unverifiable"),
+    _duplicate_path: ("b", "unverifiable"),
+    _deep_json: ("a", "unverifiable"),
+}
+
+
+@pytest.fixture(scope="module")
+def sampled_npz(tmp_path_factory) -> Path:
+    work = tmp_path_factory.mktemp("attacks")
+    assert (
+        run_in_process(
+            ["random_normal", "-s", "6,4", "-s", "6,4", "-n", "a", "-n", "b", "--seed", "3", "-o", "a.npz", "-q"], work
+        ).exit_code
+        == 0
+    )
+    return work / "a.npz"
+
+
+@pytest.mark.parametrize("attack", list(ATTACKS), ids=lambda f: f.__name__.strip("_"))
+def test_verify_cannot_be_fooled(sampled_npz, tmp_path, attack):
+    target, expected = ATTACKS[attack]
+    path = tmp_path / "a.npz"
+    shutil.copy(sampled_npz, path)
+    records, arrays = _npz_state(path)
+    attack(records, arrays)
+    _rewrite_npz(path, records, arrays)
+    verdicts = {v.name: v for v in verify_file(path)[1]}
+    assert verdicts[target].status == expected, verdicts[target]
+    assert verdicts[target].detail and "\n" not in verdicts[target].detail
+    result = run_in_process(["verify", str(path)], tmp_path)
+    assert result.exit_code == 1, result.stderr
+    assert "internal error" not in result.stderr and "Traceback" not in result.stderr
+    assert re.search(rf"^{expected.upper()} +{target}\b", result.stdout.decode(), re.M), result.stdout
+    HOSTILE_TRIED.append(f"verify-{attack.__name__}")
+
+
+def test_untouched_npz_still_verifies(sampled_npz, tmp_path):
+    path = tmp_path / "a.npz"
+    shutil.copy(sampled_npz, path)
+    _rewrite_npz(path, *_npz_state(path))  # the rewrite itself changes nothing that matters
+    assert [v.status for v in verify_file(path)[1]] == ["identical", "identical"]
+
+
+def test_compare_streamed_needs_every_element(sampled_npz):
+    """A regenerated stream that covers only part of the stored tensor (or overruns it) is no match."""
+    with read_tensors(sampled_npz) as stored:
+        tensor = stored.tensors[0]
+        whole = drawn_from_record(tensor.provenance)
+        assert compare_streamed(tensor, whole) == ""
+        half = Drawn([replace(whole.draws[0], shape=(3, 4))], (6, 4), whole.dtype)
+        assert "12 elements" in compare_streamed(tensor, half)
+        double = Drawn([whole.draws[0], whole.draws[0]], (6, 4), whole.dtype)
+        assert compare_streamed(tensor, double) != ""
