@@ -271,3 +271,121 @@ def test_compare_streamed_needs_every_element(sampled_npz):
         assert "12 elements" in compare_streamed(tensor, half)
         double = Drawn([whole.draws[0], whole.draws[0]], (6, 4), whole.dtype)
         assert compare_streamed(tensor, double) != ""
+
+
+BIG = 4_500_000  # a bit over two 2**21-element chunks
+
+
+@pytest.fixture(scope="module")
+def big_files(tmp_path_factory) -> dict[str, Path]:
+    work = tmp_path_factory.mktemp("big")
+    base = ["random_uniform", "-s", str(BIG), "--seed", "1", "-q"]
+    for args in (["-o", "big.npy", "--manifest"], ["-o", "big.npz"], ["-o", "big.h5", "--path", "w"]):
+        assert run_in_process(base + args, work).exit_code == 0
+    return {kind: work / f"big.{kind}" for kind in ("npy", "npz", "h5")}
+
+
+def _tamper(path: Path, index: int) -> None:
+    """Change element ``index`` (float32) of the one tensor of ``path`` in place."""
+    if path.suffix == ".h5":
+        import h5py
+
+        with h5py.File(path, "r+") as handle:
+            handle["w"][index] = 2.5
+    elif path.suffix == ".npz":
+        with np.load(path) as loaded:
+            array = loaded["w"].copy() if "w" in loaded.files else loaded[loaded.files[0]].copy()
+        records = {}
+        with zipfile.ZipFile(path) as archive:
+            records = {i.filename.removesuffix(".npy"): i.comment for i in archive.infolist()}
+        array[index] = 2.5
+        _rewrite_npz(path, records, {next(iter(records)): array})
+    else:
+        with open(path, "r+b") as handle:
+            handle.seek(128 + 4 * index)
+            handle.write(np.float32(2.5).tobytes())
+
+
+@pytest.mark.parametrize("kind", ["npy", "npz", "h5"])
+@pytest.mark.parametrize("index", [BIG // 2, BIG - 1])
+def test_verify_reads_every_chunk(big_files, tmp_path, kind, index):
+    path = tmp_path / big_files[kind].name
+    shutil.copy(big_files[kind], path)
+    if kind == "npy":
+        shutil.copy(big_files[kind].with_name("big.npy.json"), tmp_path / "big.npy.json")
+    _tamper(path, index)
+    (verdict,) = verify_file(path)[1]
+    assert verdict.status == "different"
+    assert f"first difference at index ({index},): 2.5 in the file" in verdict.detail
+
+
+@pytest.fixture(scope="module")
+def sampled_h5(tmp_path_factory) -> Path:
+    work = tmp_path_factory.mktemp("h5")
+    args = ["random_normal", "-s", "6,4", "--seed", "3", "-o", "a.h5", "--path", "g/w", "-q"]
+    assert run_in_process(args, work).exit_code == 0
+    return work / "a.h5"
+
+
+def _h5_partial(record: dict) -> object:
+    record["pieces"][0]["shape"] = [3, 4]
+    return json.dumps(record)
+
+
+def _h5_bool_draw(record: dict) -> object:
+    record["pieces"][0]["draw"] = False
+    return json.dumps(record)
+
+
+H5_ATTRIBUTES = {
+    "int": lambda record: 7,
+    "float-array": lambda record: np.arange(3.0),
+    "string-array": lambda record: np.array([json.dumps(record)] * 2, dtype=object),
+    "empty": lambda record: __import__("h5py").Empty("f4"),
+    "not-utf8-bytes": lambda record: np.void(b"\xff\xfe" * 8),
+    "json-list": lambda record: json.dumps([record]),
+    "partial-pieces": _h5_partial,
+    "bool-draw": _h5_bool_draw,
+}
+
+
+@pytest.mark.parametrize("variant", list(H5_ATTRIBUTES))
+def test_hdf5_provenance_attribute_of_any_type(sampled_h5, tmp_path, variant):
+    """The ``initcli`` attribute edited to other types, or to provenance that does not cover
+    the (changed) data: never identical, never an error other than one clean line."""
+    import h5py
+
+    path = tmp_path / "a.h5"
+    shutil.copy(sampled_h5, path)
+    with h5py.File(path, "r+") as handle:
+        dataset = handle["g/w"]
+        record = json.loads(dataset.attrs["initcli"])
+        dataset[3:] = 1.0
+        del dataset.attrs["initcli"]
+        dataset.attrs["initcli"] = H5_ATTRIBUTES[variant](record)
+    (verdict,) = verify_file(path)[1]
+    assert verdict.status == "unverifiable", verdict
+    for args in (["verify", str(path)], ["inspect", str(path)], ["inspect", "--json", str(path)]):
+        result = run_in_process(args, tmp_path)
+        assert result.exit_code in (0, 1), result.stderr
+        assert "internal error" not in result.stderr and "Traceback" not in result.stderr, result.stderr
+        assert "Warning" not in result.stderr, result.stderr
+    HOSTILE_TRIED.append(f"h5-attribute-{variant}")
+
+
+def test_npy_sidecar_cannot_vouch_for_changed_data(tmp_path):
+    assert (
+        run_in_process(["random_normal", "-s", "6,4", "--seed", "3", "-o", "a.npy", "--manifest"], tmp_path).exit_code
+        == 0
+    )
+    document = json.loads((tmp_path / "a.npy.json").read_text())
+    array = np.load(tmp_path / "a.npy")
+    array[3:] = 0
+    np.save(tmp_path / "a.npy", array)
+    document["tensors"][0]["pieces"][0]["shape"] = [3, 4]
+    (tmp_path / "a.npy.json").write_text(json.dumps(document))
+    (verdict,) = verify_file(tmp_path / "a.npy")[1]
+    assert verdict.status == "unverifiable" and "one piece has shape [3, 4]" in verdict.detail
+    document["tensors"] = {"not": "a list"}
+    (tmp_path / "a.npy.json").write_text(json.dumps(document))
+    assert verify_file(tmp_path / "a.npy")[1][0].detail == "no initcli provenance"
