@@ -114,42 +114,107 @@ def statistics(array: np.ndarray) -> dict[str, Any]:
     return statistics_of(lambda: (flat[start : start + CHUNK] for start in range(0, flat.size, CHUNK)), flat.size)
 
 
+_SCALE_FROM = 1e100
+"""Above this magnitude, values are scaled by a power of two before squaring and summing (exact), so
+that no float64 sum or square overflows."""
+
+
 def statistics_of(chunks: Callable[[], Iterator[np.ndarray]], n: int) -> dict[str, Any]:
-    """The same statistics over a tensor given as a re-startable stream of flat chunks: three
-    passes (mean; spread; tails and histogram), never the whole tensor in memory."""
+    """The same statistics over a tensor of ``n`` declared elements given as a re-startable stream
+    of flat chunks: three passes (mean; spread; tails and histogram), never the whole tensor in memory.
+
+    ``read`` is the number of elements the stream actually returned (less than ``n`` for a
+    damaged file), and ``nan``, ``posinf``, ``neginf`` count the non-finite ones; every other
+    statistic is over the ``finite`` values only and divides by their count, never by ``n``
+    (``None`` when there are none).  Sums are float64; a tensor with values beyond 1e100 is
+    summed scaled by a power of two, so nothing overflows at any float64 value.
+    """
     if n == 0:
         return {"n": 0}
+    read = finite = nan = posinf = neginf = 0
     total = 0.0
     low, high = math.inf, -math.inf
     for chunk in chunks():
-        part = np.asarray(chunk, dtype=np.float64)
-        total += float(part.sum())
-        low, high = min(low, float(part.min())), max(high, float(part.max()))
-    mean = total / n
+        part = np.asarray(chunk).reshape(-1)
+        read += part.size
+        if part.dtype.kind == "f":
+            good = np.isfinite(part)
+            count = int(np.count_nonzero(good))
+            if count != part.size:
+                bad = part[~good]
+                nan += int(np.count_nonzero(np.isnan(bad)))
+                posinf += int(np.count_nonzero(bad == np.inf))
+                neginf += int(np.count_nonzero(bad == -np.inf))
+                part = part[good]
+        if part.size:
+            finite += part.size
+            low, high = min(low, float(part.min())), max(high, float(part.max()))
+            total += float(part.sum(dtype=np.float64))
+    counts = {"n": n, "read": read, "finite": finite, "nan": nan, "posinf": posinf, "neginf": neginf}
+    if not finite:
+        return {**counts, "mean": None, "std": None, "min": None, "max": None, "beyond_2std": None, "histogram": []}
+    exponent = math.frexp(max(abs(low), abs(high)))[1] if max(abs(low), abs(high)) > _SCALE_FROM else 0
+
+    def values() -> Iterator[np.ndarray]:
+        """The finite values as float64, scaled by 2**-exponent (exact)."""
+        for chunk in chunks():
+            part = np.asarray(chunk, dtype=np.float64).reshape(-1)
+            if nan or posinf or neginf:
+                part = part[np.isfinite(part)]
+            yield np.ldexp(part, -exponent) if exponent else part
+
+    if exponent:  # the unscaled sum may have overflowed: sum again, scaled
+        total = sum(float(part.sum()) for part in values())
+    mean = total / finite
     squares = 0.0
-    for chunk in chunks():
-        part = np.asarray(chunk, dtype=np.float64) - mean
-        squares += float(np.dot(part, part))
-    std = math.sqrt(squares / n)
+    for part in values():
+        centred = part - mean
+        squares += float(np.dot(centred, centred))
+    std = math.sqrt(squares / finite)
     beyond = 0
-    counts = np.zeros(BINS, dtype=np.int64)
-    edges = np.linspace(low, high, BINS + 1) if high > low else None
-    for chunk in chunks():
-        part = np.asarray(chunk, dtype=np.float64)
+    histogram = np.zeros(BINS, dtype=np.int64)
+    scaled_low, scaled_high = math.ldexp(low, -exponent), math.ldexp(high, -exponent)
+    edges = np.linspace(scaled_low, scaled_high, BINS + 1) if high > low else None
+    for part in values():
         beyond += int(np.count_nonzero(np.abs(part - mean) > 2 * std))
         if edges is not None:
-            counts += np.histogram(part, bins=edges)[0]
+            histogram += np.histogram(part, bins=edges)[0]
     if edges is None:
-        counts[BINS // 2] = n
+        histogram[BINS // 2] = finite
     return {
-        "n": n,
-        "mean": mean,
-        "std": std,
+        **counts,
+        "mean": _unscaled(mean, exponent),
+        "std": _unscaled(std, exponent),
         "min": low,
         "max": high,
-        "beyond_2std": beyond / n,
-        "histogram": counts.tolist(),
+        "beyond_2std": beyond / finite,
+        "histogram": histogram.tolist(),
     }
+
+
+def _unscaled(value: float, exponent: int) -> float:
+    """``value * 2**exponent``, infinite if it does not fit a float64 (it always does for a mean or std)."""
+    try:
+        return math.ldexp(value, exponent)
+    except OverflowError:
+        return math.copysign(math.inf, value)
+
+
+def non_finite_text(stats: dict[str, Any]) -> str:
+    """``3 NaN, 1 +inf`` (only the nonzero counts); empty when every value read is finite."""
+    parts = [f"{stats.get(key, 0)} {label}" for key, label in (("nan", "NaN"), ("posinf", "+inf"), ("neginf", "-inf"))]
+    return ", ".join(part for part in parts if not part.startswith("0 "))
+
+
+def value_flags(stats: dict[str, Any]) -> list[str]:
+    """Flags any tensor gets, whatever wrote it: values that are not finite (a NaN or an
+    infinity is never a valid initial weight), and fewer values read than the shape declares."""
+    out = []
+    if non_finite_text(stats):
+        out.append("non-finite")
+    if stats.get("n") and stats.get("read", stats["n"]) != stats["n"]:
+        out.append(f"read {stats['read']} of {stats['n']} values")
+    return out
 
 
 def _stored_chunks(tensor: StoredTensor) -> Callable[[], Iterator[np.ndarray]]:
@@ -165,7 +230,7 @@ def _stored_chunks(tensor: StoredTensor) -> Callable[[], Iterator[np.ndarray]]:
 
 def flags(stats: dict[str, Any], prediction: Prediction, dtype: np.dtype) -> list[str]:
     """The ways ``stats`` disagree with ``prediction``, beyond what the sample size allows."""
-    n = stats.get("n", 0)
+    n = stats.get("finite", stats.get("n", 0))
     if not n:
         return []
     out = []
@@ -193,10 +258,18 @@ def flags(stats: dict[str, Any], prediction: Prediction, dtype: np.dtype) -> lis
     return out
 
 
-def inspect_file(path: str | Path, manifest: str | Path | None = None) -> dict[str, Any]:
-    """Everything ``initcli inspect`` shows, as a JSON-ready dict."""
+def inspect_file(
+    path: str | Path, manifest: str | Path | None = None, *, max_bytes: int | None = None
+) -> dict[str, Any]:
+    """Everything ``initcli inspect`` shows, as a JSON-ready dict (non-finite statistics are
+    ``None``; write it with :func:`initcli.cli.jsonout.write_json`).
+
+    ``flags`` holds the ways a tensor disagrees with its recorded initializer and, for any
+    tensor, ``non-finite`` (NaN or infinities: counted in ``stats``) and short reads; it is
+    present when there is a prediction or a flag.  ``max_bytes`` refuses, before any data is
+    read, a file whose tensors hold more bytes (:class:`~initcli.errors.ResourceError`)."""
     report: dict[str, Any] = {"file": str(path), "tensors": []}
-    with read_tensors(path, manifest) as stored:
+    with read_tensors(path, manifest, max_bytes=max_bytes) as stored:
         report["kind"] = stored.kind
         report["provenance"] = stored.provenance
         for tensor in stored.tensors:
@@ -220,6 +293,9 @@ def inspect_file(path: str | Path, manifest: str | Path | None = None) -> dict[s
                         entry["flags"] = flags(entry["stats"], prediction, tensor.dtype)
                 elif "alias_of" in record:
                     entry["alias_of"] = record["alias_of"]
+            found = value_flags(entry["stats"])
+            if found:
+                entry["flags"] = [*entry.get("flags", []), *found]
             report["tensors"].append(entry)
     return report
 

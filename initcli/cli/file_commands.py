@@ -2,25 +2,36 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Any
 
 import click
 
+from .jsonout import write_json
+from .types import ByteSizeType
+
 _FILE = click.argument("file", type=click.Path(dir_okay=False))
 _MANIFEST = click.option(
     "--manifest", metavar="PATH", help="Provenance sidecar of a .npy (default: FILE.json when it exists)."
 )
-_JSON = click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
+_JSON = click.option(
+    "--json", "as_json", is_flag=True, help="Print the report as JSON on stdout (strict JSON: non-finite as null)."
+)
+_MAX_BYTES = click.option(
+    "--max-bytes",
+    type=ByteSizeType(),
+    metavar="SIZE",
+    help="Refuse, before reading any data, a file whose tensors hold more than SIZE bytes (e.g. 500M, 2GiB).",
+)
 
 
 @click.command("verify")
 @_FILE
 @_MANIFEST
 @_JSON
+@_MAX_BYTES
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing; the exit code says it all.")
-def verify_command(file: str, manifest: str | None, as_json: bool, quiet: bool) -> None:
+def verify_command(file: str, manifest: str | None, as_json: bool, max_bytes: int | None, quiet: bool) -> None:
     """Regenerate every tensor of FILE from its recorded provenance and compare, byte for byte.
 
     Works on .npy (with its --manifest sidecar), .npz, .weights.h5, legacy .h5
@@ -34,15 +45,12 @@ def verify_command(file: str, manifest: str | None, as_json: bool, quiet: bool) 
     """
     from ..verify import verify_file
 
-    kind, verdicts = verify_file(file, manifest)
+    kind, verdicts = verify_file(file, manifest, max_bytes=max_bytes)
     counts = {
         status: sum(v.status == status for v in verdicts) for status in ("identical", "different", "unverifiable")
     }
     if as_json:
-        json.dump(
-            {"file": file, "kind": kind, "counts": counts, "tensors": [v.to_json() for v in verdicts]}, sys.stdout
-        )
-        sys.stdout.write("\n")
+        write_json({"file": file, "kind": kind, "counts": counts, "tensors": [v.to_json() for v in verdicts]})
     elif not quiet:
         width = max((len(v.name) for v in verdicts), default=0)
         for verdict in verdicts:
@@ -60,8 +68,13 @@ def verify_command(file: str, manifest: str | None, as_json: bool, quiet: bool) 
 @_FILE
 @_MANIFEST
 @_JSON
-@click.option("--strict", is_flag=True, help="Exit 1 if any tensor's statistics disagree with its initializer.")
-def inspect_command(file: str, manifest: str | None, as_json: bool, strict: bool) -> None:
+@_MAX_BYTES
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Exit 1 if any tensor is flagged: statistics that disagree with its initializer, NaN or infinities.",
+)
+def inspect_command(file: str, manifest: str | None, as_json: bool, max_bytes: int | None, strict: bool) -> None:
     """Show the tensors of FILE with their statistics and what their initializers predict.
 
     Reads .npy, .npz, .weights.h5, legacy .h5 and .keras, whoever wrote them;
@@ -76,11 +89,10 @@ def inspect_command(file: str, manifest: str | None, as_json: bool, strict: bool
     """
     from ..inspection import inspect_file
 
-    report = inspect_file(file, manifest)
+    report = inspect_file(file, manifest, max_bytes=max_bytes)
     flagged = [t for t in report["tensors"] if t.get("flags")]
     if as_json:
-        json.dump(report, sys.stdout)
-        sys.stdout.write("\n")
+        write_json(report)
     else:
         _print_report(report)
     if strict and flagged:
@@ -88,7 +100,7 @@ def inspect_command(file: str, manifest: str | None, as_json: bool, strict: bool
 
 
 def _print_report(report: dict[str, Any]) -> None:
-    from ..inspection import sparkline
+    from ..inspection import non_finite_text, sparkline
     from ..memory import format_bytes
 
     tensors = report["tensors"]
@@ -123,18 +135,27 @@ def _print_report(report: dict[str, Any]) -> None:
             click.echo("    (empty)")
             continue
         predicted = t.get("predicted") or {}
-        parts = [
-            _stat(stats, predicted, "mean", "mean"),
-            _stat(stats, predicted, "std", "std"),
-            _stat(stats, predicted, "min", "min"),
-            _stat(stats, predicted, "max", "max"),
-            _stat(stats, predicted, "beyond_2std", ">2σ", percent=True),
-        ]
+        if stats.get("finite", stats["n"]):
+            parts = [
+                _stat(stats, predicted, "mean", "mean"),
+                _stat(stats, predicted, "std", "std"),
+                _stat(stats, predicted, "min", "min"),
+                _stat(stats, predicted, "max", "max"),
+                _stat(stats, predicted, "beyond_2std", ">2σ", percent=True),
+            ]
+        else:
+            parts = ["no finite values:"]
+        if non_finite_text(stats):
+            parts.append(
+                non_finite_text(stats) + (f" (statistics of the {stats['finite']} finite)" if parts[1:] else "")
+            )
         verdict = ""
-        if "flags" in t:
-            verdict = "  ok" if not t["flags"] else f"  DISAGREES: {', '.join(t['flags'])}"
+        if t.get("flags"):
+            verdict = f"  {'DISAGREES' if 'predicted' in t else 'FLAGGED'}: {', '.join(t['flags'])}"
+        elif "flags" in t:
+            verdict = "  ok"
         click.echo("    " + "  ".join(parts) + verdict)
-        if stats["max"] > stats["min"]:
+        if stats.get("finite", stats["n"]) and stats["max"] > stats["min"]:
             click.echo(f"    {stats['min']:<10.4g}{sparkline(stats['histogram'])}{stats['max']:>10.4g}")
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -73,8 +71,9 @@ def run_plan(
         total = sum(r["bytes"] for r in records)
         if as_json:
             document = {"model": plan.name, "master_seed": master, "backend": backend, "weights": records}
-            json.dump({**document, "total_bytes": total}, sys.stdout)
-            sys.stdout.write("\n")
+            from .jsonout import write_json
+
+            write_json({**document, "total_bytes": total})
             return
         rows = [_plan_row(record) for record in records]
         widths = [max(len(row[i]) for row in rows) for i in range(4)] if rows else []

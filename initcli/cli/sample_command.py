@@ -8,8 +8,6 @@ records drive both the Python constructor checks and these options.
 from __future__ import annotations
 
 import inspect
-import json
-import sys
 from typing import Any
 
 import click
@@ -171,8 +169,10 @@ def build_command(cls: type, name: str) -> click.Command:
 
 
 def write_json(tensors: list[Any]) -> None:
-    """Print tensors as one JSON document on stdout (values as exact decimal floats)."""
+    """Print tensors as one strict JSON document on stdout (values as exact decimal floats;
+    a non-finite value, which the initializers refuse to produce, would be ``null``)."""
     from ..initializers import serialize
+    from .jsonout import write_json as write_strict_json
 
     document = {
         "tensors": [
@@ -184,10 +184,9 @@ def write_json(tensors: list[Any]) -> None:
                 "draw": t.draw,
                 "backend": t.backend,
                 "initializer": serialize(t.initializer),
-                "values": t.array.tolist(),
+                "values": t.array,
             }
             for t in tensors
         ]
     }
-    json.dump(document, sys.stdout)
-    sys.stdout.write("\n")
+    write_strict_json(document)
