@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import random as _pyrandom
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -115,6 +116,7 @@ class Initializer:
         shape = normalize_shape(shape)
         dtype = resolve_dtype(dtype, integers=self.integer_dtypes)
         self.check_shape(shape)
+        self.check_values(shape, dtype)
         backend = check_backend(backend)
         check_fits(needs(shape, dtype), f"{type(self).__name__} of shape {shape}")
         return shape, dtype, backend
@@ -131,6 +133,10 @@ class Initializer:
 
     def check_shape(self, shape: tuple[int, ...]) -> None:
         """Raise :class:`InvalidArgument` if this initializer cannot fill ``shape``."""
+
+    def check_values(self, shape: tuple[int, ...], dtype: np.dtype) -> None:
+        """Raise :class:`InvalidArgument` if the values for ``shape`` are known, before any is
+        drawn, not to fit ``dtype`` (they would be stored as infinities or NaN)."""
 
     def working_bytes(self, shape: tuple[int, ...], dtype: np.dtype) -> int:
         """Peak bytes needed to build the tensor in memory (an upper estimate)."""
@@ -217,7 +223,11 @@ def check_real(name: str, value: Any, *, minimum: float | None = None, positive:
     """Check that ``value`` is a finite real number (and ``>= minimum`` / ``> 0``); return it unchanged."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise InvalidArgument(f"{name} {value!r} is not a number; use a finite real number")
-    if not math.isfinite(float(value)):
+    try:
+        finite = math.isfinite(float(value))
+    except OverflowError:  # an int beyond float64
+        raise InvalidArgument(f"{name} {value!r} is beyond float64's range; use a finite real number") from None
+    if not finite:
         raise InvalidArgument(f"{name} {value!r} is not finite; use a finite real number")
     if positive and not value > 0:
         raise InvalidArgument(f"{name} {value!r} must be positive; use a number greater than 0")
@@ -249,3 +259,84 @@ def check_axes(name: str, value: Any) -> list[int] | None:
     if len(set(int(a) for a in axes)) != len(axes):
         raise InvalidArgument(f"{name} {value!r} repeats an axis; name each axis once")
     return [int(a) for a in axes]
+
+
+# The streams cast float64 draws to the requested dtype; where that can overflow (untruncated
+# normals, whose range is unbounded) the initializers count the non-finite results of every
+# chunk themselves and refuse the tensor (:func:`finite_chunks`), so NumPy's own warning about
+# the cast, raised from initcli's stream code and often in a worker thread, would only print an
+# internal path before initcli's one-line error.  Only those warnings, from those modules.
+warnings.filterwarnings(
+    "ignore", message="overflow encountered in cast", category=RuntimeWarning, module=r"initcli\.(streams|backends)"
+)
+
+
+def largest(dtype: np.dtype) -> float:
+    """The largest finite value of a floating ``dtype`` (infinite for integer dtypes)."""
+    return float(np.finfo(dtype).max) if dtype.kind == "f" else math.inf
+
+
+def check_range(what: str, low: float, high: float, dtype: np.dtype, advice: str) -> None:
+    """Raise :class:`InvalidArgument` unless every value in ``[low, high]`` is finite in ``dtype``.
+
+    ``what`` names the initializer and its parameters, ``advice`` what would be accepted.
+    """
+    if dtype.kind != "f":
+        return
+    reach = max(abs(low), abs(high))
+    top = largest(dtype)
+    if not reach <= top:
+        raise InvalidArgument(
+            f"{what}: values reach {_g(reach)}, beyond {dtype.name}'s largest finite value {_g(top)}; "
+            f"{advice}{_or_wider(dtype)}"
+        )
+
+
+def finite_chunks(chunks: Iterator[np.ndarray], what: str, dtype: np.dtype, advice: str) -> Iterator[np.ndarray]:
+    """``chunks`` unchanged, checked as they are produced: the first chunk holding a value that is
+    not finite (a draw that overflowed ``dtype``) raises :class:`InvalidArgument` naming ``what``,
+    the dtype and its largest finite value.  Outputs are atomic, so the error leaves no file."""
+    seen = 0
+    for chunk in chunks:
+        if dtype.kind == "f" and not np.isfinite(chunk).all():
+            bad = int(chunk.size - np.count_nonzero(np.isfinite(chunk)))
+            raise InvalidArgument(
+                f"{what} overflows {dtype.name}: {bad} of the first {seen + chunk.size} values drawn are beyond "
+                f"its largest finite value {_g(largest(dtype))}; {advice}{_or_wider(dtype)}"
+            )
+        seen += chunk.size
+        yield chunk
+
+
+def check_finite_result(values: np.ndarray, what: str, dtype: np.dtype, advice: str) -> np.ndarray:
+    """``values`` (a tensor built whole) if every value is finite; else :class:`InvalidArgument`."""
+    if dtype.kind == "f" and not np.isfinite(values).all():
+        bad = int(values.size - np.count_nonzero(np.isfinite(values)))
+        raise InvalidArgument(
+            f"{what} gives {bad} values that are NaN or beyond {dtype.name}'s largest finite value "
+            f"{_g(largest(dtype))}; {advice}"
+        )
+    return values
+
+
+def fmt(value: float) -> str:
+    """A number for a message: ``65504``, ``100000``, ``3.4028e+38``; others keep five digits,
+    rounded toward zero so that a limit quoted is never beyond the true one (``1.7976e+308``)."""
+    if not math.isfinite(value):
+        return str(value)
+    if value == int(value) and abs(value) < 1e16:
+        return str(int(value))
+    text = f"{value:.4e}"
+    if abs(float(text)) > abs(value):
+        mantissa, exponent = text.split("e")
+        text = f"{float(mantissa) - math.copysign(0.0001, float(mantissa)):.4f}e{exponent}"
+    return f"{float(text):.5g}"
+
+
+_g = fmt
+
+
+def _or_wider(dtype: np.dtype) -> str:
+    """`` or a wider dtype (float32, float64)``; empty for float64."""
+    wider = [name for name in ("float32", "float64") if np.dtype(name).itemsize > dtype.itemsize]
+    return f" or a wider dtype ({', '.join(wider)})" if wider else ""

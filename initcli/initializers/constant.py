@@ -24,7 +24,7 @@ import numpy as np
 from ..errors import InvalidArgument
 from ..shapes import element_count
 from ..streams import CHUNK
-from .base import Param, StreamedInitializer, check_real
+from .base import Param, StreamedInitializer, check_range, check_real, fmt, largest
 
 
 class _Filled(StreamedInitializer):
@@ -99,6 +99,25 @@ class Constant(_Filled):
                 "use a number or a list that broadcasts to the shape"
             )
 
+    def check_values(self, shape: tuple[int, ...], dtype: np.dtype) -> None:
+        values = np.asarray(self.value)
+        if dtype.kind == "f":
+            with np.errstate(over="ignore"):
+                fits = bool(np.isfinite(values.astype(dtype)).all())
+            if not fits:
+                top = largest(dtype)
+                raise InvalidArgument(
+                    f"Constant value {self.value!r} does not fit {dtype.name}: beyond its largest finite value "
+                    f"{fmt(top)}; use values within ±{fmt(top)} or a wider dtype"
+                )
+            return
+        bounds = np.iinfo(dtype)
+        if values.size and not (bounds.min <= values.min() and values.max() <= bounds.max):
+            raise InvalidArgument(
+                f"Constant value {self.value!r} does not fit {dtype.name}; "
+                f"use values from {bounds.min} to {bounds.max} or a wider dtype"
+            )
+
     def fill_value(self, dtype: np.dtype) -> Any:
         return np.asarray(self.value).astype(dtype) * np.ones((), dtype=dtype)
 
@@ -119,6 +138,10 @@ class Identity(StreamedInitializer):
 
     def __init__(self, gain: float = 1.0) -> None:
         self.gain = check_real("gain", gain)
+
+    def check_values(self, shape: tuple[int, ...], dtype: np.dtype) -> None:
+        what = f"Identity(gain={self.gain!r})"
+        check_range(what, self.gain, self.gain, dtype, f"use |gain| <= {fmt(largest(dtype))}")
 
     def check_shape(self, shape: tuple[int, ...]) -> None:
         if len(shape) != 2:

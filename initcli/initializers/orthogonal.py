@@ -29,7 +29,9 @@ import numpy as np
 from ..backends import streams as backend_streams
 from ..errors import InvalidArgument
 from ..streams import collect
-from .base import SEED_PARAM, Param, RandomInitializer, check_real
+from .base import SEED_PARAM, Param, RandomInitializer, check_finite_result, check_range, check_real, fmt, largest
+
+_FLOAT32_MAX = largest(np.dtype(np.float32))
 
 
 class Orthogonal(RandomInitializer):
@@ -41,7 +43,16 @@ class Orthogonal(RandomInitializer):
 
     def __init__(self, gain: float = 1.0, seed: int | None = None) -> None:
         self.gain = check_real("gain", gain)
+        if not abs(float(gain)) <= _FLOAT32_MAX:
+            raise InvalidArgument(
+                f"gain {gain!r} is beyond float32's largest finite value {fmt(_FLOAT32_MAX)}, and Orthogonal "
+                f"multiplies in float32 (as Keras does) for every dtype; use |gain| <= {fmt(_FLOAT32_MAX)}"
+            )
         super().__init__(seed)
+
+    def check_values(self, shape: tuple[int, ...], dtype: np.dtype) -> None:
+        what = f"Orthogonal(gain={self.gain!r})"
+        check_range(what, self.gain, self.gain, dtype, f"use |gain| <= {fmt(largest(dtype))}")
 
     def check_shape(self, shape: tuple[int, ...]) -> None:
         if len(shape) < 2:
@@ -74,5 +85,8 @@ class Orthogonal(RandomInitializer):
         if rows < cols:
             q = q.T
         if self.gain != 1:  # gain * q, in float32 as Keras does it (1 * q is q, bit for bit)
-            q *= self.gain
-        return q.reshape(shape).astype(dtype, copy=False)
+            with np.errstate(over="ignore"):  # |q| may exceed 1 by rounding: checked below
+                q *= self.gain
+        values = q.reshape(shape).astype(dtype, copy=False)
+        advice = f"use a smaller |gain| (at most {fmt(largest(dtype))})"
+        return check_finite_result(values, f"Orthogonal(gain={self.gain!r})", dtype, advice)

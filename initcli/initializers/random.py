@@ -22,7 +22,13 @@ import numpy as np
 from ..backends import streams as backend_streams
 from ..errors import InvalidArgument
 from ..shapes import element_count
-from .base import SEED_PARAM, Param, RandomInitializer, check_real
+from .base import SEED_PARAM, Param, RandomInitializer, check_range, check_real, finite_chunks, fmt, largest
+
+NORMAL_REACH = 10.0
+"""How far (in standard deviations) normal draws are taken to reach: P(|Z| > 10) = 1.5e-23 per draw,
+so ``|mean| + 10 stddev`` within float64 means the float64 draws never overflow."""
+
+_FLOAT64_MAX = largest(np.dtype(np.float64))
 
 _MEAN = Param("mean", "float", 0.0, "Mean of the normal distribution.")
 _STDDEV = Param("stddev", "float", 0.05, "Standard deviation of the normal distribution (>= 0).")
@@ -37,20 +43,39 @@ class _MeanStddev(RandomInitializer):
     def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: int | None = None) -> None:
         self.mean = check_real("mean", mean)
         self.stddev = check_real("stddev", stddev, minimum=0)
+        if not abs(float(mean)) + NORMAL_REACH * float(stddev) <= _FLOAT64_MAX:
+            raise InvalidArgument(
+                f"mean {mean!r} and stddev {stddev!r} overflow float64, in which the draws are made "
+                f"(they reach mean ± 10·stddev); use |mean| + 10·stddev <= {fmt(_FLOAT64_MAX)}"
+            )
         super().__init__(seed)
+
+    def _what(self) -> str:
+        return f"{type(self).__name__}(mean={self.mean!r}, stddev={self.stddev!r})"
 
 
 class RandomNormal(_MeanStddev):
     """Normal distribution: ``w ~ N(mean, stddev²)``."""
 
     def _chunks(self, shape: tuple[int, ...], dtype: np.dtype, draw: int, backend: str) -> Iterator[np.ndarray]:
-        return backend_streams(backend).normal_chunks(
-            element_count(shape), self.mean, self.stddev, dtype, self.seed, draw
+        # unbounded: each chunk is checked for values that overflowed the dtype
+        return finite_chunks(
+            backend_streams(backend).normal_chunks(
+                element_count(shape), self.mean, self.stddev, dtype, self.seed, draw
+            ),
+            self._what(),
+            dtype,
+            "use a smaller mean and stddev",
         )
 
 
 class TruncatedNormal(_MeanStddev):
     """Normal distribution truncated to ``mean ± 2*stddev``; out-of-range draws are redrawn."""
+
+    def check_values(self, shape: tuple[int, ...], dtype: np.dtype) -> None:
+        low, high = self.mean - 2 * self.stddev, self.mean + 2 * self.stddev
+        top = largest(dtype)
+        check_range(self._what(), low, high, dtype, f"use |mean| + 2·stddev <= {fmt(top)}")
 
     def _chunks(self, shape: tuple[int, ...], dtype: np.dtype, draw: int, backend: str) -> Iterator[np.ndarray]:
         return backend_streams(backend).truncated_normal_chunks(
@@ -73,7 +98,16 @@ class RandomUniform(RandomInitializer):
         self.maxval = check_real("maxval", maxval)
         if minval > maxval:
             raise InvalidArgument(f"minval {minval!r} is greater than maxval {maxval!r}; use minval <= maxval")
+        if not float(maxval) - float(minval) <= _FLOAT64_MAX:  # NumPy: "high - low range exceeds valid bounds"
+            raise InvalidArgument(
+                f"minval {minval!r} and maxval {maxval!r} are too far apart: maxval - minval overflows float64 "
+                f"(NumPy's uniform refuses it too); use maxval - minval <= {fmt(_FLOAT64_MAX)}"
+            )
         super().__init__(seed)
+
+    def check_values(self, shape: tuple[int, ...], dtype: np.dtype) -> None:
+        what = f"RandomUniform(minval={self.minval!r}, maxval={self.maxval!r})"
+        check_range(what, self.minval, self.maxval, dtype, f"use bounds within ±{fmt(largest(dtype))}")
 
     def _chunks(self, shape: tuple[int, ...], dtype: np.dtype, draw: int, backend: str) -> Iterator[np.ndarray]:
         return backend_streams(backend).uniform_chunks(

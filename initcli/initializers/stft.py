@@ -31,7 +31,7 @@ import numpy as np
 
 from ..errors import InvalidArgument
 from ..windows import check_window_name, get_window
-from .base import Initializer, Param, check_choice
+from .base import Initializer, Param, check_choice, check_finite_result, fmt, largest
 
 SIDES = ("real", "imag")
 SCALINGS = ("density", "spectrum")
@@ -107,12 +107,14 @@ class STFT(Initializer):
         scale = None
         if self.window is not None:
             values = get_window(self.window, frames, self.periodic) if isinstance(self.window, str) else self.window
-            window = np.asarray(values).astype(compute).reshape(frames, 1, 1)
-            if self.scaling == "density":
-                scale = np.sqrt(np.sum(np.square(window)).astype(compute))
-            elif self.scaling == "spectrum":
-                exact = np.asarray(values).astype(dtype)  # float64 stays float64 here, as in Keras
-                scale = np.sum(np.abs(exact)).astype(compute)
+            with np.errstate(over="ignore"):  # checked just below
+                window = np.asarray(values).astype(compute).reshape(frames, 1, 1)
+                if self.scaling == "density":
+                    scale = np.sqrt(np.sum(np.square(window)).astype(compute))
+                elif self.scaling == "spectrum":
+                    exact = np.asarray(values).astype(dtype)  # float64 stays float64 here, as in Keras
+                    scale = np.sum(np.abs(exact)).astype(compute)
+            self._check_window(window, scale, compute)
         freq = np.arange(bins, dtype=compute).reshape(1, 1, bins) / kind(2 * (bins - 1))
         time = np.arange(frames, dtype=compute).reshape(frames, 1, 1)
         args = (kind(-2) * time) * freq * np.arccos(kind(-1))
@@ -121,4 +123,20 @@ class STFT(Initializer):
             kernel = (kernel * window) / (scale if scale is not None else kind(1))
         if channels != 1:
             kernel = np.broadcast_to(kernel, shape).copy()
-        return kernel.astype(dtype, copy=False)
+        return check_finite_result(kernel.astype(dtype, copy=False), "STFT", dtype, "use a window of smaller values")
+
+    def _check_window(self, window: np.ndarray, scale: Any, compute: np.dtype) -> None:
+        """The window and its normalisation must be finite, and the normalisation nonzero, in the
+        dtype Keras computes in (else the kernel is NaN, infinite or silently all zeros)."""
+        if not np.isfinite(window).all():
+            raise InvalidArgument(
+                f"STFT window {self.window!r} has values beyond {compute.name}'s largest finite value "
+                f"{fmt(largest(compute))}; use smaller values"
+            )
+        if scale is not None and not (np.isfinite(scale) and scale > 0):
+            norm = "an L2 norm" if self.scaling == "density" else "a sum of |values|"
+            raise InvalidArgument(
+                f"STFT window {self.window!r} with scaling {self.scaling!r} has {norm} of {float(scale):g} in "
+                f"{compute.name}, which cannot normalise it; use a window that is not all zero and whose "
+                f"{norm.split(' ', 1)[1]} is at most {fmt(largest(compute))}, or scaling none"
+            )

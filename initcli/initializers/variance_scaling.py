@@ -41,7 +41,18 @@ from ..backends import streams as backend_streams
 from ..errors import InvalidArgument
 from ..fans import compute_fans
 from ..shapes import element_count
-from .base import SEED_PARAM, Param, RandomInitializer, check_axes, check_choice, check_real
+from .base import (
+    SEED_PARAM,
+    Param,
+    RandomInitializer,
+    check_axes,
+    check_choice,
+    check_range,
+    check_real,
+    finite_chunks,
+    fmt,
+    largest,
+)
 
 TRUNCATED_STDDEV_RATIO = 0.87962566103423978
 """Standard deviation of a standard normal truncated to [-2, 2]."""
@@ -128,6 +139,34 @@ class VarianceScaling(RandomInitializer):
 
     def check_shape(self, shape: tuple[int, ...]) -> None:
         self.fans(shape)  # validates explicit axes against the rank
+        spread = self.spread(shape)
+        if not all(math.isfinite(v) for v in spread.values()):  # sqrt(3 s) with 3 s beyond float64
+            raise InvalidArgument(
+                f"{self._what(shape)}: the uniform limit sqrt(3·scale/n) overflows float64 "
+                f"(n = {self._n(shape):g}); use scale <= {fmt(largest(np.dtype(np.float64)) / 3 * self._n(shape))}"
+            )
+
+    def check_values(self, shape: tuple[int, ...], dtype: np.dtype) -> None:
+        spread = self.spread(shape)
+        if "limit" in spread:
+            reach = spread["limit"]
+        elif self.distribution == "truncated_normal":
+            reach = 2 * spread["stddev"]
+        else:
+            return  # unbounded: the chunks are checked as they are drawn
+        check_range(self._what(shape), -reach, reach, dtype, "use a smaller scale")
+
+    def _n(self, shape: tuple[int, ...]) -> float:
+        """``max(1, n)``: what divides the scale."""
+        fan_in, fan_out = self.fans(shape)
+        n = {"fan_in": fan_in, "fan_out": fan_out}.get(self.mode, (fan_in + fan_out) / 2.0)
+        return max(1.0, n)
+
+    def _what(self, shape: tuple[int, ...]) -> str:
+        return (
+            f"{type(self).__name__}(scale={self.scale!r}, mode={self.mode!r}, distribution={self.distribution!r}) "
+            f"of shape {shape}"
+        )
 
     def _chunks(self, shape: tuple[int, ...], dtype: np.dtype, draw: int, backend: str) -> Iterator[np.ndarray]:
         spread = self.spread(shape)
@@ -135,7 +174,8 @@ class VarianceScaling(RandomInitializer):
         if self.distribution == "truncated_normal":
             return backend_streams(backend).truncated_normal_chunks(n, 0.0, spread["stddev"], dtype, self.seed, draw)
         if self.distribution == "untruncated_normal":
-            return backend_streams(backend).normal_chunks(n, 0.0, spread["stddev"], dtype, self.seed, draw)
+            chunks = backend_streams(backend).normal_chunks(n, 0.0, spread["stddev"], dtype, self.seed, draw)
+            return finite_chunks(chunks, self._what(shape), dtype, "use a smaller scale")
         limit = spread["limit"]
         return backend_streams(backend).uniform_chunks(n, -limit, limit, dtype, self.seed, draw)
 
