@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import shutil
+import subprocess
+import sys
 import zipfile
 from dataclasses import replace
 from pathlib import Path
@@ -14,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from initcli.errors import ResourceError
+from initcli.errors import InvalidArgument, ResourceError
 from initcli.provenance import Drawn, drawn_from_record
 from initcli.readers import read_tensors
 from initcli.verify import compare_streamed, verify_file
@@ -320,6 +323,16 @@ def test_verify_reads_every_chunk(big_files, tmp_path, kind, index):
 
 
 @pytest.fixture(scope="module")
+def keras_file(tmp_path_factory, keras) -> Path:
+    """A small .keras archive written by ``initcli model``."""
+    work = tmp_path_factory.mktemp("keras")
+    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(4), keras.layers.Dense(2)])
+    (work / "tiny.json").write_text(model.to_json())
+    assert run_in_process(["model", "tiny.json", "--seed", "1", "-o", "m.keras", "-q"], work).exit_code == 0
+    return work / "m.keras"
+
+
+@pytest.fixture(scope="module")
 def sampled_h5(tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("h5")
     args = ["random_normal", "-s", "6,4", "--seed", "3", "-o", "a.h5", "--path", "g/w", "-q"]
@@ -389,3 +402,84 @@ def test_npy_sidecar_cannot_vouch_for_changed_data(tmp_path):
     document["tensors"] = {"not": "a list"}
     (tmp_path / "a.npy.json").write_text(json.dumps(document))
     assert verify_file(tmp_path / "a.npy")[1][0].detail == "no initcli provenance"
+
+
+# ----------------------------------------------------------------------------- nothing outside FILE is read
+
+
+def _outside(tmp_path: Path) -> Path:
+    """A FIFO with no writer: opening it to read would block, so a hang means it was read."""
+    fifo = tmp_path / "outside"
+    os.mkfifo(fifo)
+    return fifo
+
+
+def _external_storage(handle, outside: Path) -> str:
+    handle.create_dataset("x/ext", shape=(4,), dtype="f4", external=[(str(outside), 0, 16)])
+    return "dataset 'x/ext' of {} keeps its data in external files"
+
+
+def _virtual(handle, outside: Path) -> str:
+    import h5py
+
+    layout = h5py.VirtualLayout(shape=(4,), dtype="f4")
+    layout[:] = h5py.VirtualSource(str(outside), "w", shape=(4,))
+    handle.create_virtual_dataset("x/virt", layout)
+    return "dataset 'x/virt' of {} is a virtual dataset"
+
+
+def _external_link(handle, outside: Path) -> str:
+    import h5py
+
+    handle["x/link"] = h5py.ExternalLink(str(outside), "/w")
+    return "{}: 'x/link' is an external link"
+
+
+def _soft_link(handle, outside: Path) -> str:
+    import h5py
+
+    handle["x/soft"] = h5py.SoftLink("/w")
+    return "{}: 'x/soft' is a soft link"
+
+
+OUTSIDE = [_external_storage, _virtual, _external_link, _soft_link]
+
+
+def _with_outside(path: Path, outside: Path, add) -> str:
+    import h5py
+
+    with h5py.File(path, "a") as handle:
+        return add(handle, outside)
+
+
+@pytest.mark.parametrize("add", OUTSIDE, ids=lambda f: f.__name__.strip("_"))
+@pytest.mark.parametrize("container", ["h5", "keras"])
+def test_reading_never_reads_other_files(sampled_h5, keras_file, tmp_path, add, container):
+    outside = _outside(tmp_path)
+    if container == "h5":
+        path = tmp_path / "a.h5"
+        shutil.copy(sampled_h5, path)
+        text = _with_outside(path, outside, add)
+    else:
+        path = tmp_path / "m.keras"
+        with zipfile.ZipFile(keras_file) as archive:
+            members = {info.filename: archive.read(info) for info in archive.infolist()}
+        (tmp_path / "weights.h5").write_bytes(members["model.weights.h5"])
+        text = _with_outside(tmp_path / "weights.h5", outside, add)
+        members["model.weights.h5"] = (tmp_path / "weights.h5").read_bytes()
+        with zipfile.ZipFile(path, "w") as archive:
+            for name, data in members.items():
+                archive.writestr(name, data)
+    text = text.format(repr(str(path)))
+    with pytest.raises(InvalidArgument) as raised:
+        verify_file(path)
+    assert text in str(raised.value)
+    for command in ("inspect", "verify"):
+        proc = subprocess.run(
+            [sys.executable, "-m", "initcli", command, str(path)], capture_output=True, text=True, timeout=30
+        )
+        assert proc.returncode == 2, proc.stderr
+        lines = proc.stderr.splitlines()
+        assert len(lines) == 1 and lines[0].startswith("initcli: error: ") and text in lines[0], proc.stderr
+        assert proc.stdout == ""
+    HOSTILE_TRIED.append(f"outside-{add.__name__}-{container}")
