@@ -2,7 +2,10 @@
 
 A shape is a tuple of non-negative Python ints.  On the command line it may be
 written ``784,64``, ``784x64``, ``784 64``, ``[784, 64]`` or ``(784, 64)``; the
-empty forms ``()``, ``[]`` and ``scalar`` mean a rank-0 tensor.
+empty forms ``()``, ``[]`` and ``scalar`` mean a rank-0 tensor.  An empty or
+blank string is an error, not a scalar: it is what an unset variable in a
+script gives (``--shape "$SHAPE"``).  No dimension may exceed
+:data:`MAX_ELEMENTS` (no array can be larger).
 """
 
 from __future__ import annotations
@@ -14,8 +17,11 @@ from math import prod
 
 from .errors import InvalidArgument
 
-_SCALAR_SPELLINGS = {"", "()", "[]", "scalar"}
+_SCALAR_SPELLINGS = {"()", "[]", "scalar"}
 _ACCEPTED = "write it as comma-separated non-negative integers, e.g. 784,64 (or 784x64, [784, 64], () for a scalar)"
+
+MAX_ELEMENTS = 2**63 - 1
+"""The largest dimension and element count a shape may have (NumPy's array size limit)."""
 
 
 def parse_shape(text: str) -> tuple[int, ...]:
@@ -31,6 +37,8 @@ def parse_shape(text: str) -> tuple[int, ...]:
     ()
     """
     stripped = text.strip()
+    if not stripped:
+        raise InvalidArgument(f"shape {text!r} is empty (an unset variable?); {_ACCEPTED}")
     if stripped.lower() in _SCALAR_SPELLINGS:
         return ()
     inner = stripped
@@ -44,12 +52,34 @@ def parse_shape(text: str) -> tuple[int, ...]:
     dims = []
     for part in parts:
         if not re.fullmatch(r"[+-]?\d+", part):
-            raise InvalidArgument(f"shape {text!r} has a bad dimension {part!r}; {_ACCEPTED}")
+            shown = part if len(part) <= 40 else part[:20] + "..."
+            raise InvalidArgument(f"shape {_shown(text)} has a bad dimension {shown!r}; {_ACCEPTED}")
+        if len(part.lstrip("+-0")) > 19:  # int() of a 4,301-digit string would itself fail
+            raise InvalidArgument(f"shape {_shown(text)} has a dimension larger than {MAX_ELEMENTS}; {_ACCEPTED}")
         value = int(part)
         if value < 0:
-            raise InvalidArgument(f"shape {text!r} has a negative dimension {value}; {_ACCEPTED}")
+            raise InvalidArgument(f"shape {_shown(text)} has a negative dimension {value}; {_ACCEPTED}")
         dims.append(value)
-    return tuple(dims)
+    return _checked_size(tuple(dims), text)
+
+
+def _shown(value: object) -> str:
+    """``repr(value)`` for an error message, cut to 60 characters (and safe for integers too
+    long for Python to print)."""
+    try:
+        shown = repr(value)
+    except ValueError:
+        return "(with a dimension too long to print)"
+    return shown if len(shown) <= 60 else shown[:57] + "..."
+
+
+def _checked_size(dims: tuple[int, ...], given: object) -> tuple[int, ...]:
+    """``dims``, unless a dimension exceeds :data:`MAX_ELEMENTS` (an element count that large
+    is left to the memory and disk guards, which say how much it would need)."""
+    for value in dims:
+        if value > MAX_ELEMENTS:
+            raise InvalidArgument(f"shape {_shown(given)} has a dimension larger than {MAX_ELEMENTS}; {_ACCEPTED}")
+    return dims
 
 
 def normalize_shape(shape: Iterable[object] | int) -> tuple[int, ...]:
@@ -64,19 +94,21 @@ def normalize_shape(shape: Iterable[object] | int) -> tuple[int, ...]:
     try:
         items = tuple(shape)  # type: ignore[arg-type]
     except TypeError:
-        raise InvalidArgument(f"shape {shape!r} is not a sequence of integers; {_ACCEPTED}") from None
+        raise InvalidArgument(f"shape {_shown(shape)} is not a sequence of integers; {_ACCEPTED}") from None
     dims = []
     for item in items:
         if isinstance(item, bool):
-            raise InvalidArgument(f"shape {shape!r} has a non-integer dimension {item!r}; {_ACCEPTED}")
+            raise InvalidArgument(f"shape {_shown(shape)} has a non-integer dimension {_shown(item)}; {_ACCEPTED}")
         try:
             value = operator.index(item)  # type: ignore[arg-type]
         except TypeError:
-            raise InvalidArgument(f"shape {shape!r} has a non-integer dimension {item!r}; {_ACCEPTED}") from None
+            raise InvalidArgument(
+                f"shape {_shown(shape)} has a non-integer dimension {_shown(item)}; {_ACCEPTED}"
+            ) from None
         if value < 0:
-            raise InvalidArgument(f"shape {shape!r} has a negative dimension {value}; {_ACCEPTED}")
+            raise InvalidArgument(f"shape {_shown(shape)} has a negative dimension {_shown(value)}; {_ACCEPTED}")
         dims.append(int(value))
-    return tuple(dims)
+    return _checked_size(tuple(dims), shape)
 
 
 def element_count(shape: tuple[int, ...]) -> int:

@@ -7,7 +7,15 @@ builds the command for that class on demand.
 Every failure ends as one line on stderr and a meaningful exit code:
 2 for usage errors (bad options, bad values), 1 for runtime errors (files,
 memory), 130 for Ctrl-C; never a traceback (set ``INITCLI_DEBUG=1`` to see
-one).
+one).  A command run with no arguments at all (``initcli``, ``initcli
+glorot_normal``) prints its whole help, as ``--help`` shows it, on stderr
+and exits 2, as Click 8.2 and later do for ``no_args_is_help``.
+
+Standard output: a reader that goes away early (``initcli ... -o - | head``)
+ends the run quietly with exit 141, as ``SIGPIPE`` ends other Unix tools; a
+standard output that was closed before the start (``>&-``) makes any write to
+it one line ``cannot write to standard output`` and exit 1.  Either way nothing
+is left for the interpreter to flush at exit.
 """
 
 from __future__ import annotations
@@ -22,19 +30,72 @@ import click
 
 from ..errors import InitcliError, InvalidArgument
 
+_STDOUT_WAS_CLOSED = False
+"""Whether file descriptor 1 was closed when :func:`guard_standard_streams` ran."""
+
 _FIXED_COMMANDS = ("list",)
 
 
 class Terminated(BaseException):
-    """SIGTERM arrived: unwind like Ctrl-C, so that scratch files are removed."""
+    """SIGTERM, SIGHUP or SIGQUIT arrived: unwind like Ctrl-C, so that scratch files are removed."""
+
+    def __init__(self, signum: int = signal.SIGTERM) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+_ENDING_SIGNALS = {signal.SIGTERM: "terminated", signal.SIGHUP: "hung up", signal.SIGQUIT: "quit"}
+"""Signals that end a run after cleanup (exit 128 + number), with the word the error line says."""
 
 
 def _on_sigterm(signum: int, frame: Any) -> None:
-    raise Terminated
+    raise Terminated(signum)
+
+
+class BareCall(Exception):
+    """A command was run without any argument: its help is the answer (see the module docstring)."""
+
+    def __init__(self, help_text: str) -> None:
+        super().__init__(help_text)
+        self.help_text = help_text
+
+
+class _PipeClosed(BaseException):
+    """Our stdout's reader went away; a BaseException so that Click does not turn it into exit 1."""
+
+
+def raise_bare_call(ctx: click.Context, args: list[str]) -> None:
+    """Raise :class:`BareCall` with ``ctx``'s help when ``args`` is empty (not while completing)."""
+    if not args and not ctx.resilient_parsing:
+        raise BareCall(ctx.get_help())
+
+
+class HelpWhenBare(click.Command):
+    """A command that answers a call without arguments with its help (stderr, exit 2)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        raise_bare_call(ctx, args)
+        return super().parse_args(ctx, args)
 
 
 class InitcliGroup(click.Group):
     """A group whose unknown subcommands are looked up as initializer names."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        raise_bare_call(ctx, args)
+        return super().parse_args(ctx, args)
+
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        try:
+            return super().make_context(*args, **kwargs)
+        except BrokenPipeError:
+            raise _PipeClosed from None
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            raise _PipeClosed from None
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         from ..initializers import BUILTIN_CLASSES, canonical_name
@@ -76,11 +137,19 @@ class InitcliGroup(click.Group):
     def main(self, args: Any = None, prog_name: str | None = None, **extra: Any) -> Any:  # type: ignore[override]
         """Run, turning every error into one line on stderr and an exit code."""
         extra.pop("standalone_mode", None)
+        guard_standard_streams()
         if threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGTERM, _on_sigterm)
+            for ending in _ENDING_SIGNALS:
+                signal.signal(ending, _on_sigterm)
         try:
             code = super().main(args=args, prog_name=prog_name or "initcli", standalone_mode=False, **extra)
+            _flush_stdout()
+        except BareCall as bare:
+            _show_help(bare.help_text)
+        except (_PipeClosed, BrokenPipeError):
+            _stdout_gone()
         except click.exceptions.Exit as stop:
+            _flush_or_leave(stop.exit_code)
             _exit(stop.exit_code)
         except click.UsageError as error:
             _fail(_usage_line(error), 2)
@@ -90,12 +159,10 @@ class InitcliGroup(click.Group):
             _fail(str(error), error.exit_code)
         except (KeyboardInterrupt, click.Abort):
             _fail("interrupted", 130)
-        except Terminated:
-            _fail("terminated", 143)
+        except Terminated as ended:
+            _fail(_ENDING_SIGNALS.get(ended.signum, "terminated"), 128 + ended.signum)
         except RecursionError:
             _fail("the input is nested too deeply", 2)
-        except BrokenPipeError:
-            _quiet_broken_pipe()
         except MemoryError:
             _fail("out of memory; use a smaller shape or a smaller dtype", 1)
         except OSError as error:
@@ -131,23 +198,99 @@ def _no_such_option(error: click.NoSuchOption, ctx: click.Context) -> str:
 
 
 def _fail(message: str, code: int) -> None:
+    _discard_stdout()
     click.echo(f"initcli: error: {message}", err=True)
     _exit(code)
+
+
+def _show_help(help_text: str) -> None:
+    """``initcli`` or ``initcli NAME`` alone: the help as ``--help`` shows it, on stderr, exit 2."""
+    click.echo(help_text, err=True)
+    _exit(2)
+
+
+def guard_standard_streams() -> None:
+    """Make sure file descriptors 0, 1 and 2 are open before anything else opens a file.
+
+    A descriptor closed by the caller (``>&-``) would otherwise be handed to
+    the next file initcli opens, and text meant for the terminal would land in
+    an output file.  A closed stdin or stderr becomes ``/dev/null``; a closed
+    stdout becomes a pipe without a reader, so that every write to it fails
+    (``EPIPE``) and :func:`_stdout_gone` reports it as one line.  Nothing is
+    done when Python found the streams open (the usual case, and under
+    Click's test runner).
+    """
+    global _STDOUT_WAS_CLOSED
+    for fd, stream_name in ((0, "stdin"), (1, "stdout"), (2, "stderr")):
+        if getattr(sys, stream_name) is not None:
+            continue
+        try:
+            os.fstat(fd)
+            continue  # already reused by something else: leave it
+        except OSError:
+            pass
+        if fd == 1:
+            read_end, write_end = os.pipe()
+            os.close(read_end)
+            if write_end != 1:
+                os.dup2(write_end, 1)
+                os.close(write_end)
+            sys.stdout = open(1, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
+            _STDOUT_WAS_CLOSED = True
+        else:
+            devnull = os.open(os.devnull, os.O_RDWR)
+            if devnull != fd:
+                os.dup2(devnull, fd)
+                os.close(devnull)
+            if fd == 2:
+                sys.stderr = open(2, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
+
+
+def _flush_stdout() -> None:
+    """Flush stdout inside the error handling, so that a late EPIPE is reported, not ignored at exit."""
+    if sys.stdout is not None:
+        sys.stdout.flush()
+
+
+def _flush_or_leave(code: int | Any) -> None:
+    """Exit with ``code`` after flushing stdout (``--help``, ``--version`` and friends)."""
+    try:
+        _flush_stdout()
+    except BrokenPipeError:
+        _stdout_gone()
+    _exit(code)
+
+
+def _discard_stdout() -> None:
+    """Point stdout at ``/dev/null`` so that nothing buffered is flushed into a broken pipe at exit."""
+    stream = sys.stdout
+    if stream is None:
+        return
+    try:
+        fd = stream.fileno()
+    except (OSError, ValueError, AttributeError):
+        return  # not a real file (Click's test runner)
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, fd)
+        os.close(devnull)
+    except OSError:
+        pass
+
+
+def _stdout_gone() -> None:
+    """stdout refused a write: quiet 141 if its reader left (``| head``), one line if it was closed."""
+    if _STDOUT_WAS_CLOSED:
+        _fail("cannot write to standard output: it is closed; redirect it to a file or to /dev/null", 1)
+    _discard_stdout()
+    _exit(141)
 
 
 def _exit(code: int) -> None:
     """Exit without letting a late Ctrl-C or SIGTERM turn a finished run into a traceback."""
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        for ending in _ENDING_SIGNALS:
+            signal.signal(ending, signal.SIG_IGN)
     sys.exit(code)
 
-
-def _quiet_broken_pipe() -> None:
-    """The reader of our stdout went away (``| head``): exit quietly, as shell tools do."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except OSError:
-        pass
-    sys.exit(141)

@@ -132,13 +132,16 @@ def batch_command(config: str, **options: Any) -> None:
     """Sample every weight listed in a batch config (JSON, TOML or YAML) into one file.
 
     The config lists layers (name, Keras class) and their weights (shape,
-    initializer, optional seed and dtype); see sample_configs/. A layer class
-    Keras has (Dense, Conv2D, LSTM, MultiHeadAttention, ...) fixes the order of
-    its weights, so the file loads with model.load_weights().
+    initializer, optional seed and dtype). A layer class Keras has (Dense,
+    Conv2D, LSTM, MultiHeadAttention, ...) fixes the order of its weights, so
+    the file loads with model.load_weights(). Sample configs ship with
+    initcli: 'initcli examples' lists them, 'initcli examples NAME -o FILE'
+    copies one out.
 
     \b
     Example:
-      initcli batch sample_configs/mnist_mlp.yaml --seed 1 -o mlp.weights.h5
+      initcli examples mnist_mlp.yaml -o mlp.yaml
+      initcli batch mlp.yaml --seed 1 -o mlp.weights.h5
     """
     from ..model.batch_config import load_batch_config
     from ..provenance import digest

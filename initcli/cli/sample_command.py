@@ -158,13 +158,14 @@ def build_command(cls: type, name: str) -> click.Command:
         init_params = {key: options.pop(key) for key in param_names}
         run_sample(cls, init_params, **options)
 
-    return click.Command(
+    from .group import HelpWhenBare
+
+    return HelpWhenBare(
         name=name,
         callback=callback,
         params=[_param_option(p) for p in cls.params] + _common_options(cls.is_random),
         help=_help_text(cls, name),
         short_help=(inspect.getdoc(cls) or "").splitlines()[0].replace("``", ""),
-        no_args_is_help=True,
     )
 
 

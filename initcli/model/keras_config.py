@@ -16,7 +16,6 @@ the ``.weights.h5`` layout; the legacy ``.h5`` layout groups by
 
 from __future__ import annotations
 
-import json
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ import numpy as np
 from ..dtypes import resolve_dtype
 from ..errors import InvalidArgument, ResourceError
 from ..initializers.registry import to_snake_case
+from .config_files import check_integers, decode_text, loads_json
 from .functional_order import functional_layer_order
 from .layers import RULES, Built
 from .plan import LayerPlan, ModelPlan, WeightPlan, h5_group
@@ -58,7 +58,6 @@ def load_model_config(path: str | Path) -> dict[str, Any]:
                     data = member.read(CONFIG_LIMIT + 1)
                 if len(data) > CONFIG_LIMIT:
                     raise InvalidArgument(f"{str(path)!r}: config.json is larger than {CONFIG_LIMIT} bytes")
-                text = data.decode("utf-8")
         except zipfile.BadZipFile as error:
             raise InvalidArgument(f"{str(path)!r} is not a valid .keras archive: {error}") from None
         where = f"{path}:config.json"
@@ -67,16 +66,15 @@ def load_model_config(path: str | Path) -> dict[str, Any]:
             raise InvalidArgument(f"{str(path)!r} is not a zip archive; a .keras file is a zip with config.json")
         if path.stat().st_size > CONFIG_LIMIT:
             raise InvalidArgument(f"{str(path)!r} is larger than {CONFIG_LIMIT} bytes; is it a model config?")
-        text = path.read_text(encoding="utf-8")
+        with open(path, "rb") as handle:
+            data = handle.read(CONFIG_LIMIT + 1)
+        if len(data) > CONFIG_LIMIT:
+            raise InvalidArgument(f"{str(path)!r} is larger than {CONFIG_LIMIT} bytes; is it a model config?")
         where = str(path)
+    text = decode_text(data, repr(where))
     try:
-        config = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise InvalidArgument(
-            f"{where}: line {error.lineno}, column {error.colno}: invalid JSON: {error.msg}"
-        ) from None
-    except UnicodeDecodeError:
-        raise InvalidArgument(f"{where}: not UTF-8 text") from None
+        config = loads_json(text, where)
+        check_integers(config, where)
     except RecursionError:
         raise InvalidArgument(f"{where}: nested too deeply to be a model config") from None
     if not isinstance(config, dict) or config.get("class_name") not in MODEL_CLASSES:
