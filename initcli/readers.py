@@ -91,7 +91,7 @@ def read_tensors(
                 stored = hdf5.read_hdf5(handle, "hdf5", path, os.fstat(fd).st_size)
             else:
                 assert archive is not None
-                handle, size = hdf5.open_keras_weights(path, fd, archive, stack)
+                handle, size = hdf5.open_keras_weights(path, fd, archive, stack, max_bytes)
                 stored = hdf5.read_hdf5(handle, "keras", path, size)
             _check_max_bytes(path, stored, max_bytes)
         yield stored

@@ -483,3 +483,147 @@ def test_reading_never_reads_other_files(sampled_h5, keras_file, tmp_path, add, 
         assert len(lines) == 1 and lines[0].startswith("initcli: error: ") and text in lines[0], proc.stderr
         assert proc.stdout == ""
     HOSTILE_TRIED.append(f"outside-{add.__name__}-{container}")
+
+
+# ----------------------------------------------------------------------------- bounded memory and time
+
+_READ_ALL = (
+    "import json, os, sys\n"
+    "from initcli.readers import read_tensors\n"
+    "with read_tensors(sys.argv[1]) as stored:\n"
+    "    for tensor in stored.tensors:\n"
+    "        read = tensor.flat_reader()\n"
+    "        while read(1 << 20).size:\n"
+    "            pass\n"
+)
+_LAUNCHER = (
+    "import os, subprocess, sys\n"
+    "process = subprocess.Popen([sys.executable, '-c', sys.argv[1], sys.argv[2]])\n"
+    "_, status, usage = os.wait4(process.pid, 0)\n"
+    "print(os.waitstatus_to_exitcode(status), usage.ru_maxrss / 1024)\n"
+)
+
+
+def _reading_peak_mib(path: Path) -> float:
+    """Peak resident memory of a fresh process that reads every element of ``path`` (measured
+    by a small launcher: a child forked from this large test process would count our pages)."""
+    proc = subprocess.run(
+        [sys.executable, "-c", _LAUNCHER, _READ_ALL, str(path)], capture_output=True, text=True, timeout=120
+    )
+    code, peak = proc.stdout.split()
+    assert code == "0", proc.stderr
+    return float(peak)
+
+
+@pytest.fixture(scope="module")
+def big_keras(tmp_path_factory, keras) -> Path:
+    """A .keras archive whose stored ``model.weights.h5`` holds a 256 MiB kernel."""
+    work = tmp_path_factory.mktemp("bigkeras")
+    model = keras.Sequential([keras.Input((8192,)), keras.layers.Dense(8192, use_bias=False)])
+    (work / "big.json").write_text(model.to_json())
+    assert run_in_process(["model", "big.json", "--seed", "1", "-o", "big.keras", "-q"], work).exit_code == 0
+    return work / "big.keras"
+
+
+def test_keras_weights_are_read_in_place(big_keras):
+    """A stored member is read through a window on the archive, not loaded whole: reading all
+    256 MiB peaks far below 256 MiB."""
+    with zipfile.ZipFile(big_keras) as archive:
+        info = archive.getinfo("model.weights.h5")
+    assert info.compress_type == zipfile.ZIP_STORED and info.file_size > 256 * 2**20
+    peak = _reading_peak_mib(big_keras)
+    assert peak < 160, f"peak resident memory {peak:.0f} MiB"
+
+
+def test_compressed_keras_weights_are_inflated_to_disk_not_memory(big_keras, tmp_path):
+    """A deflated member (here 256 MiB of zeros: a 250 KiB bomb) goes to an unnamed temporary
+    file: read whole with bounded memory; refused up front under a smaller --max-bytes."""
+    import h5py
+
+    weights = tmp_path / "model.weights.h5"
+    with zipfile.ZipFile(big_keras) as archive:
+        weights.write_bytes(archive.read("model.weights.h5"))
+        config = archive.read("config.json")
+    with h5py.File(weights, "r+") as handle:
+        (name,) = [n for n, node in _datasets(handle)]
+        dataset = handle[name]
+        for row in range(0, dataset.shape[0], 1024):
+            dataset[row : row + 1024] = 0.0
+    bomb = tmp_path / "bomb.keras"
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("config.json", config)
+        archive.write(weights, "model.weights.h5")
+    weights.unlink()
+    assert bomb.stat().st_size < 2 * 2**20
+    peak = _reading_peak_mib(bomb)
+    assert peak < 160, f"peak resident memory {peak:.0f} MiB"
+    result = run_in_process(["inspect", str(bomb)], tmp_path)
+    assert result.exit_code == 0 and "256.0 MiB" in result.stdout.decode(), result.stderr
+    with pytest.raises(ResourceError, match=r"declares 256\.0 MiB, more than the 65\.0 MiB"):
+        verify_file(bomb, max_bytes=2**20)
+
+
+def _datasets(handle) -> list[tuple[str, object]]:
+    import h5py
+
+    found: list[tuple[str, object]] = []
+    handle.visititems(lambda name, node: found.append((name, node)) if isinstance(node, h5py.Dataset) else None)
+    return found
+
+
+def _unallocated_chunked(handle) -> str:
+    handle.create_dataset("w", shape=(2**40,), dtype="f4", chunks=(2**20,))
+    return "declares 1099511627776 float32 (4398046511104 bytes) but stores 0 bytes"
+
+
+def _unwritten_contiguous(handle) -> str:
+    handle.create_dataset("w", shape=(2**31,), dtype="f4")
+    return "declares 2147483648 float32 (8589934592 bytes) but stores 0 bytes"
+
+
+def _compressed_unallocated(handle) -> str:
+    handle.create_dataset("w", shape=(2**36,), dtype="f4", chunks=(2**20,), compression="gzip")
+    return "from 0 compressed bytes, more than 1100x"
+
+
+def _compressed_one_chunk(handle) -> str:
+    dataset = handle.create_dataset("w", shape=(2**36,), dtype="f4", chunks=(2**20,), compression="gzip")
+    dataset[: 2**20] = 0.0
+    return "compressed bytes, more than 1100x"
+
+
+@pytest.mark.parametrize(
+    "make", [_unallocated_chunked, _unwritten_contiguous, _compressed_unallocated, _compressed_one_chunk]
+)
+def test_declared_sizes_must_be_stored(tmp_path, make):
+    """A tiny HDF5 file declaring terabytes of fill values is refused at once, with the numbers."""
+    import h5py
+
+    path = tmp_path / "huge.h5"
+    with h5py.File(path, "w") as handle:
+        text = make(handle)
+    assert path.stat().st_size < 2**20
+    for command in ("inspect", "verify"):
+        proc = subprocess.run(
+            [sys.executable, "-m", "initcli", command, str(path)], capture_output=True, text=True, timeout=30
+        )
+        lines = proc.stderr.splitlines()
+        assert proc.returncode == 2 and len(lines) == 1, proc.stderr
+        assert text in lines[0] and f"dataset 'w' of {str(path)!r}" in lines[0], lines[0]
+    HOSTILE_TRIED.append(f"huge-{make.__name__}")
+
+
+def test_compressed_and_chunked_datasets_still_read(tmp_path):
+    import h5py
+
+    path = tmp_path / "ok.h5"
+    values = np.random.default_rng(1).standard_normal((300, 7)).astype(np.float32)
+    with h5py.File(path, "w") as handle:
+        handle.create_dataset("gz", data=values, chunks=(64, 7), compression="gzip")
+        handle.create_dataset("chunked", data=values, chunks=(128, 4))
+        handle.create_dataset("zeros", data=np.zeros(100_000, np.float32), chunks=(10_000,), compression="gzip")
+        handle.create_dataset("empty", shape=(0, 3), dtype="f4")
+    with read_tensors(path) as stored:
+        loaded = {t.name: t.load() for t in stored.tensors}
+    assert np.array_equal(loaded["gz"], values) and np.array_equal(loaded["chunked"], values)
+    assert loaded["empty"].shape == (0, 3) and not loaded["zeros"].any()

@@ -41,7 +41,10 @@ own limit is about 1032)."""
 KERAS_MEMBER_LIMIT = 64 * 2**30
 """Largest compressed ``model.weights.h5`` inflated to a temporary file (bytes); a stored
 member has no limit (nothing is copied)."""
+METADATA_ROOM = 64 * 2**20
+"""Bytes of HDF5 metadata allowed beyond ``--max-bytes`` in a compressed ``model.weights.h5``."""
 WEIGHTS = "model.weights.h5"
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
 
 def open_hdf5(path: Path) -> Any:
@@ -213,9 +216,12 @@ class ZipMemberWindow(io.RawIOBase):
         return got
 
 
-def open_keras_weights(path: Path, fd: int, archive: zipfile.ZipFile, stack: ExitStack) -> tuple[Any, int]:
+def open_keras_weights(
+    path: Path, fd: int, archive: zipfile.ZipFile, stack: ExitStack, max_bytes: int | None = None
+) -> tuple[Any, int]:
     """``model.weights.h5`` of a ``.keras`` archive as an open ``h5py.File`` (closed by
-    ``stack``) and the member's size."""
+    ``stack``) and the member's size.  A compressed member larger than ``max_bytes``
+    (plus room for HDF5's own metadata) is refused before it is inflated."""
     import h5py
 
     infos = [info for info in archive.infolist() if info.filename == WEIGHTS]
@@ -234,7 +240,8 @@ def open_keras_weights(path: Path, fd: int, archive: zipfile.ZipFile, stack: Exi
             raise InvalidArgument(f"{where} is truncated: it runs past the end of the archive")
         window = stack.enter_context(ZipMemberWindow(fd, start, info.file_size))
     else:
-        window = stack.enter_context(_inflated(archive, info, where))
+        limit = KERAS_MEMBER_LIMIT if max_bytes is None else min(KERAS_MEMBER_LIMIT, max_bytes + METADATA_ROOM)
+        window = stack.enter_context(_inflated(archive, info, where, limit))
     return stack.enter_context(h5py.File(window, "r")), info.file_size
 
 
@@ -249,15 +256,16 @@ def _member_data_offset(fd: int, info: zipfile.ZipInfo, where: str) -> int:
     return info.header_offset + 30 + name_length + extra_length
 
 
-def _inflated(archive: zipfile.ZipFile, info: zipfile.ZipInfo, where: str) -> Any:
-    """A compressed member inflated into an unnamed temporary file: at most its declared
-    size (and :data:`KERAS_MEMBER_LIMIT`, and the temporary directory's free space)."""
+def _inflated(archive: zipfile.ZipFile, info: zipfile.ZipInfo, where: str, limit: int) -> Any:
+    """A compressed member inflated into an unnamed temporary file, never into memory: at
+    most its declared size (itself at most ``limit`` and the temporary directory's free
+    space), counted as it is written; it must start with the HDF5 signature."""
     from ..memory import format_bytes
 
-    if info.file_size > KERAS_MEMBER_LIMIT:
+    if info.file_size > limit:
         raise ResourceError(
-            f"{where} is compressed and inflates to {format_bytes(info.file_size)}, more than the "
-            f"{format_bytes(KERAS_MEMBER_LIMIT)} initcli copies to a temporary file"
+            f"{where} is compressed and declares {format_bytes(info.file_size)}, more than the "
+            f"{format_bytes(limit)} initcli inflates to a temporary file (--max-bytes and HDF5 metadata)"
         )
     free = shutil.disk_usage(tempfile.gettempdir()).free
     if info.file_size > free:
@@ -270,6 +278,8 @@ def _inflated(archive: zipfile.ZipFile, info: zipfile.ZipInfo, where: str) -> An
         written = 0
         with archive.open(info) as member:
             while piece := member.read(1 << 20):
+                if not written and not piece.startswith(HDF5_SIGNATURE[: len(piece)]):
+                    raise InvalidArgument(f"{where} is not an HDF5 file (no HDF5 signature at its start)")
                 written += len(piece)
                 if written > info.file_size:
                     raise InvalidArgument(f"{where} inflates to more than the {info.file_size} bytes it declares")
