@@ -8,6 +8,7 @@ import json
 import os
 import re
 import shutil
+import struct
 import subprocess
 import sys
 import zipfile
@@ -627,3 +628,83 @@ def test_compressed_and_chunked_datasets_still_read(tmp_path):
         loaded = {t.name: t.load() for t in stored.tensors}
     assert np.array_equal(loaded["gz"], values) and np.array_equal(loaded["chunked"], values)
     assert loaded["empty"].shape == (0, 3) and not loaded["zeros"].any()
+
+
+def _npy_member(shape: tuple[int, ...], data: bytes, descr: str = "<f4") -> bytes:
+    stream = io.BytesIO()
+    np.lib.format.write_array_header_1_0(stream, {"descr": descr, "fortran_order": False, "shape": shape})
+    return stream.getvalue() + data
+
+
+def _patched_sizes(path: Path, size: int) -> None:
+    """Set the uncompressed size of the archive's one member (local header and central
+    directory) to ``size``."""
+    raw = bytearray(path.read_bytes())
+    struct.pack_into("<I", raw, raw.find(b"PK\x03\x04") + 22, size)
+    struct.pack_into("<I", raw, raw.find(b"PK\x01\x02") + 24, size)
+    path.write_bytes(bytes(raw))
+
+
+@pytest.mark.parametrize("compression", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED])
+@pytest.mark.parametrize("sizes", ["honest", "patched"])
+def test_npz_member_shorter_than_its_header(tmp_path, compression, sizes):
+    """A member holding 50 of the 100 values its header declares: refused up front when the zip
+    says so, and mid-stream (never a short array) when the zip's sizes were forged too."""
+    path = tmp_path / "short.npz"
+    body = _npy_member((100,), np.arange(50, dtype=np.float32).tobytes())
+    with zipfile.ZipFile(path, "w", compression) as archive:
+        archive.writestr("a.npy", body)
+    if sizes == "patched":
+        _patched_sizes(path, len(body) + 200)
+    for args in (["inspect", str(path)], ["inspect", "--json", str(path)]):
+        result = run_in_process(args, tmp_path)
+        lines = result.stderr.splitlines()
+        assert result.exit_code == 2 and len(lines) == 1, result.stderr
+        assert f"member 'a.npy' of {str(path)!r} is truncated" in lines[0], lines[0]
+        assert result.stdout == b""
+    HOSTILE_TRIED.append(f"npz-short-{compression}-{sizes}")
+
+
+def test_npy_truncated_while_being_read(tmp_path):
+    """Another process truncates the .npy between open and read: a clean error, no SIGBUS
+    (a memory map would kill the process), no short array."""
+    assert (
+        run_in_process(["random_uniform", "-s", "1000000", "--seed", "1", "-o", "a.npy", "-q"], tmp_path).exit_code == 0
+    )
+    path = tmp_path / "a.npy"
+    with read_tensors(path) as stored:
+        (tensor,) = stored.tensors
+        read = tensor.flat_reader()
+        assert read(1000).size == 1000
+        os.truncate(path, 200_000)
+        with pytest.raises(ResourceError, match=r"changed while being read"):
+            read(999_000)
+        with pytest.raises(ResourceError, match=r"changed while being read"):
+            tensor.load()
+    with pytest.raises(InvalidArgument, match=r"is truncated: its header declares 1000000 float32"):
+        verify_file(path)
+
+
+def test_hdf5_locked_by_another_writer(sampled_h5, tmp_path):
+    path = tmp_path / "a.h5"
+    shutil.copy(sampled_h5, path)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import h5py, sys, time; f = h5py.File(sys.argv[1], 'a'); print('open', flush=True); time.sleep(60)",
+            str(path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        for command in ("inspect", "verify"):
+            result = run_in_process([command, str(path)], tmp_path)
+            lines = result.stderr.splitlines()
+            assert result.exit_code == 1 and len(lines) == 1, result.stderr
+            assert f"{str(path)!r} is locked by another process" in lines[0]
+    finally:
+        holder.kill()
+        holder.wait(timeout=30)
