@@ -149,7 +149,8 @@ def statistics_of(chunks: Callable[[], Iterator[np.ndarray]], n: int) -> dict[st
         if part.size:
             finite += part.size
             low, high = min(low, float(part.min())), max(high, float(part.max()))
-            total += float(part.sum(dtype=np.float64))
+            with np.errstate(over="ignore"):  # values beyond 1e100 are summed again, scaled
+                total += float(part.sum(dtype=np.float64))
     counts = {"n": n, "read": read, "finite": finite, "nan": nan, "posinf": posinf, "neginf": neginf}
     if not finite:
         return {**counts, "mean": None, "std": None, "min": None, "max": None, "beyond_2std": None, "histogram": []}
