@@ -334,3 +334,53 @@ def test_hostile_model_configs_are_one_clean_line(name, data, message, tmp_path)
         result = run_in_process(["model", target, "--dry-run"], tmp_path)
         assert result.exit_code == 2, result.stderr
         assert result.stderr.count("\n") == 1 and message in result.stderr and name in result.stderr
+
+
+# 5. Shell completion, through Click's protocol in a real process (as bash asks for it).
+
+
+def _complete(words: str, tmp_path: Path) -> list[tuple[str, str]]:
+    """What ``initcli`` answers bash for the command line ``words`` (the cursor at its end)."""
+    environment = {
+        **os.environ,
+        "_INITCLI_COMPLETE": "bash_complete",
+        "COMP_WORDS": words,
+        "COMP_CWORD": str(len(words.split()) - (0 if words.endswith(" ") else 1)),
+    }
+    proc = subprocess.run(PYTHON_CLI, cwd=tmp_path, env=environment, capture_output=True, timeout=120)
+    assert proc.returncode == 0 and proc.stderr == b"", proc.stderr
+    return [tuple(line.split(",", 1)) for line in proc.stdout.decode().splitlines()]  # type: ignore[misc]
+
+
+COMPLETIONS = [
+    ("initcli xav", {("plain", "xavier_normal"), ("plain", "xavier_uniform")}),
+    ("initcli kaiming_", {("plain", "kaiming_normal"), ("plain", "kaiming_uniform")}),
+    ("initcli Glorot", {("plain", "GlorotNormal"), ("plain", "GlorotUniform")}),
+    ("initcli exa", {("plain", "examples")}),
+    ("initcli glorot_normal -o ", {("file", "")}),
+    ("initcli glorot_normal --output w", {("file", "w")}),
+    ("initcli glorot_normal --manifest ", {("file", "")}),
+    ("initcli batch c.yaml -o ", {("file", "")}),
+    ("initcli model m.json --output ", {("file", "")}),
+    ("initcli batch ", {("file", "")}),
+    ("initcli glorot_normal --dtype ", {("plain", "float16"), ("plain", "float32"), ("plain", "float64")}),
+    ("initcli zeros --dtype float6", {("plain", "float64")}),
+    ("initcli he_normal --backend ", {("plain", "numpy"), ("plain", "jax"), ("plain", "tensorflow")}),
+    ("initcli batch c.yaml --backend j", {("plain", "jax")}),
+    ("initcli he_normal --format ", {("plain", "npy"), ("plain", "npz"), ("plain", "hdf5")}),
+    ("initcli batch c.yaml --layout ", {("plain", f) for f in ("keras3", "legacy", "keras", "npz")}),
+]
+
+
+@pytest.mark.parametrize("words,expected", COMPLETIONS, ids=[c[0] for c in COMPLETIONS])
+def test_shell_completion(words, expected, tmp_path):
+    assert set(_complete(words, tmp_path)) == expected
+
+
+def test_completion_of_a_prefix_offers_every_matching_name_and_alias(tmp_path):
+    offered = {value for _, value in _complete("initcli ", tmp_path)}
+    from initcli.initializers.registry import all_names
+
+    assert {"list", "batch", "model", "verify", "inspect", "examples"} <= offered
+    assert {n for n, c in all_names().items() if c.__name__ != "Initializer"} <= offered
+    assert {"xavier_normal", "kaiming_uniform", "normal", "OrthogonalInitializer"} <= offered

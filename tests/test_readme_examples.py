@@ -36,8 +36,8 @@ README = ROOT / "README.md"
 WILDCARD = "..."
 SKIP = re.compile(r"<!--\s*readme-test:\s*skip\b(.*?)-->")
 
-MIN_BLOCKS = 11
-MIN_COMMANDS = 30
+MIN_BLOCKS = 12
+MIN_COMMANDS = 33
 
 
 @dataclass

@@ -102,6 +102,28 @@ class InitcliGroup(click.Group):
 
         return [*sorted(self.commands), *(canonical_name(cls) for cls in BUILTIN_CLASSES)]
 
+    def shell_complete(self, ctx: click.Context, incomplete: str) -> list[Any]:
+        """Complete subcommands and every initializer name, aliases included (``xav`` gives
+        ``xavier_normal`` and ``xavier_uniform``); options as Click does."""
+        from click.shell_completion import CompletionItem
+
+        if incomplete.startswith("-"):
+            return super().shell_complete(ctx, incomplete)
+        from ..initializers import Initializer
+        from ..initializers.registry import all_names
+
+        items = [
+            CompletionItem(name, help=command.get_short_help_str())
+            for name, command in sorted(self.commands.items())
+            if name.startswith(incomplete) and not command.hidden
+        ]
+        seen = {item.value for item in items}
+        for name, cls in all_names().items():
+            if name.startswith(incomplete) and cls is not Initializer and name not in seen:
+                seen.add(name)
+                items.append(CompletionItem(name, help=(cls.__doc__ or "").strip().splitlines()[0]))
+        return items
+
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in self.commands:
             return self.commands[cmd_name]

@@ -8,10 +8,16 @@ from typing import Any
 import click
 
 from ..errors import InvalidArgument
-from .types import ByteSizeType, SeedType, backend_option_kwargs, check_max_bytes
+from .types import OUTPUT_PATH, ByteSizeType, SeedType, backend_option_kwargs, check_max_bytes
 
 _COMMON = [
-    click.option("-o", "--output", metavar="PATH", help="Output: .weights.h5 (Keras 3), .h5 (legacy), .keras, .npz."),
+    click.option(
+        "-o",
+        "--output",
+        type=OUTPUT_PATH,
+        metavar="PATH",
+        help="Output: .weights.h5 (Keras 3), .h5 (legacy), .keras, .npz.",
+    ),
     click.option(
         "--layout",
         type=click.Choice(["keras3", "legacy", "keras", "npz"]),

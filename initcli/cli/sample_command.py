@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from .types import (
+    OUTPUT_PATH,
     AxesType,
     ByteSizeType,
     DtypeType,
@@ -85,6 +86,7 @@ def _common_options(is_random: bool) -> list[click.Option]:
         click.Option(["--backend"], **backend_option_kwargs()),
         click.Option(
             ["-o", "--output"],
+            type=OUTPUT_PATH,
             metavar="PATH",
             help="Output file: .npy (one tensor), .npz (several) or .h5 (with --path); - writes .npy to stdout.",
         ),
@@ -105,6 +107,7 @@ def _common_options(is_random: bool) -> list[click.Option]:
         click.Option(["--json", "as_json"], is_flag=True, help="Print the tensors as JSON on stdout."),
         click.Option(
             ["--manifest"],
+            type=OUTPUT_PATH,
             metavar="PATH",
             is_flag=False,
             flag_value="",

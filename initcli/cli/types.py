@@ -16,6 +16,21 @@ import click
 from ..errors import InvalidArgument
 
 
+class OutputPath(click.Path):
+    """A file to write: completes as a file name in the shell, and is passed on as typed (the
+    writers check the target and say what is wrong with it, so no Click check runs here)."""
+
+    def __init__(self) -> None:
+        super().__init__(dir_okay=False, allow_dash=True)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        return value
+
+
+OUTPUT_PATH = OutputPath()
+"""The type of ``-o/--output`` and ``--manifest``."""
+
+
 class _CoreType(click.ParamType):
     """A click type whose conversion is a core function raising ``InvalidArgument``."""
 
@@ -63,6 +78,11 @@ class DtypeType(_CoreType):
         from ..dtypes import resolve_dtype
 
         return resolve_dtype(text).name
+
+    def shell_complete(self, ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+        from click.shell_completion import CompletionItem
+
+        return [CompletionItem(name) for name in ("float16", "float32", "float64") if name.startswith(incomplete)]
 
 
 class BackendType(_CoreType):
