@@ -16,7 +16,13 @@ uses ``[s, i]``) and calls ``jax.random``; with JAX 0.10 on CPU:
 float16 draws use the low 16 bits of each word and the top 10 of those
 (``bitcast((bits16 >> 6) | 0x3C00) - 1``), with float16 arithmetic rounded
 after every operation (no FMA) and ``erf_inv`` computed in float32; a Python
-float becomes float16 through float32.  float64 draws are the float32 ones:
+float becomes float16 through float32.  That is what XLA:CPU computes on
+CPUs without AVX512-FP16 (it widens each float16 operation to float32 and
+rounds its result back), and it is the stream of ``--backend jax`` on every
+machine.  On CPUs with AVX512-FP16, XLA computes float16 natively and fuses
+``f·(high - low) + low`` into one float16 FMA (a single rounding): the
+functions below take ``fused_half=True`` for that variant, which
+:mod:`initcli.backends.jax_native_half` names and detects.  float64 draws are the float32 ones:
 JAX truncates float64 to float32 unless its 64-bit mode is enabled, and
 Keras then returns float32 values (initcli returns them as float64).
 
@@ -98,31 +104,40 @@ def half_unit_floats(indices: np.ndarray) -> np.ndarray:
     return (indices.astype(np.uint16) | np.uint16(0x3C00)).view(np.float16) - np.float16(1)
 
 
-def half_uniform_of(f: np.ndarray, low: np.float16, high: np.float16) -> np.ndarray:
-    """``jax.random.uniform`` in float16: ``max(low, f·(high - low) + low)``, each operation
-    rounded to float16 (XLA does not fuse float16 arithmetic)."""
-    return np.maximum(low, f * (high - low) + low)
+def half_uniform_of(f: np.ndarray, low: np.float16, high: np.float16, *, fused_half: bool = False) -> np.ndarray:
+    """``jax.random.uniform`` in float16: ``max(low, f·(high - low) + low)`` with ``high - low``
+    rounded to float16; then each operation rounded to float16 (XLA:CPU without AVX512-FP16), or,
+    with ``fused_half``, ``f·(high - low) + low`` rounded once (the float16 FMA XLA:CPU emits with
+    AVX512-FP16; computed exactly in float64: the product of two float16 values and their sum
+    with a third fit in 53 bits, and NumPy rounds float64 to float16 directly, once)."""
+    width = high - low
+    if fused_half:
+        exact = f.astype(np.float64) * np.float64(width) + np.float64(low)
+        return np.maximum(low, exact.astype(np.float16))
+    return np.maximum(low, f * width + low)
 
 
 _HALF_SQRT2 = np.float16(np.sqrt(2))
 _HALF_TRUNCATION = (np.float16(-2), np.float16(2))
 
 
-def half_normal_of(indices: np.ndarray) -> np.ndarray:
+def half_normal_of(indices: np.ndarray, *, fused_half: bool = False) -> np.ndarray:
     """float16 standard normals: ``sqrt2 · float16(erf_inv(float32(u)))`` (XLA computes
-    ``erf_inv`` of float16 in float32), ``u`` float16-uniform on ``[nextafter(-1, 0), 1)``."""
+    ``erf_inv`` of float16 in float32), ``u`` float16-uniform on ``[nextafter(-1, 0), 1)``
+    (``fused_half``: see :func:`half_uniform_of`; here both give the same ``u``)."""
     low = np.nextafter(np.float16(-1), np.float16(0))
-    u = half_uniform_of(half_unit_floats(indices), low, np.float16(1))
+    u = half_uniform_of(half_unit_floats(indices), low, np.float16(1), fused_half=fused_half)
     return _HALF_SQRT2 * xla_math.erf_inv(u.astype(F32)).astype(np.float16)
 
 
-def half_truncated_normal_of(indices: np.ndarray) -> np.ndarray:
+def half_truncated_normal_of(indices: np.ndarray, *, fused_half: bool = False) -> np.ndarray:
     """float16 standard truncated normals, as :func:`half_normal_of` on ``[erf(-2/√2), erf(2/√2))``,
-    clipped to ``[nextafter(-2, +∞), nextafter(2, -∞)]`` in float16."""
+    clipped to ``[nextafter(-2, +∞), nextafter(2, -∞)]`` in float16 (``fused_half``: see
+    :func:`half_uniform_of`)."""
     lower, upper = _HALF_TRUNCATION
     a = xla_math.erf(np.float32(lower / _HALF_SQRT2)).astype(np.float16)
     b = xla_math.erf(np.float32(upper / _HALF_SQRT2)).astype(np.float16)
-    u = half_uniform_of(half_unit_floats(indices), a, b)
+    u = half_uniform_of(half_unit_floats(indices), a, b, fused_half=fused_half)
     values = _HALF_SQRT2 * xla_math.erf_inv(u.astype(F32)).astype(np.float16)
     return np.clip(values, np.nextafter(lower, np.float16(np.inf)), np.nextafter(upper, np.float16(-np.inf)))
 
@@ -141,12 +156,14 @@ def _half_chunks(values: np.ndarray, n: int, seed: int, draw: int) -> Iterator[n
 
 
 def uniform_chunks(
-    n: int, minval: float, maxval: float, dtype: np.dtype, seed: int, draw: int = 0
+    n: int, minval: float, maxval: float, dtype: np.dtype, seed: int, draw: int = 0, *, fused_half: bool = False
 ) -> Iterator[np.ndarray]:
-    """``n`` draws of ``keras.random.uniform(minval, maxval)`` under JAX, as flat chunks."""
+    """``n`` draws of ``keras.random.uniform(minval, maxval)`` under JAX, as flat chunks
+    (``fused_half``: float16 as XLA:CPU computes it with AVX512-FP16, see :func:`half_uniform_of`)."""
     if _is_half(dtype):
         low, high = half(minval), half(maxval)
-        return _half_chunks(half_uniform_of(half_unit_floats(_HALF_INDICES), low, high), n, seed, draw)
+        table = half_uniform_of(half_unit_floats(_HALF_INDICES), low, high, fused_half=fused_half)
+        return _half_chunks(table, n, seed, draw)
     k = key(seed, draw)
     low32, high32 = F32(minval), F32(maxval)
 
@@ -158,16 +175,17 @@ def uniform_chunks(
 
 def _normal_family(
     table: tables.Table,
-    half_function: Callable[[np.ndarray], np.ndarray],
+    half_function: Callable[..., np.ndarray],
     n: int,
     mean: float,
     stddev: float,
     dtype: np.dtype,
     seed: int,
     draw: int,
+    fused_half: bool,
 ) -> Iterator[np.ndarray]:
     if _is_half(dtype):
-        values = half_function(_HALF_INDICES)
+        values = half_function(_HALF_INDICES, fused_half=fused_half)
         affine(values, half(stddev), half(mean))
         return _half_chunks(values, n, seed, draw)
     k = key(seed, draw)
@@ -187,14 +205,18 @@ def _normal_family(
 
 
 def normal_chunks(
-    n: int, mean: float, stddev: float, dtype: np.dtype, seed: int, draw: int = 0
+    n: int, mean: float, stddev: float, dtype: np.dtype, seed: int, draw: int = 0, *, fused_half: bool = False
 ) -> Iterator[np.ndarray]:
-    """``n`` draws of ``keras.random.normal(mean, stddev)`` under JAX, as flat chunks."""
-    return _normal_family(NORMAL_TABLE, half_normal_of, n, mean, stddev, dtype, seed, draw)
+    """``n`` draws of ``keras.random.normal(mean, stddev)`` under JAX, as flat chunks
+    (``fused_half``: see :func:`uniform_chunks`)."""
+    return _normal_family(NORMAL_TABLE, half_normal_of, n, mean, stddev, dtype, seed, draw, fused_half)
 
 
 def truncated_normal_chunks(
-    n: int, mean: float, stddev: float, dtype: np.dtype, seed: int, draw: int = 0
+    n: int, mean: float, stddev: float, dtype: np.dtype, seed: int, draw: int = 0, *, fused_half: bool = False
 ) -> Iterator[np.ndarray]:
-    """``n`` draws of ``keras.random.truncated_normal(mean, stddev)`` under JAX, as flat chunks."""
-    return _normal_family(TRUNCATED_NORMAL_TABLE, half_truncated_normal_of, n, mean, stddev, dtype, seed, draw)
+    """``n`` draws of ``keras.random.truncated_normal(mean, stddev)`` under JAX, as flat chunks
+    (``fused_half``: see :func:`uniform_chunks`)."""
+    return _normal_family(
+        TRUNCATED_NORMAL_TABLE, half_truncated_normal_of, n, mean, stddev, dtype, seed, draw, fused_half
+    )
