@@ -176,8 +176,13 @@ def file_record(command: str, inputs: dict[str, Any], backend: str = DEFAULT_BAC
 
 
 def digest(path: str | Path) -> str:
-    """SHA-256 of a file's bytes (config digests)."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    """SHA-256 of a file's bytes (config and model digests), read in 1 MiB blocks so that
+    memory stays flat whatever the file's size."""
+    sha = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 20):
+            sha.update(block)
+    return sha.hexdigest()
 
 
 def dumps(record: dict[str, Any]) -> str:

@@ -287,9 +287,63 @@ def test_tables_are_cached_on_disk_checked_and_rebuilt_when_corrupt(tmp_path, mo
     assert cached.read_bytes() == built.tobytes()
 
 
+def _crc_preserving_corruption(data: bytes) -> bytes:
+    """``data`` with one bit flipped near its end and its last 4 bytes patched so that its
+    CRC-32 stays the same (CRC-32 is linear over GF(2): solve for the 4-byte patch)."""
+    import zlib
+
+    tail = 64
+
+    def linear(delta: bytes) -> int:  # the CRC of a change, independent of the bytes it changes
+        return zlib.crc32(delta) ^ zlib.crc32(bytes(len(delta)))
+
+    flip = bytearray(tail)
+    flip[20] = 0x10
+    pivots: dict[int, tuple[int, int]] = {}
+    for bit in range(32):
+        column = bytearray(tail)
+        column[tail - 4 + bit // 8] = 1 << (bit % 8)
+        vector, combination = linear(bytes(column)), 1 << bit
+        while vector:
+            top = vector.bit_length() - 1
+            if top not in pivots:
+                pivots[top] = (vector, combination)
+                break
+            vector, combination = vector ^ pivots[top][0], combination ^ pivots[top][1]
+    vector, patch = linear(bytes(flip)), 0
+    while vector:
+        pivot_vector, pivot_combination = pivots[vector.bit_length() - 1]
+        vector, patch = vector ^ pivot_vector, patch ^ pivot_combination
+    delta = bytes(flip[: tail - 4]) + patch.to_bytes(4, "little")
+    corrupted = data[:-tail] + bytes(a ^ b for a, b in zip(data[-tail:], delta, strict=True))
+    assert corrupted != data and zlib.crc32(corrupted) == zlib.crc32(data)
+    return corrupted
+
+
+def test_a_cached_table_tampered_with_its_crc32_kept_is_rebuilt_not_used(tmp_path, monkeypatch):
+    """The cache is checked with SHA-256: a change crafted to keep the CRC-32 is still refused."""
+    monkeypatch.setenv("INITCLI_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(tables, "_TABLES", {})
+    table = jax_streams.TRUNCATED_NORMAL_TABLE
+    built = table.values().tobytes()
+    cached = tmp_path / "cache" / "jax-truncated-normal-stream1.f32"
+    cached.write_bytes(_crc_preserving_corruption(cached.read_bytes()))
+    tables.forget()
+    assert table.values(build=False) is None  # refused, though its CRC-32 is the real table's
+    assert table.values().tobytes() == built  # rebuilt from the function and checked
+    assert cached.read_bytes() == built  # and the cache repaired
+
+
+def test_table_digests_are_sha256():
+    for table in (jax_streams.NORMAL_TABLE, jax_streams.TRUNCATED_NORMAL_TABLE):
+        assert len(table.sha256) == 64 and int(table.sha256, 16) >= 0
+    with pytest.raises(ValueError, match="SHA-256"):
+        tables.Table("t", jax_streams.normal_of, "23e0f146")
+
+
 def test_a_table_that_does_not_match_its_checksum_is_never_used(monkeypatch):
     monkeypatch.setattr(tables, "_TABLES", {})
-    wrong = tables.Table("jax-normal", jax_streams.normal_of, crc32=0)
+    wrong = tables.Table("jax-normal", jax_streams.normal_of, sha256="0" * 64)
     monkeypatch.setenv("INITCLI_CACHE_DIR", "")
     with pytest.raises(ResourceError, match="does not match its checksum"):
         wrong.values()

@@ -384,3 +384,57 @@ def test_completion_of_a_prefix_offers_every_matching_name_and_alias(tmp_path):
     assert {"list", "batch", "model", "verify", "inspect", "examples"} <= offered
     assert {n for n, c in all_names().items() if c.__name__ != "Initializer"} <= offered
     assert {"xavier_normal", "kaiming_uniform", "normal", "OrthogonalInitializer"} <= offered
+
+
+# 8. A dry run of a .keras reads config.json only; digests stream.
+
+
+def _keras_with_large_weights(path: Path, megabytes: int) -> None:
+    import zipfile
+
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as archive:
+        archive.writestr("metadata.json", b"{}")
+        archive.writestr("config.json", examples.read_bytes("classifier_model.json"))
+        with archive.open("model.weights.h5", "w", force_zip64=True) as member:
+            block = bytes(1 << 20)
+            for _ in range(megabytes):
+                member.write(block)
+
+
+def _peak_rss_mib(args: list[str], cwd: Path) -> tuple[int, float, str]:
+    """Run ``initcli ARGS`` under a fresh parent process, so that its RUSAGE_CHILDREN is this run's alone."""
+    script = (
+        "import json, resource, subprocess, sys; "
+        f"p = subprocess.run({[*PYTHON_CLI, *args]!r}, capture_output=True, timeout=120); "
+        "print(json.dumps([p.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, "
+        "p.stdout.decode()[-200:] + p.stderr.decode()]))"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], cwd=cwd, capture_output=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr
+    code, peak, output = json.loads(proc.stdout)
+    return code, peak, output
+
+
+def test_a_dry_run_of_a_large_keras_archive_reads_only_its_config(tmp_path):
+    _keras_with_large_weights(tmp_path / "big.keras", 300)
+    code, peak, output = _peak_rss_mib(["model", "big.keras", "--dry-run"], tmp_path)
+    assert code == 0, output
+    assert "total: 8 weights, 213.0 KiB" in output
+    assert peak < 200, f"peak resident size {peak:.0f} MiB for a dry run of a 300 MiB archive"
+
+
+def test_writing_from_a_large_keras_archive_records_its_digest_with_flat_memory(tmp_path):
+    import hashlib
+
+    from initcli import provenance
+
+    _keras_with_large_weights(tmp_path / "big.keras", 300)
+    code, peak, output = _peak_rss_mib(["model", "big.keras", "--seed", "1", "-o", "w.npz", "-q"], tmp_path)
+    assert code == 0, output
+    assert peak < 250, f"peak resident size {peak:.0f} MiB to write 213 KiB of weights"
+    expected = hashlib.sha256((tmp_path / "big.keras").read_bytes()).hexdigest()
+    assert provenance.digest(tmp_path / "big.keras") == expected
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "w.npz") as archive:
+        assert json.loads(archive.comment)["inputs"]["model_sha256"] == expected

@@ -8,16 +8,18 @@ Box-Muller radius and angle are also functions of 23 bits, but looking them up
 in 96 MiB of tables measured slower than computing them.)  A table is 2**23
 float32 entries (32 MiB); it is kept in memory for the life of the process
 and in a cache directory between runs (:func:`cache_directory`).  Every table,
-built or loaded, must match the CRC-32 recorded when it was checked against
-the real backend, so a corrupt cache or a platform whose arithmetic differs
-can never produce numbers silently.
+built or loaded, must match the SHA-256 recorded when it was checked against
+the real backend, so a corrupt or tampered cache file (a cryptographic digest:
+no change that keeps it can be crafted, unlike a CRC) or a platform whose
+arithmetic differs can never produce numbers silently; a cached file that does
+not match is rebuilt, never used.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
-import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -56,17 +58,24 @@ def cache_directory() -> Path | None:
 
 
 class Table:
-    """A named map from 23-bit inputs to float32 values, with its checksum."""
+    """A named map from 23-bit inputs to float32 values, with the SHA-256 (hex) of its bytes."""
 
-    def __init__(self, name: str, function: Callable[[np.ndarray], np.ndarray], crc32: int):
-        self.name, self.function, self.crc32 = name, function, crc32
+    def __init__(self, name: str, function: Callable[[np.ndarray], np.ndarray], sha256: str):
+        if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+            raise ValueError(f"table {name!r}: {sha256!r} is not a SHA-256 in lower-case hex")
+        self.name, self.function, self.sha256 = name, function, sha256
 
     def path(self) -> Path | None:
         directory = cache_directory()
         return None if directory is None else directory / f"{self.name}-stream{STREAM_VERSION}.f32"
 
     def checked(self, values: np.ndarray) -> bool:
-        return values.size == ENTRIES and zlib.crc32(values) == self.crc32
+        """Whether ``values`` are exactly this table (size, dtype and SHA-256 of the bytes)."""
+        return (
+            values.dtype == np.float32
+            and values.size == ENTRIES
+            and hashlib.sha256(np.ascontiguousarray(values)).hexdigest() == self.sha256
+        )
 
     def build(self) -> np.ndarray:
         """Evaluate the function on every input, on all cores, and check the result."""

@@ -58,7 +58,12 @@ def run_plan(
     quiet: bool,
     max_bytes: int | None,
 ) -> None:
-    """Check the output, settle the master seed, then print the plan or sample and write it."""
+    """Check the output, settle the master seed, then print the plan or sample and write it.
+
+    ``inputs`` describe the run in the file's provenance; a value that is a
+    :class:`Digest` is computed only when a file is written (a dry run never
+    reads a whole ``.keras`` archive to hash it).
+    """
     import random
 
     from ..api import prepare_plan, write_plan
@@ -104,7 +109,8 @@ def run_plan(
     total = sum(d.nbytes for d in prepared.values())
     check_max_bytes(total, max_bytes)
     check_disk(output, total)
-    record = file_record(inputs.pop("command"), {**inputs, "master_seed": master, "layout": chosen}, backend)
+    settled = {key: value.hexdigest() if isinstance(value, Digest) else value for key, value in inputs.items()}
+    record = file_record(settled.pop("command"), {**settled, "master_seed": master, "layout": chosen}, backend)
     with progress(total, f"writing {output}", quiet=quiet) as advance:
         write_plan(output, plan, prepared, chosen, force=force, file_record=record, progress=advance)
     if not quiet:
@@ -113,6 +119,18 @@ def run_plan(
             + ("" if backend == "numpy" else f" ({backend} stream)"),
             err=True,
         )
+
+
+class Digest:
+    """The SHA-256 of a file, computed when (and only if) it is needed."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def hexdigest(self) -> str:
+        from ..provenance import digest
+
+        return digest(self.path)
 
 
 def _plan_row(record: dict[str, Any]) -> list[str]:
@@ -150,10 +168,8 @@ def batch_command(config: str, **options: Any) -> None:
       initcli batch mlp.yaml --seed 1 -o mlp.weights.h5
     """
     from ..model.batch_config import load_batch_config
-    from ..provenance import digest
-
     plan, config_seed = load_batch_config(config)
-    inputs = {"command": "batch", "config": Path(config).name, "config_sha256": digest(config)}
+    inputs = {"command": "batch", "config": Path(config).name, "config_sha256": Digest(config)}
     run_plan(plan, config_seed, inputs, **options)
 
 
@@ -175,8 +191,6 @@ def model_command(model: str, **options: Any) -> None:
       initcli model old.keras --seed 1 -o fresh.keras
     """
     from ..model.keras_config import load_model_config, plan_from_keras_config
-    from ..provenance import digest
-
     plan = plan_from_keras_config(load_model_config(model))
-    inputs = {"command": "model", "model": Path(model).name, "model_sha256": digest(model)}
+    inputs = {"command": "model", "model": Path(model).name, "model_sha256": Digest(model)}
     run_plan(plan, None, inputs, **options)
