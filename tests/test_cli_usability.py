@@ -423,6 +423,21 @@ def test_a_dry_run_of_a_large_keras_archive_reads_only_its_config(tmp_path):
     assert peak < 200, f"peak resident size {peak:.0f} MiB for a dry run of a 300 MiB archive"
 
 
+@pytest.mark.skipif(not Path("/proc/self/io").exists(), reason="needs Linux's /proc/self/io")
+def test_a_dry_run_of_a_large_keras_archive_does_not_read_its_weights(tmp_path):
+    _keras_with_large_weights(tmp_path / "big.keras", 300)
+    script = (
+        "import atexit, sys; "
+        "atexit.register(lambda: sys.stderr.write(open('/proc/self/io').read())); "
+        "sys.argv = ['initcli', 'model', 'big.keras', '--dry-run']; "
+        "from initcli.cli import main; main()"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    counters = dict(line.split(": ") for line in proc.stderr.decode().splitlines() if ": " in line)
+    assert int(counters["rchar"]) < 100 * 2**20, counters  # imports and config.json, not 300 MiB of weights
+
+
 def test_writing_from_a_large_keras_archive_records_its_digest_with_flat_memory(tmp_path):
     import hashlib
 
