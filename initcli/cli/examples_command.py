@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
 
+def _complete_names(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+    """Shell completion of NAME: the shipped file names."""
+    from click.shell_completion import CompletionItem
+
+    from .. import examples
+
+    return [CompletionItem(name) for name in examples.names() if name.startswith(incomplete)]
+
+
 @click.command("examples")
-@click.argument("name", required=False, metavar="[NAME]")
+@click.argument("name", required=False, metavar="[NAME]", shell_complete=_complete_names)
 @click.option(
     "-o",
     "--output",
