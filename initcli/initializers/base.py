@@ -116,8 +116,8 @@ class Initializer:
         shape = normalize_shape(shape)
         dtype = resolve_dtype(dtype, integers=self.integer_dtypes)
         self.check_shape(shape)
-        self.check_values(shape, dtype)
         backend = check_backend(backend)
+        self.check_values(shape, dtype, backend)
         check_fits(needs(shape, dtype), f"{type(self).__name__} of shape {shape}")
         return shape, dtype, backend
 
@@ -134,9 +134,10 @@ class Initializer:
     def check_shape(self, shape: tuple[int, ...]) -> None:
         """Raise :class:`InvalidArgument` if this initializer cannot fill ``shape``."""
 
-    def check_values(self, shape: tuple[int, ...], dtype: np.dtype) -> None:
+    def check_values(self, shape: tuple[int, ...], dtype: np.dtype, backend: str = DEFAULT_BACKEND) -> None:
         """Raise :class:`InvalidArgument` if the values for ``shape`` are known, before any is
-        drawn, not to fit ``dtype`` (they would be stored as infinities or NaN)."""
+        drawn, not to fit ``dtype`` with ``backend``'s arithmetic (they would be stored as
+        infinities or NaN)."""
 
     def working_bytes(self, shape: tuple[int, ...], dtype: np.dtype) -> int:
         """Peak bytes needed to build the tensor in memory (an upper estimate)."""
@@ -261,14 +262,30 @@ def check_axes(name: str, value: Any) -> list[int] | None:
     return [int(a) for a in axes]
 
 
-# The streams cast float64 draws to the requested dtype; where that can overflow (untruncated
-# normals, whose range is unbounded) the initializers count the non-finite results of every
-# chunk themselves and refuse the tensor (:func:`finite_chunks`), so NumPy's own warning about
-# the cast, raised from initcli's stream code and often in a worker thread, would only print an
-# internal path before initcli's one-line error.  Only those warnings, from those modules.
+# The streams cast float64 draws to the requested dtype (and the jax and tensorflow streams scale
+# them in it); where that can overflow (untruncated normals, whose range is unbounded) the
+# initializers count the non-finite results of every chunk themselves and refuse the tensor
+# (:func:`finite_chunks`), so NumPy's own overflow warning would only print an internal path before
+# initcli's one-line error.  In the calling thread ``finite_chunks`` silences it with
+# ``np.errstate``; large tensors are cast in worker threads, which do not inherit that state, so
+# these warnings are also ignored when raised from initcli's stream modules (only there).
 warnings.filterwarnings(
-    "ignore", message="overflow encountered in cast", category=RuntimeWarning, module=r"initcli\.(streams|backends)"
+    "ignore",
+    message="overflow encountered in (cast|multiply|add)",
+    category=RuntimeWarning,
+    module=r"initcli\.(streams|backends)",
 )
+
+
+def check_width(what: str, width: float, dtype: np.dtype, backend: str, label: str = "maxval - minval") -> None:
+    """Under the jax and tensorflow streams a uniform draw is ``minval + u * (maxval - minval)``
+    computed in ``dtype`` (as in those Keras backends), so the width itself must be finite there."""
+    if backend != DEFAULT_BACKEND and dtype.kind == "f" and not width <= largest(dtype):
+        raise InvalidArgument(
+            f"{what} with the {backend} stream: {label} = {_g(width)} is beyond {dtype.name}'s largest "
+            f"finite value {_g(largest(dtype))}, in which Keras's {backend} backend computes it; use a narrower "
+            f"range{_or_wider(dtype)}"
+        )
 
 
 def largest(dtype: np.dtype) -> float:
@@ -297,7 +314,11 @@ def finite_chunks(chunks: Iterator[np.ndarray], what: str, dtype: np.dtype, advi
     not finite (a draw that overflowed ``dtype``) raises :class:`InvalidArgument` naming ``what``,
     the dtype and its largest finite value.  Outputs are atomic, so the error leaves no file."""
     seen = 0
-    for chunk in chunks:
+    while True:
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflowing cast in this thread: counted below
+            chunk = next(chunks, None)
+        if chunk is None:
+            return
         if dtype.kind == "f" and not np.isfinite(chunk).all():
             bad = int(chunk.size - np.count_nonzero(np.isfinite(chunk)))
             raise InvalidArgument(

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from ..backends import DEFAULT as DEFAULT_BACKEND
 from ..errors import InvalidArgument
 from ..shapes import element_count
 from ..streams import CHUNK
@@ -99,7 +100,7 @@ class Constant(_Filled):
                 "use a number or a list that broadcasts to the shape"
             )
 
-    def check_values(self, shape: tuple[int, ...], dtype: np.dtype) -> None:
+    def check_values(self, shape: tuple[int, ...], dtype: np.dtype, backend: str = DEFAULT_BACKEND) -> None:
         values = np.asarray(self.value)
         if dtype.kind == "f":
             with np.errstate(over="ignore"):
@@ -139,7 +140,7 @@ class Identity(StreamedInitializer):
     def __init__(self, gain: float = 1.0) -> None:
         self.gain = check_real("gain", gain)
 
-    def check_values(self, shape: tuple[int, ...], dtype: np.dtype) -> None:
+    def check_values(self, shape: tuple[int, ...], dtype: np.dtype, backend: str = DEFAULT_BACKEND) -> None:
         what = f"Identity(gain={self.gain!r})"
         check_range(what, self.gain, self.gain, dtype, f"use |gain| <= {fmt(largest(dtype))}")
 

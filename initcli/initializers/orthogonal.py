@@ -26,6 +26,7 @@ from math import prod
 
 import numpy as np
 
+from ..backends import DEFAULT as DEFAULT_BACKEND
 from ..backends import streams as backend_streams
 from ..errors import InvalidArgument
 from ..streams import collect
@@ -50,7 +51,7 @@ class Orthogonal(RandomInitializer):
             )
         super().__init__(seed)
 
-    def check_values(self, shape: tuple[int, ...], dtype: np.dtype) -> None:
+    def check_values(self, shape: tuple[int, ...], dtype: np.dtype, backend: str = DEFAULT_BACKEND) -> None:
         what = f"Orthogonal(gain={self.gain!r})"
         check_range(what, self.gain, self.gain, dtype, f"use |gain| <= {fmt(largest(dtype))}")
 

@@ -19,10 +19,21 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from ..backends import DEFAULT as DEFAULT_BACKEND
 from ..backends import streams as backend_streams
 from ..errors import InvalidArgument
 from ..shapes import element_count
-from .base import SEED_PARAM, Param, RandomInitializer, check_range, check_real, finite_chunks, fmt, largest
+from .base import (
+    SEED_PARAM,
+    Param,
+    RandomInitializer,
+    check_range,
+    check_real,
+    check_width,
+    finite_chunks,
+    fmt,
+    largest,
+)
 
 NORMAL_REACH = 10.0
 """How far (in standard deviations) normal draws are taken to reach: P(|Z| > 10) = 1.5e-23 per draw,
@@ -72,7 +83,7 @@ class RandomNormal(_MeanStddev):
 class TruncatedNormal(_MeanStddev):
     """Normal distribution truncated to ``mean ± 2*stddev``; out-of-range draws are redrawn."""
 
-    def check_values(self, shape: tuple[int, ...], dtype: np.dtype) -> None:
+    def check_values(self, shape: tuple[int, ...], dtype: np.dtype, backend: str = DEFAULT_BACKEND) -> None:
         low, high = self.mean - 2 * self.stddev, self.mean + 2 * self.stddev
         top = largest(dtype)
         check_range(self._what(), low, high, dtype, f"use |mean| + 2·stddev <= {fmt(top)}")
@@ -105,9 +116,10 @@ class RandomUniform(RandomInitializer):
             )
         super().__init__(seed)
 
-    def check_values(self, shape: tuple[int, ...], dtype: np.dtype) -> None:
+    def check_values(self, shape: tuple[int, ...], dtype: np.dtype, backend: str = DEFAULT_BACKEND) -> None:
         what = f"RandomUniform(minval={self.minval!r}, maxval={self.maxval!r})"
         check_range(what, self.minval, self.maxval, dtype, f"use bounds within ±{fmt(largest(dtype))}")
+        check_width(what, float(self.maxval) - float(self.minval), dtype, backend)
 
     def _chunks(self, shape: tuple[int, ...], dtype: np.dtype, draw: int, backend: str) -> Iterator[np.ndarray]:
         return backend_streams(backend).uniform_chunks(

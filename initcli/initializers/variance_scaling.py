@@ -37,6 +37,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from ..backends import DEFAULT as DEFAULT_BACKEND
 from ..backends import streams as backend_streams
 from ..errors import InvalidArgument
 from ..fans import compute_fans
@@ -49,6 +50,7 @@ from .base import (
     check_choice,
     check_range,
     check_real,
+    check_width,
     finite_chunks,
     fmt,
     largest,
@@ -146,15 +148,15 @@ class VarianceScaling(RandomInitializer):
                 f"(n = {self._n(shape):g}); use scale <= {fmt(largest(np.dtype(np.float64)) / 3 * self._n(shape))}"
             )
 
-    def check_values(self, shape: tuple[int, ...], dtype: np.dtype) -> None:
+    def check_values(self, shape: tuple[int, ...], dtype: np.dtype, backend: str = DEFAULT_BACKEND) -> None:
         spread = self.spread(shape)
         if "limit" in spread:
-            reach = spread["limit"]
+            check_range(self._what(shape), -spread["limit"], spread["limit"], dtype, "use a smaller scale")
+            check_width(self._what(shape), 2 * spread["limit"], dtype, backend, "2·limit")
         elif self.distribution == "truncated_normal":
             reach = 2 * spread["stddev"]
-        else:
-            return  # unbounded: the chunks are checked as they are drawn
-        check_range(self._what(shape), -reach, reach, dtype, "use a smaller scale")
+            check_range(self._what(shape), -reach, reach, dtype, "use a smaller scale")
+        # untruncated_normal is unbounded: its chunks are checked as they are drawn
 
     def _n(self, shape: tuple[int, ...]) -> float:
         """``max(1, n)``: what divides the scale."""
