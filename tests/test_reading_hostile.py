@@ -11,6 +11,7 @@ import shutil
 import struct
 import subprocess
 import sys
+import warnings
 import zipfile
 from dataclasses import replace
 from pathlib import Path
@@ -708,3 +709,257 @@ def test_hdf5_locked_by_another_writer(sampled_h5, tmp_path):
     finally:
         holder.kill()
         holder.wait(timeout=30)
+
+
+# ----------------------------------------------------------------------------- damaged and unusual files
+
+
+def _npy_file(header: str, data: bytes = b"") -> bytes:
+    """A .npy 1.0 file with a literal header dict (padded as numpy pads it)."""
+    text = header.encode("latin1")
+    pad = 64 - (10 + len(text) + 1) % 64
+    text += b" " * pad + b"\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(text)) + text + data
+
+
+def _cli_file(tmp_path: Path, args: list[str], name: str) -> Path:
+    assert run_in_process([*args, "-o", name, "-q"], tmp_path).exit_code == 0
+    return tmp_path / name
+
+
+def _zip_flags(path: Path, *, flag: int | None = None, method: int | None = None) -> None:
+    """Set the general-purpose flag or the compression method of every member, local and central."""
+    raw = bytearray(path.read_bytes())
+    for signature, flag_at, method_at in ((b"PK\x03\x04", 6, 8), (b"PK\x01\x02", 8, 10)):
+        at = raw.find(signature)
+        while at >= 0:
+            if flag is not None:
+                struct.pack_into("<H", raw, at + flag_at, struct.unpack_from("<H", raw, at + flag_at)[0] | flag)
+            if method is not None:
+                struct.pack_into("<H", raw, at + method_at, method)
+            at = raw.find(signature, at + 4)
+    path.write_bytes(bytes(raw))
+
+
+def _bad_crc(tmp_path):
+    path = _cli_file(tmp_path, ["random_normal", "-s", "64", "--seed", "1"], "a.npz")
+    raw = bytearray(path.read_bytes())
+    raw[raw.find(b"a.npy") + 5 + 128 + 40] ^= 0x01  # a data byte of the stored member
+    path.write_bytes(bytes(raw))
+    return path, "Bad CRC-32"
+
+
+def _encrypted(tmp_path):
+    path = _cli_file(tmp_path, ["random_normal", "-s", "64", "--seed", "1"], "a.npz")
+    _zip_flags(path, flag=0x1)
+    return path, "is encrypted"
+
+
+def _unknown_method(tmp_path):
+    path = _cli_file(tmp_path, ["random_normal", "-s", "64", "--seed", "1"], "a.npz")
+    _zip_flags(path, method=99)
+    return path, "compression method 99"
+
+
+def _duplicate_names(tmp_path):
+    path = tmp_path / "dup.npz"
+    body = _npy_member((2,), np.zeros(2, np.float32).tobytes())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr("a.npy", body)
+            archive.writestr("a.npy", body)
+    return path, "two members named 'a.npy'"
+
+
+def _npy(header: str, data: bytes = b"", text: str = ""):
+    def make(tmp_path):
+        path = tmp_path / "x.npy"
+        path.write_bytes(_npy_file(header, data))
+        return path, text
+
+    make.__name__ = f"npy {header}"
+    return make
+
+
+def _truncated(args: list[str], name: str, keep: float, text: str):
+    def make(tmp_path):
+        path = _cli_file(tmp_path, args, name)
+        os.truncate(path, int(path.stat().st_size * keep))
+        return path, text
+
+    make.__name__ = f"truncated {' '.join(args[4:])} {name} {keep}"
+    return make
+
+
+def _zero_bytes(tmp_path):
+    (tmp_path / "z.npy").write_bytes(b"")
+    return tmp_path / "z.npy", "is empty"
+
+
+def _fifo(tmp_path):
+    os.mkfifo(tmp_path / "f.npy")
+    return tmp_path / "f.npy", "is not a regular file"
+
+
+def _symlink_loop(tmp_path):
+    os.symlink(tmp_path / "loop2.npy", tmp_path / "loop1.npy")
+    os.symlink(tmp_path / "loop1.npy", tmp_path / "loop2.npy")
+    return tmp_path / "loop1.npy", "loop"
+
+
+def _directory(tmp_path):
+    (tmp_path / "d.npy").mkdir()
+    return tmp_path / "d.npy", "directory"
+
+
+def _text_file(tmp_path):
+    (tmp_path / "t.npy").write_text("just text\n")
+    return tmp_path / "t.npy", "is not a .npy, .npz, HDF5 or .keras file"
+
+
+def _damaged_object_header(tmp_path):
+    path = _cli_file(tmp_path, ["random_normal", "-s", "64", "--seed", "1", "--path", "g/w"], "a.h5")
+    import h5py
+
+    with h5py.File(path) as handle:
+        at = h5py.h5o.get_info(handle["g/w"].id).addr  # the dataset's object header
+    raw = bytearray(path.read_bytes())
+    raw[at : at + 64] = b"\xa5" * 64
+    path.write_bytes(bytes(raw))
+    return path, ""
+
+
+def _keras_garbage_weights(tmp_path):
+    path = tmp_path / "g.keras"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("config.json", "{}")
+        archive.writestr("model.weights.h5", b"\x00" * 100)
+    return path, ""
+
+
+def _keras_deflated_garbage(tmp_path):
+    path = tmp_path / "g.keras"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("config.json", "{}")
+        archive.writestr("model.weights.h5", b"\x00" * 100_000)
+    return path, "is not an HDF5 file"
+
+
+DAMAGED = [
+    _bad_crc,
+    _encrypted,
+    _unknown_method,
+    _duplicate_names,
+    _npy("{'descr': 'xyz', 'fortran_order': False, 'shape': (2,), }", b"\0" * 8),
+    _npy("{'descr': '|O', 'fortran_order': False, 'shape': (2,), }", b"\0" * 16, "pickled"),
+    _npy("{'descr': [('a', '<f4'), ('b', '<i4')], 'fortran_order': False, 'shape': (2,), }", b"\0" * 16, "dtype"),
+    _npy("{'descr': '<U5', 'fortran_order': False, 'shape': (2,), }", b"\0" * 40, "integer and floating-point"),
+    _npy("{'descr': '<c8', 'fortran_order': False, 'shape': (2,), }", b"\0" * 16, "complex64"),
+    _npy("{'descr': '|b1', 'fortran_order': False, 'shape': (2,), }", b"\0" * 2, "bool"),
+    _npy("{'descr': ('<f4', (2,)), 'fortran_order': False, 'shape': (2,), }", b"\0" * 16, "dtype"),
+    _npy("{'descr': '<f4', 'fortran_order': False, 'shape': (-5,), }", b"", "negative shape"),
+    _npy(f"{{'descr': '<f4', 'fortran_order': False, 'shape': ({2**62}, 4), }}", b"", "more than int64"),
+    _npy(f"{{'descr': '<f4', 'fortran_order': False, 'shape': ({2**40},), }}", b"\0" * 16, "is truncated"),
+    _npy("{'descr': '<f4', 'fortran_order': False, 'shape': 5, }", b"\0" * 20),
+    _npy("{'descr': '<f4', 'fortran_order': 'yes', 'shape': (2,), }", b"\0" * 8),
+    _npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }", b"\0" * 12, "4 bytes more than its header"),
+    _npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), 'extra': 1}", b"\0" * 8),
+    _npy("[1, 2, 3]", b""),
+    _npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), " + "(" * 500 + ")" * 500 + "}", b""),
+    _truncated(["random_normal", "-s", "64", "--seed", "1"], "a.npy", 0.05, "damaged .npy header"),
+    _truncated(["random_normal", "-s", "64", "--seed", "1"], "a.npy", 0.7, "is truncated"),
+    _truncated(["random_normal", "-s", "64", "--seed", "1"], "a.npz", 0.5, "damaged"),
+    _truncated(["random_normal", "-s", "64", "--seed", "1", "--compress"], "a.npz", 0.6, "damaged"),
+    _truncated(["random_normal", "-s", "64", "--seed", "1", "--path", "w"], "a.h5", 0.5, ""),
+    _truncated(["random_normal", "-s", "64", "--seed", "1", "--path", "w"], "a.h5", 0.01, ""),
+    _zero_bytes,
+    _fifo,
+    _symlink_loop,
+    _directory,
+    _text_file,
+    _damaged_object_header,
+    _keras_garbage_weights,
+    _keras_deflated_garbage,
+]
+
+
+def run_clean(args: list[str], cwd: Path, *, subprocess_: bool = False) -> tuple[int, str, str]:
+    """``initcli ARGS``: in-process (warnings recorded: there must be none), or as a real
+    process with a timeout (for FIFOs: a hang must fail the test, not stop it)."""
+    if subprocess_:
+        proc = subprocess.run(
+            [sys.executable, "-m", "initcli", *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+        )
+        return proc.returncode, proc.stdout, proc.stderr
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = run_in_process(args, cwd)
+    assert not caught, [str(w.message) for w in caught]
+    return result.exit_code, result.stdout.decode(errors="replace"), result.stderr
+
+
+@pytest.mark.parametrize("make", DAMAGED, ids=lambda f: f.__name__.strip("_"))
+def test_damaged_files_are_one_clean_line(tmp_path, make):
+    path, text = make(tmp_path)
+    for command in (["inspect"], ["inspect", "--json"], ["verify"]):
+        code, stdout, stderr = run_clean([*command, str(path)], tmp_path, subprocess_=make is _fifo)
+        lines = stderr.splitlines()
+        assert code in (1, 2), stderr
+        assert len(lines) == 1 and lines[0].startswith("initcli: error: "), stderr
+        assert text in lines[0], lines[0]
+        assert path.name in lines[0], lines[0]
+        for bad in ("internal error", "Traceback", "Warning", "/site-packages/", ".py:"):
+            assert bad not in stderr, stderr
+        assert stdout == ""
+    HOSTILE_TRIED.append(f"damaged-{make.__name__}")
+
+
+def test_unusual_but_valid_files_are_read(tmp_path):
+    """Fortran order, big-endian, float16, integers, scalars, empty tensors, bzip2/lzma members;
+    HDF5 datasets that hold no numeric tensor (strings, booleans, complex, compounds, no
+    dataspace) are not listed."""
+    import h5py
+
+    values = {
+        "fortran": np.asfortranarray(np.arange(12, dtype=np.float32).reshape(3, 4)),
+        "big": np.arange(5, dtype=">f8"),
+        "half": np.arange(4, dtype=np.float16),
+        "ints": np.arange(-3, 3, dtype=np.int16),
+        "scalar": np.array(2.5, dtype=np.float32),
+        "empty": np.zeros((0, 4), dtype=np.float32),
+    }
+    for name, array in values.items():
+        np.save(tmp_path / f"{name}.npy", array)
+        with read_tensors(tmp_path / f"{name}.npy") as stored:
+            (tensor,) = stored.tensors
+            assert np.array_equal(tensor.load(), array) and tensor.load().dtype == array.dtype
+            read = tensor.flat_reader()
+            assert np.array_equal(np.concatenate([read(7) for _ in range(3)]), array.reshape(-1)[:21])
+    for method in (zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA):
+        path = tmp_path / f"m{method}.npz"
+        with zipfile.ZipFile(path, "w", method) as archive:
+            for name, array in values.items():
+                stream = io.BytesIO()
+                np.lib.format.write_array(stream, array)
+                archive.writestr(f"{name}.npy", stream.getvalue())
+        with read_tensors(path) as stored:
+            assert {t.name: t.load().tolist() for t in stored.tensors} == {k: v.tolist() for k, v in values.items()}
+    path = tmp_path / "mixed.h5"
+    with h5py.File(path, "w") as handle:
+        handle["w"] = np.arange(6, dtype=np.float32)
+        handle["text"] = np.array([b"abc", b"de"])
+        handle["flags"] = np.array([True, False])
+        handle["complex"] = np.array([1 + 2j])
+        handle["pairs"] = np.zeros(2, dtype=[("a", "<f4"), ("b", "<i4")])
+        handle.create_dataset("nothing", data=h5py.Empty("f4"))
+        handle.attrs["initcli"] = np.arange(3)
+    with read_tensors(path) as stored:
+        assert [t.name for t in stored.tensors] == ["w"] and stored.provenance is None
+    code, stdout, stderr = run_clean(["inspect", str(path)], tmp_path)
+    assert code == 0 and "1 tensors" in stdout, stderr

@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,7 +26,16 @@ from typing import IO, Any
 import numpy as np
 
 from ..errors import InvalidArgument, ResourceError
-from .guard import PROVENANCE_LIMIT, check_dtype, check_shape, guarded, open_regular, provenance_of, translated
+from .guard import (
+    PROVENANCE_LIMIT,
+    check_dtype,
+    check_shape,
+    guarded,
+    one_line,
+    open_regular,
+    provenance_of,
+    translated,
+)
 from .stored import StoredFile, StoredTensor
 
 _HEADERS = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
@@ -64,8 +74,12 @@ def read_header(stream: IO[bytes], where: str) -> Header:
     version = np.lib.format.read_magic(stream)
     if version not in _HEADERS:
         raise InvalidArgument(f"{where} uses .npy format {version[0]}.{version[1]}; 1.0 and 2.0 are read")
-    shape, fortran, dtype = _HEADERS[version](stream)
-    dtype = np.dtype(dtype)
+    try:
+        shape, fortran, dtype = _HEADERS[version](stream)
+        dtype = np.dtype(dtype)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError) as error:
+        detail = re.sub(r"<[^<>]* at 0x[0-9a-f]+>", "an expression", one_line(error))
+        raise InvalidArgument(f"{where} has a damaged .npy header: {detail[:200]}") from None
     check_dtype(dtype, where)
     return Header(check_shape(shape, where), bool(fortran), dtype, stream.tell())
 
