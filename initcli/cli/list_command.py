@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import json
-import sys
 
 import click
 
@@ -38,8 +36,9 @@ def list_command(as_json: bool) -> None:
     """
     table = initializer_table()
     if as_json:
-        json.dump(table, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        from .jsonout import write_json
+
+        write_json(table, indent=2)
         return
     for row in table:
         args = ", ".join(f"{k}={v!r}" for k, v in row["arguments"].items())  # type: ignore[union-attr]
