@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 import initcli
-from initcli.backends import chunking, jax_streams, tables, tf_streams
+from initcli.backends import chunking, jax_native_half, jax_streams, tables, tf_streams
 from initcli.errors import InvalidArgument, ResourceError
 
 from .helpers import run_in_process, run_subprocess
@@ -433,3 +433,125 @@ def test_glibc_ports_equal_the_host_c_library_on_every_box_muller_input():
     sine, cosine = glibc_math.sincosf(angles)
     assert np.array_equal(sine, functions["sinf"](angles).astype(np.float32))
     assert np.array_equal(cosine, functions["cosf"](angles).astype(np.float32))
+
+
+# ---- JAX float16 where XLA:CPU computes it natively (AVX512-FP16) ---------------------------
+
+NATIVE_HALF = "jax_native_half"
+"""``backend_jax_native_half.json``: Keras 3.15.1 on jax 0.10.2 on a CPU with AVX512-FP16
+(``tests/golden/make_native_half_golden.py``)."""
+
+
+def _native_half_ours(case: dict, monkeypatch) -> np.ndarray:
+    """Our tensor for ``case`` from :mod:`initcli.backends.jax_native_half`."""
+    monkeypatch.setitem(initcli.backends._MODULES, "jax", "initcli.backends.jax_native_half")
+    return _as_returned(_ours("jax", case), case)
+
+
+NATIVE_HALF_EXACT = [pytest.param(case, id=_case_id(case)) for case in _cases(NATIVE_HALF)]
+
+
+@pytest.mark.parametrize("case", NATIVE_HALF_EXACT)
+def test_native_half_variant_is_bit_identical_to_keras_there(monkeypatch, case):
+    ours = _native_half_ours(case, monkeypatch)
+    if hashlib.sha256(ours.tobytes()).hexdigest() != case["sha256"]:
+        head = ours.reshape(-1)[: min(ours.size, 16)].tobytes().hex()
+        pytest.fail(f"bytes differ from Keras (native float16); first values ours {head} vs Keras {case['head']}")
+
+
+def test_native_half_golden_file_was_made_where_xla_computes_float16_natively():
+    """The file records a CPU with AVX512-FP16 and no ISA limit; it covers every random
+    initializer but Orthogonal in float16 at ranks 0-5, draws and 2.25M-element tensors."""
+    document = json.loads((GOLDEN / f"backend_{NATIVE_HALF}.json").read_text())
+    assert (document["keras"], document["backend"], document["backend_version"]) == ("3.15.1", "jax", "0.10.2")
+    assert jax_native_half.xla_float16_is_native(frozenset(document["cpu_flags"]), document["xla_flags"])
+    cases = document["cases"]
+    assert not [c for c in cases if "error" in c]
+    half = [c for c in cases if c["dtype"] == "float16"]
+    assert {c["class_name"] for c in half} == {
+        "RandomUniform", "RandomNormal", "TruncatedNormal", "VarianceScaling", "GlorotUniform", "GlorotNormal",
+        "HeUniform", "HeNormal", "LecunUniform", "LecunNormal",
+    }  # fmt: skip
+    assert {len(c["shape"]) for c in half} == {0, 1, 2, 3, 4, 5}
+    assert {c["draw"] for c in half} >= {0, 1, 2}
+    assert max(int(np.prod(c["shape"])) for c in half) == 2_250_000
+    assert {c["dtype"] for c in cases} == {"float16", "float32"}
+
+
+def test_the_jax_stream_keeps_the_widened_float16_where_the_native_one_differs():
+    """``--backend jax`` is the same on every machine: its float16 is the golden one of CPUs
+    without AVX512-FP16, which differs from the native variant on most float16 cases (all but
+    those whose arithmetic is exact either way, e.g. RandomNormal's uniform on [-1, 1))."""
+    widened = {_case_id(c): c["sha256"] for c in _cases("jax") if c["dtype"] == "float16"}
+    native = {_case_id(c): c["sha256"] for c in _cases(NATIVE_HALF) if c["dtype"] == "float16"}
+    shared = widened.keys() & native.keys()
+    assert len(shared) == 57
+    differing = {key for key in shared if widened[key] != native[key]}
+    assert len(differing) >= 30
+    assert all(key.startswith(("RandomNormal", "VarianceScaling")) for key in shared - differing)
+    for case in _cases("jax"):
+        if _case_id(case) in differing:
+            ours = _as_returned(_ours("jax", case), case)
+            assert hashlib.sha256(ours.tobytes()).hexdigest() == case["sha256"] != native[_case_id(case)]
+
+
+def test_native_half_variant_changes_only_float16():
+    """float32 and float64 draws of the variant are the jax stream's (checked on 3 kinds x 2 dtypes)."""
+    for kind in ("uniform", "normal", "truncated_normal"):
+        for dtype in (np.float32, np.float64):
+            args = (10_007, -0.5, 1.5, np.dtype(dtype), 12345, 2)
+            plain = np.concatenate([c.copy() for c in getattr(jax_streams, f"{kind}_chunks")(*args)])
+            native = np.concatenate([c.copy() for c in getattr(jax_native_half, f"{kind}_chunks")(*args)])
+            assert plain.tobytes() == native.tobytes(), (kind, dtype)
+
+
+def test_native_half_uniform_is_rounded_once():
+    """``max(low, f·(high - low) + low)`` rounded once (native) or after each operation (widened),
+    on all 1024 float16 unit floats: the native one is the exact value's nearest float16."""
+    f = jax_streams.half_unit_floats(np.arange(1 << 10, dtype=np.uint32))
+    low, high = np.float16(-0.05), np.float16(0.05)
+    exact = [float(x) * float(high - low) + float(low) for x in f]  # exact in float64 (at most 51 bits)
+    nearest = np.array([max(float(low), float(np.float16(v))) for v in exact], dtype=np.float16)
+    native = jax_streams.half_uniform_of(f, low, high, fused_half=True)
+    widened = jax_streams.half_uniform_of(f, low, high)
+    assert native.tobytes() == nearest.tobytes()
+    assert np.count_nonzero(native != widened) == 463
+
+
+CPUINFO = (
+    "processor\t: 0\nvendor_id\t: GenuineIntel\nflags\t\t: fpu sse2 avx2 fma f16c avx512f {extra}\n\nprocessor\t: 1\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("extra", "xla_flags", "native"),
+    [
+        ("avx512_fp16 avx512bw", "", True),
+        ("avx512bw avx512_bf16", "", False),  # AVX-512 without FP16: widened
+        ("avx512_fp16", "--xla_cpu_max_isa=AVX2", False),
+        ("avx512_fp16", "--xla_cpu_max_isa=avx", False),  # XLA reads the value case-insensitively
+        ("avx512_fp16", "--xla_cpu_max_isa=SSE4_2", False),
+        ("avx512_fp16", "--xla_cpu_max_isa=AVX512", True),  # AVX512 keeps FP16 (measured)
+        ("avx512_fp16", "--xla_cpu_max_isa=AVX512_BF16", True),
+        ("avx512_fp16", "--xla_cpu_max_isa=AMX_FP16", True),
+        ("avx512_fp16", "--xla_cpu_max_isa=NONSENSE", True),  # ignored by XLA with a warning
+        ("avx512_fp16", "--xla_cpu_max_isa=AVX2 --xla_cpu_max_isa=AVX512", True),  # the last one counts
+        ("avx512_fp16", "--xla_cpu_max_isa=AVX512 --xla_cpu_max_isa=AVX2", False),
+        ("avx512_fp16", "--xla_dump_to=/tmp/x --xla_cpu_max_isa=AVX2", False),
+        ("avx512_fp16", "--not_xla_cpu_max_isa=AVX2", True),
+        ("", "", False),
+    ],
+)
+def test_xla_float16_is_native_follows_the_cpu_flags_and_max_isa(tmp_path, monkeypatch, extra, xla_flags, native):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(CPUINFO.format(extra=extra))
+    flags = jax_native_half.cpu_flags(cpuinfo.read_text())
+    assert ("avx512_fp16" in flags) == ("avx512_fp16" in extra) and "avx2" in flags
+    assert jax_native_half.xla_float16_is_native(flags, xla_flags) is native
+    monkeypatch.setenv("XLA_FLAGS", xla_flags)
+    assert jax_native_half.this_machine_is_native(cpuinfo) is native
+
+
+def test_no_cpuinfo_means_not_native(tmp_path):
+    assert jax_native_half.cpu_flags("") == frozenset()
+    assert jax_native_half.this_machine_is_native(tmp_path / "missing") is False

@@ -8,6 +8,15 @@ exceptions: Orthogonal (our QR is NumPy's; compared with a tolerance) and, on
 JAX, a float64 request (JAX's x64 mode is off, so Keras returns float32; we
 return float64 holding exactly those float32 values).
 
+JAX's float16 numbers depend on the CPU: where XLA:CPU computes float16
+natively (AVX512-FP16, unless ``XLA_FLAGS`` limits ``--xla_cpu_max_isa`` to
+AVX2 or less: :func:`initcli.backends.jax_native_half.xla_float16_is_native`,
+from ``/proc/cpuinfo`` and the worker's ``XLA_FLAGS``), every float16 JAX case
+is compared with :mod:`initcli.backends.jax_native_half` instead of the
+``--backend jax`` stream, and the float16 cases are run a second time under
+``XLA_FLAGS=--xla_cpu_max_isa=AVX2`` against the ``--backend jax`` stream, so
+both float16 variants are compared with real JAX on such a machine.
+
 Keras's backend is fixed per process, so the Keras side of every case of this
 module is computed by ``tests/keras_backend_worker.py`` in one subprocess per
 backend (``KERAS_BACKEND=B``, ``JAX_PLATFORMS=cpu``, ``TF_CPP_MIN_LOG_LEVEL=3``,
@@ -23,6 +32,8 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +41,8 @@ import numpy as np
 import pytest
 
 import initcli
+from initcli import backends
+from initcli.backends import jax_native_half
 
 from .helpers import run_subprocess
 
@@ -72,7 +85,12 @@ class Case:
             "dtype": self.dtype,
         }
 
-    def ours(self, backend: str) -> np.ndarray:
+    def ours(self, backend: str, native_half: bool = False) -> np.ndarray:
+        """initcli's array for this case; ``native_half``: the JAX stream of CPUs where XLA computes
+        float16 natively (:mod:`initcli.backends.jax_native_half`) in place of ``--backend jax``'s."""
+        if native_half:
+            with _jax_stream("initcli.backends.jax_native_half"):
+                return self.ours(backend)
         return initcli.sample(
             self.class_name,
             self.shape,
@@ -82,6 +100,14 @@ class Case:
             seed=self.seed,
             **self.kwargs,
         )
+
+
+@contextmanager
+def _jax_stream(module: str) -> Iterator[None]:
+    """Draw ``backend="jax"`` numbers with the stream module ``module`` for a moment."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(backends._MODULES, "jax", module)
+        yield
 
 
 def _config(**kwargs: object) -> tuple[tuple[str, object], ...]:
@@ -165,13 +191,22 @@ def _params(cases: list[Case]) -> list:
 
 
 class KerasSide:
-    """Keras's arrays for :data:`ALL_CASES` on one backend, or why there are none."""
+    """Keras's arrays for cases of :data:`ALL_CASES` on one backend, or why there are none."""
 
-    def __init__(self, backend: str, arrays: dict[str, np.ndarray], meta: dict, failure: str | None = None):
+    def __init__(
+        self,
+        backend: str,
+        arrays: dict[str, np.ndarray],
+        meta: dict,
+        failure: str | None = None,
+        native_half: bool = False,
+    ):
         self.backend = backend
         self.arrays = arrays
         self.meta = meta
         self.failure = failure
+        self.native_half = native_half
+        """Whether the worker's XLA computed float16 natively (JAX on a CPU with AVX512-FP16)."""
 
     def __getitem__(self, case: Case) -> np.ndarray:
         if self.failure is not None:
@@ -197,14 +232,28 @@ def backend(request) -> str:
     return request.param
 
 
+def _cpu_flags() -> frozenset[str]:
+    try:
+        return jax_native_half.cpu_flags(Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace"))
+    except OSError:
+        return frozenset()
+
+
 @pytest.fixture(scope="module")
 def keras_side(backend, tmp_path_factory) -> KerasSide:
     """Run the worker once for this backend over every case of the module."""
+    return _run_worker(backend, ALL_CASES, {}, tmp_path_factory)
+
+
+def _run_worker(backend: str, cases: list[Case], extra_env: dict[str, str], tmp_path_factory) -> KerasSide:
+    """Keras's arrays for ``cases`` (of :data:`ALL_CASES`) from one worker process, run with
+    ``extra_env`` added to its environment."""
     work = tmp_path_factory.mktemp(f"keras-{backend}")
     cases_path, out_path = work / "cases.json", work / "keras.npz"
-    cases_path.write_text(json.dumps([case.as_json() for case in ALL_CASES]))
-    env = {**os.environ, "KERAS_BACKEND": backend, "JAX_PLATFORMS": "cpu", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    cases_path.write_text(json.dumps([case.as_json() for case in cases]))
+    env = {**os.environ, "KERAS_BACKEND": backend, "JAX_PLATFORMS": "cpu", "TF_CPP_MIN_LOG_LEVEL": "3", **extra_env}
     env.pop("JAX_ENABLE_X64", None)
+    native_half = backend == "jax" and jax_native_half.xla_float16_is_native(_cpu_flags(), env.get("XLA_FLAGS", ""))
     try:
         proc = subprocess.run(
             [sys.executable, str(WORKER), str(cases_path), str(out_path)],
@@ -226,8 +275,11 @@ def keras_side(backend, tmp_path_factory) -> KerasSide:
     with np.load(out_path) as npz:
         arrays = {key: npz[key] for key in npz.files}
     meta = json.loads(str(arrays.pop("meta")))
-    assert meta["cases"] == len(ALL_CASES)
-    return KerasSide(backend, arrays, meta)
+    assert meta["cases"] == len(cases)
+    # Keyed by the cases' places in ALL_CASES, as KerasSide looks them up.
+    arrays = {f"case_{INDEX[case]}": arrays[f"case_{i}"] for i, case in enumerate(cases) if f"case_{i}" in arrays}
+    meta["errors"] = {str(INDEX[cases[int(i)]]): error for i, error in meta["errors"].items()}
+    return KerasSide(backend, arrays, meta, native_half=native_half)
 
 
 def _expected(backend: str, case: Case, theirs: np.ndarray) -> np.ndarray:
@@ -261,7 +313,9 @@ def assert_bitwise(mine: np.ndarray, theirs: np.ndarray, label: str) -> None:
 
 def _check(backend: str, keras_side: KerasSide, case: Case) -> None:
     theirs = _expected(backend, case, keras_side[case])
-    assert_bitwise(case.ours(backend), theirs, f"{backend} {case.id}")
+    native_half = keras_side.native_half and case.dtype == "float16"
+    label = f"{backend}{' (XLA float16 native: jax_native_half)' if native_half else ''} {case.id}"
+    assert_bitwise(case.ours(backend, native_half), theirs, label)
 
 
 @pytest.mark.parametrize("case", _params(GRID))
@@ -310,3 +364,27 @@ def test_cli_writes_keras_values(backend, keras_side, tmp_path):
     run = run_subprocess(args, tmp_path)
     assert run.exit_code == 0, run.stderr
     assert_bitwise(np.load(tmp_path / "out.npy"), theirs, f"initcli {' '.join(args)}")
+
+
+HALF_CASES = [case for case in ALL_CASES if case.dtype == "float16"]
+
+
+@pytest.fixture(scope="module")
+def keras_jax_widened(tmp_path_factory) -> KerasSide:
+    """Keras on JAX for :data:`HALF_CASES` with XLA:CPU limited to AVX2, so that it widens each
+    float16 operation to float32 as on CPUs without AVX512-FP16; only on CPUs with AVX512-FP16."""
+    if not jax_native_half.xla_float16_is_native(_cpu_flags()):
+        pytest.skip(
+            "this CPU has no AVX512-FP16: XLA widens float16 here anyway, so "
+            "test_float16_float64_match_keras already compares the --backend jax float16 stream with real JAX"
+        )
+    xla_flags = f"{os.environ.get('XLA_FLAGS', '')} --xla_cpu_max_isa=AVX2".strip()
+    return _run_worker("jax", HALF_CASES, {"XLA_FLAGS": xla_flags}, tmp_path_factory)
+
+
+@pytest.mark.parametrize("case", _params(HALF_CASES))
+def test_jax_float16_widened_by_xla_matches_the_jax_stream(keras_jax_widened, case):
+    """On a CPU with AVX512-FP16, ``XLA_FLAGS=--xla_cpu_max_isa=AVX2`` gives the float16 numbers of
+    CPUs without it: those of ``--backend jax`` (and of the golden vectors)."""
+    assert not keras_jax_widened.native_half
+    _check("jax", keras_jax_widened, case)
