@@ -36,10 +36,11 @@ import numpy as np
 from . import jax_streams
 
 _WIDENING_ISAS = frozenset({"SSE4_2", "AVX", "AVX2"})
-"""``--xla_cpu_max_isa`` values that take AVX512-FP16 away from XLA:CPU (checked with jaxlib 0.10.2:
-``AVX2`` and ``AVX`` give the widened float16 arithmetic; ``AVX512``, ``AVX512_VNNI``,
-``AVX512_BF16``, ``AMX`` and ``AMX_FP16`` keep the native one, and so does an unknown value,
-which XLA ignores with a warning; values are case-insensitive)."""
+"""``--xla_cpu_max_isa`` values that take AVX512-FP16 away from XLA:CPU.  Checked with jaxlib
+0.10.2 on a CPU with AVX512-FP16: ``AVX`` and ``AVX2`` give the widened float16 arithmetic
+(``SSE4_2`` makes XLA fail to compile the draws); ``AVX512``, ``AVX512_VNNI``, ``AVX512_BF16``,
+``AMX`` and ``AMX_FP16`` keep the native one, and so does an unknown value, which XLA ignores
+with a warning.  Values are case-insensitive."""
 
 _MAX_ISA = re.compile(r"(?:^|\s)--xla_cpu_max_isa=(\S*)")
 
@@ -80,7 +81,9 @@ def uniform_chunks(
     return jax_streams.uniform_chunks(n, minval, maxval, dtype, seed, draw, fused_half=True)
 
 
-def normal_chunks(n: int, mean: float, stddev: float, dtype: np.dtype, seed: int, draw: int = 0) -> Iterator[np.ndarray]:
+def normal_chunks(
+    n: int, mean: float, stddev: float, dtype: np.dtype, seed: int, draw: int = 0
+) -> Iterator[np.ndarray]:
     """:func:`initcli.backends.jax_streams.normal_chunks` with float16 computed natively."""
     return jax_streams.normal_chunks(n, mean, stddev, dtype, seed, draw, fused_half=True)
 
