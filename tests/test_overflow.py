@@ -252,3 +252,18 @@ def test_what_numpy_and_keras_do_with_the_same_values(keras):
             keras.initializers.Constant(1e6)((2,), dtype="float16"),
         ):
             assert not np.isfinite(np.asarray(made)).all()
+
+
+@pytest.mark.parametrize("output", ["b.weights.h5", "b.h5", "b.npz"])
+def test_a_batch_config_that_overflows_leaves_no_file(tmp_path, output):
+    (tmp_path / "b.yaml").write_text(
+        "name: b\nlayers:\n  - name: d\n    class: Dense\n    weights:\n"
+        "      kernel: {shape: [40, 30], initializer: he_normal}\n"
+        "      bias: {shape: [30], initializer: {class_name: Constant, config: {value: 1.0e+39}}}\n"
+    )
+    result = run_in_process(["batch", "b.yaml", "--seed", "1", "-o", output], tmp_path)
+    assert result.exit_code == 2 and result.stderr == (
+        f"initcli: error: Constant value 1e+39 does not fit float32: beyond its largest finite value {F32}; "
+        f"use values within ±{F32} or a wider dtype\n"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b.yaml"]
