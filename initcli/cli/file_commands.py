@@ -80,7 +80,9 @@ def inspect_command(file: str, manifest: str | None, as_json: bool, max_bytes: i
     Reads .npy, .npz, .weights.h5, legacy .h5 and .keras, whoever wrote them;
     for files initcli wrote it also shows the recorded initializer, its
     predicted mean, std, range and fraction beyond 2 std, and flags tensors
-    whose statistics disagree beyond what their size allows.
+    whose statistics disagree beyond what their size allows. In any file, NaN
+    and infinities are counted and flagged (a NaN is never a valid initial
+    weight); the statistics are those of the finite values.
 
     \b
     Example:
