@@ -11,7 +11,9 @@ They mirror ``keras.src.initializers.constant_initializers``:
 
 Differences from Keras 3.15, on purpose: ``Identity.get_config()`` keeps
 ``gain`` (Keras drops it, so a round trip lost it), and ``get("constant")``
-gives ``Constant(0.0)`` (Keras raises ``KeyError: 'value'``).
+gives ``Constant(0.0)`` (Keras raises ``KeyError: 'value'``); a ``value`` or
+``gain`` that does not fit the dtype is refused (Keras writes infinities, or
+NaN off the diagonal of an ``Identity``).
 """
 
 from __future__ import annotations

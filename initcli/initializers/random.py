@@ -10,7 +10,13 @@ backend (see :mod:`initcli.streams` for the streams):
   deviation is ``0.87962566103423978 * stddev``.
 
 Keras accepts a negative ``stddev`` or ``minval > maxval`` and fails later
-inside numpy; initcli rejects them when the initializer is built.
+inside numpy; initcli rejects them when the initializer is built.  It also
+refuses, rather than writing infinities as Keras does, parameters whose values
+overflow: a uniform width ``maxval - minval`` beyond float64 (NumPy refuses it
+too), normals with ``|mean| + 10·stddev`` beyond float64 (where the draws are
+made), and -- when a tensor is asked for -- uniform or truncated bounds beyond
+the dtype's largest finite value; untruncated normals are checked chunk by
+chunk as they are drawn.
 """
 
 from __future__ import annotations
