@@ -4,8 +4,11 @@ A shape is a tuple of non-negative Python ints.  On the command line it may be
 written ``784,64``, ``784x64``, ``784 64``, ``[784, 64]`` or ``(784, 64)``; the
 empty forms ``()``, ``[]`` and ``scalar`` mean a rank-0 tensor.  An empty or
 blank string is an error, not a scalar: it is what an unset variable in a
-script gives (``--shape "$SHAPE"``).  No dimension may exceed
-:data:`MAX_ELEMENTS` (no array can be larger).
+script gives (``--shape "$SHAPE"``).  A dimension of more than
+:data:`MAX_DIGITS` digits, or more than :data:`MAX_ELEMENTS` elements in all,
+is refused here: such numbers are not sizes but mistakes or attacks, and they
+would overflow the float arithmetic of the memory and disk guards, which
+handle every smaller absurdity (a shape beyond int64 is theirs to refuse).
 """
 
 from __future__ import annotations
@@ -20,8 +23,13 @@ from .errors import InvalidArgument
 _SCALAR_SPELLINGS = {"()", "[]", "scalar"}
 _ACCEPTED = "write it as comma-separated non-negative integers, e.g. 784,64 (or 784x64, [784, 64], () for a scalar)"
 
-MAX_ELEMENTS = 2**63 - 1
-"""The largest dimension and element count a shape may have (NumPy's array size limit)."""
+_TOO_LARGE = "no array is that large; check the shape"
+
+MAX_DIGITS = 30
+"""The most decimal digits a dimension may have (as for every integer in a config)."""
+
+MAX_ELEMENTS = 10**300
+"""The most elements a shape may describe before the guards' float arithmetic would overflow."""
 
 
 def parse_shape(text: str) -> tuple[int, ...]:
@@ -54,8 +62,9 @@ def parse_shape(text: str) -> tuple[int, ...]:
         if not re.fullmatch(r"[+-]?\d+", part):
             shown = part if len(part) <= 40 else part[:20] + "..."
             raise InvalidArgument(f"shape {_shown(text)} has a bad dimension {shown!r}; {_ACCEPTED}")
-        if len(part.lstrip("+-0")) > 19:  # int() of a 4,301-digit string would itself fail
-            raise InvalidArgument(f"shape {_shown(text)} has a dimension larger than {MAX_ELEMENTS}; {_ACCEPTED}")
+        digits = len(part.lstrip("+-").lstrip("0"))
+        if digits > MAX_DIGITS:  # (int() of a 4,301-digit string would itself fail)
+            raise InvalidArgument(f"shape {_shown(text)} has a dimension of {digits} digits; {_TOO_LARGE}")
         value = int(part)
         if value < 0:
             raise InvalidArgument(f"shape {_shown(text)} has a negative dimension {value}; {_ACCEPTED}")
@@ -74,11 +83,17 @@ def _shown(value: object) -> str:
 
 
 def _checked_size(dims: tuple[int, ...], given: object) -> tuple[int, ...]:
-    """``dims``, unless a dimension exceeds :data:`MAX_ELEMENTS` (an element count that large
-    is left to the memory and disk guards, which say how much it would need)."""
+    """``dims``, unless a dimension has more than :data:`MAX_DIGITS` digits or the element count
+    exceeds :data:`MAX_ELEMENTS` (anything smaller is left to the memory and disk guards, which
+    say how much it would need)."""
+    limit = 10**MAX_DIGITS
     for value in dims:
-        if value > MAX_ELEMENTS:
-            raise InvalidArgument(f"shape {_shown(given)} has a dimension larger than {MAX_ELEMENTS}; {_ACCEPTED}")
+        if value >= limit:
+            raise InvalidArgument(
+                f"shape {_shown(given)} has a dimension of more than {MAX_DIGITS} digits; {_TOO_LARGE}"
+            )
+    if 0 not in dims and prod(dims) > MAX_ELEMENTS:
+        raise InvalidArgument(f"shape {_shown(given)} has more than 10**300 elements; {_TOO_LARGE}")
     return dims
 
 

@@ -92,12 +92,34 @@ def test_an_empty_shape_in_a_batch_config_is_an_error(tmp_path):
     assert run_in_process(["batch", "s.yaml", "--dry-run"], tmp_path).exit_code == 0
 
 
-@pytest.mark.parametrize("text", ["1" + "0" * 400, "9223372036854775808", "3," + "9" * 5000])
-def test_an_absurd_dimension_is_one_short_line(text, tmp_path):
-    result = run_in_process(["zeros", "--shape", text, "--json"], tmp_path)
-    assert result.exit_code == 2
-    assert result.stderr.count("\n") == 1 and "larger than 9223372036854775807" in result.stderr
-    assert len(result.stderr) < 400
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("1" + "0" * 400, "a dimension of 401 digits"),
+        ("1" + "0" * 30, "a dimension of 31 digits"),
+        ("3," + "9" * 5000, "a dimension of 5000 digits"),
+        (",".join(["9" * 30] * 11), "more than 10**300 elements"),
+    ],
+)
+def test_an_absurd_dimension_is_one_short_line(text, message, tmp_path):
+    for args in (["-o", "w.npy"], ["--json"], ["-o", "w.h5", "--path", "x"]):
+        result = run_in_process(["he_normal", "--shape", text, "--seed", "1", *args], tmp_path)
+        assert result.exit_code == 2
+        assert result.stderr.count("\n") == 1 and message in result.stderr and "no array is that large" in result.stderr
+        assert len(result.stderr) < 400
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("dims", [[10**31, 3], [3, 10**400], [10**30 - 1] * 11])
+def test_absurd_shapes_in_a_batch_config_are_one_line(dims, tmp_path):
+    shape = "[" + ", ".join(map(str, dims)) + "]"
+    (tmp_path / "c.yaml").write_text(
+        f"layers:\n  - {{name: d, class: Dense, weights: {{kernel: {{shape: {shape}, initializer: zeros}}}}}}\n"
+    )
+    for args in (["--dry-run"], ["--seed", "1", "-o", "w.weights.h5"]):
+        result = run_in_process(["batch", "c.yaml", *args], tmp_path)
+        assert result.exit_code == 2, result.stderr
+        assert result.stderr.count("\n") == 1 and "c.yaml" in result.stderr
 
 
 # 4. The sample configs ship with the package; 'initcli examples' lists, prints and copies them.
