@@ -175,19 +175,33 @@ def test_fifo_is_streamed_into(tmp_path, fmt):
     )
 
 
-@pytest.mark.parametrize("link", ["/dev/stdout", "/dev/fd/1", "/proc/self/fd/1"])
+DESCRIPTOR_LINKS = ["stdout", "fd/1", "/proc/self/fd/1"]
+"""``stdout`` and ``fd`` are links made in the test directory exactly as ``/dev/stdout``
+(-> ``/proc/self/fd/1``) and ``/dev/fd`` (-> ``/proc/self/fd``) are, so that a regression can
+only ever replace the test's own links, never the system's."""
+
+
+def _descriptor_links(directory: Path) -> None:
+    os.symlink("/proc/self/fd/1", directory / "stdout")
+    os.symlink("/proc/self/fd", directory / "fd")
+
+
+@pytest.mark.parametrize("link", DESCRIPTOR_LINKS)
 def test_descriptor_links_to_a_pipe_are_streamed(tmp_path, link):
+    _descriptor_links(tmp_path)
+    before = _state(tmp_path)
     result = run_subprocess(["ones", "--shape", "5", "-o", link, "--format", "npy", "--force"], tmp_path)
     _succeeded(result)
+    assert _state(tmp_path) == before  # the links stay links, nothing appeared
     (tmp_path / "got.npy").write_bytes(result.stdout)
     assert np.load(tmp_path / "got.npy").tolist() == [1.0] * 5
-    assert [p.name for p in tmp_path.iterdir()] == ["got.npy"]
 
 
-@pytest.mark.parametrize("link", ["/dev/stdout", "/dev/fd/1", "/proc/self/fd/1"])
+@pytest.mark.parametrize("link", DESCRIPTOR_LINKS)
 def test_descriptor_links_to_a_regular_file_are_refused(tmp_path, link):
-    """The shell redirected stdout to a file: never rename over /dev/stdout's target, never
-    replace the link: refuse (use -o -)."""
+    """The shell redirected stdout to a file: never rename over the file behind the descriptor,
+    never replace the link: refuse (use -o -)."""
+    _descriptor_links(tmp_path)
     out = tmp_path / "redirected"
     out.write_bytes(b"previous content")
     before = _state(tmp_path)
@@ -425,6 +439,16 @@ def test_manifest_that_is_the_output_is_refused(tmp_path, how):
     before = _state(tmp_path)
     result = run_in_process(["zeros", "--shape", "3", "-o", output, f"--manifest={manifest}", "--force"], tmp_path)
     _refused(result, tmp_path, before, code=2, says="is the output file")
+
+
+@pytest.mark.parametrize("manifest", DESCRIPTOR_LINKS)
+@pytest.mark.parametrize("output", ["-o -", "--json"])
+def test_manifest_on_standard_output_beside_the_data_is_refused(tmp_path, manifest, output):
+    _descriptor_links(tmp_path)
+    before = _state(tmp_path)
+    result = run_subprocess(["ones", "--shape", "3", *output.split(), f"--manifest={manifest}"], tmp_path)
+    _refused(result, tmp_path, before, code=2, says="is standard output")
+    assert result.stdout == b""
 
 
 def _sha_file(path: Path) -> str:

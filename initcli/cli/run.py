@@ -95,6 +95,11 @@ def run_sample(
             raise InvalidArgument(
                 f"--manifest {manifest!r} is the output file {output!r} itself; give the manifest another name"
             )
+        if (output == "-" or as_json) and same_file(manifest, "/proc/self/fd/1"):
+            raise InvalidArgument(
+                f"--manifest {manifest!r} is standard output, where the {'tensor' if output == '-' else 'JSON'} "
+                "goes; give the manifest a file name"
+            )
         check_target(manifest, force=force)
     if fmt == "npz":
         from ..writers.npy import check_member_name
