@@ -77,7 +77,7 @@ def read_header(stream: IO[bytes], where: str) -> Header:
     try:
         shape, fortran, dtype = _HEADERS[version](stream)
         dtype = np.dtype(dtype)
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError) as error:
+    except Exception as error:  # numpy's header parser raises ValueError, SyntaxError, tokenize.TokenError...
         detail = re.sub(r"<[^<>]* at 0x[0-9a-f]+>", "an expression", one_line(error))
         raise InvalidArgument(f"{where} has a damaged .npy header: {detail[:200]}") from None
     check_dtype(dtype, where)
@@ -210,7 +210,9 @@ def read_npz(path: Path, archive: zipfile.ZipFile) -> StoredFile:
             raise InvalidArgument(f"{str(path)!r} holds two members named {info.filename!r}")
         seen.add(info.filename)
         if not info.filename.endswith(".npy"):
-            continue
+            raise InvalidArgument(
+                f"{str(path)!r} holds the member {info.filename!r}; an .npz holds .npy members only (damaged?)"
+            )
         where = f"member {info.filename!r} of {str(path)!r}"
         check_member(info, where)
         with archive.open(info) as member:
