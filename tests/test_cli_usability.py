@@ -245,6 +245,22 @@ def test_a_closed_stdout_is_one_line_and_exit_1(args, tmp_path):
     )
 
 
+def test_what_a_command_printed_before_failing_still_reaches_a_pipe(tmp_path):
+    script = (
+        "import click\n"
+        "from initcli.cli.group import InitcliGroup\n"
+        "@click.group(cls=InitcliGroup)\n"
+        "def group(): pass\n"
+        "@group.command()\n"
+        "def report():\n"
+        "    click.echo('first result')\n"
+        "    raise click.UsageError('then a bad value')\n"
+        "group.main(['report'], prog_name='initcli')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, timeout=60)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (2, b"first result\n", b"initcli: error: then a bad value\n")
+
+
 def test_a_closed_stdout_does_not_hand_its_descriptor_to_an_output_file(tmp_path):
     proc = _run_with_stdout_closed(["glorot_normal", "--shape", "8,8", "--seed", "1", "-o", "w.npy"], tmp_path)
     assert proc.returncode == 0, proc.stderr

@@ -220,7 +220,7 @@ def _no_such_option(error: click.NoSuchOption, ctx: click.Context) -> str:
 
 
 def _fail(message: str, code: int) -> None:
-    _discard_stdout()
+    _settle_stdout()
     click.echo(f"initcli: error: {message}", err=True)
     _exit(code)
 
@@ -281,6 +281,15 @@ def _flush_or_leave(code: int | Any) -> None:
     except BrokenPipeError:
         _stdout_gone()
     _exit(code)
+
+
+def _settle_stdout() -> None:
+    """Flush what stdout holds (a report printed before the error is kept); if it cannot take
+    it (closed, or its reader gone), drop it so the interpreter does not try again at exit."""
+    try:
+        _flush_stdout()
+    except (OSError, ValueError):
+        _discard_stdout()
 
 
 def _discard_stdout() -> None:
