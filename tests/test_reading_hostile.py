@@ -689,26 +689,17 @@ def test_npy_truncated_while_being_read(tmp_path):
 def test_hdf5_locked_by_another_writer(sampled_h5, tmp_path):
     path = tmp_path / "a.h5"
     shutil.copy(sampled_h5, path)
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import h5py, sys, time; f = h5py.File(sys.argv[1], 'a'); print('open', flush=True); time.sleep(60)",
-            str(path),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout.readline().strip() == "open"
-        for command in ("inspect", "verify"):
-            result = run_in_process([command, str(path)], tmp_path)
-            lines = result.stderr.splitlines()
-            assert result.exit_code == 1 and len(lines) == 1, result.stderr
-            assert f"{str(path)!r} is locked by another process" in lines[0]
-    finally:
-        holder.kill()
-        holder.wait(timeout=30)
+    script = "import h5py, sys, time; f = h5py.File(sys.argv[1], 'a'); print('open', flush=True); time.sleep(60)"
+    with subprocess.Popen([sys.executable, "-c", script, str(path)], stdout=subprocess.PIPE, text=True) as holder:
+        try:
+            assert holder.stdout.readline().strip() == "open"
+            for command in ("inspect", "verify"):
+                result = run_in_process([command, str(path)], tmp_path)
+                lines = result.stderr.splitlines()
+                assert result.exit_code == 1 and len(lines) == 1, result.stderr
+                assert f"{str(path)!r} is locked by another process" in lines[0]
+        finally:
+            holder.kill()
 
 
 # ----------------------------------------------------------------------------- damaged and unusual files

@@ -5,9 +5,11 @@
 reading a file are turned into :class:`~initcli.errors.InvalidArgument` (the
 file is damaged or not of a kind initcli reads: exit 2) or
 :class:`~initcli.errors.ResourceError` (the machine refuses: locked,
-unreadable, changed while being read: exit 1).  Python warnings raised
-meanwhile are errors too, so none reaches the terminal with internal paths.
-:func:`guarded` applies it to the lazy ``load``/``read`` callables that run
+unreadable, changed while being read: exit 1).  While a file is opened and
+its headers parsed, Python warnings are errors too, so none reaches the
+terminal with internal paths.  :func:`guarded` applies the translation (not
+the warning filter, which is process-wide and would reach the threads that
+regenerate tensors meanwhile) to the lazy ``load``/``read`` callables that run
 after :func:`~initcli.readers.read_tensors` has yielded.
 """
 
@@ -42,13 +44,16 @@ def one_line(text: object) -> str:
 
 
 @contextmanager
-def translated(path: str | Path) -> Iterator[None]:
-    """Run the body with warnings as errors; re-raise anything but initcli's own errors
-    as one initcli error that names ``path``."""
+def translated(path: str | Path, *, strict_warnings: bool = True) -> Iterator[None]:
+    """Run the body (with warnings as errors if ``strict_warnings``); re-raise anything but
+    initcli's own errors as one initcli error that names ``path``."""
     name = repr(str(path))
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
+        if strict_warnings:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                yield
+        else:
             yield
     except InitcliError:
         raise
@@ -82,11 +87,11 @@ def translated(path: str | Path) -> Iterator[None]:
 
 
 def guarded(path: str | Path, function: Callable[..., T]) -> Callable[..., T]:
-    """``function`` run under :func:`translated` for ``path``."""
+    """``function`` run under :func:`translated` for ``path`` (warnings left alone)."""
 
     @functools.wraps(function)
     def run(*args: Any, **kwargs: Any) -> T:
-        with translated(path):
+        with translated(path, strict_warnings=False):
             return function(*args, **kwargs)
 
     return run
