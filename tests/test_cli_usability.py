@@ -157,7 +157,10 @@ def test_the_installed_package_serves_the_repository_files(tmp_path):
 def test_pyproject_ships_every_example_as_package_data():
     import fnmatch
 
-    import tomllib
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        import tomli as tomllib  # type: ignore[no-redef]
 
     data = tomllib.loads((ROOT / "pyproject.toml").read_text())
     patterns = data["tool"]["setuptools"]["package-data"]["initcli"]
