@@ -17,8 +17,6 @@ import math
 import sys
 from typing import Any, TextIO
 
-import numpy as np
-
 
 def finite_or_none(value: Any) -> Any:
     """``value`` with every non-finite float (at any depth of dicts, lists and tuples) replaced by ``None``;
@@ -29,6 +27,9 @@ def finite_or_none(value: Any) -> Any:
         return {key: finite_or_none(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
         return [finite_or_none(item) for item in value]
+    np = sys.modules.get("numpy")  # not imported here: ``initcli --version`` stays light; no NumPy, no arrays
+    if np is None:
+        return value
     if isinstance(value, np.ndarray):
         if value.dtype.kind == "f" and not np.isfinite(value).all():
             return finite_or_none(value.tolist())
