@@ -250,17 +250,20 @@ def test_a_closed_stdout_is_one_line_and_exit_1(args, tmp_path):
 
 def test_what_a_command_printed_before_failing_still_reaches_a_pipe(tmp_path):
     script = (
-        "import click\n"
+        "import sys, click\n"
         "from initcli.cli.group import InitcliGroup\n"
         "@click.group(cls=InitcliGroup)\n"
         "def group(): pass\n"
         "@group.command()\n"
         "def report():\n"
-        "    click.echo('first result')\n"
+        "    sys.stdout.write('first result\\n')  # buffered, as json.dump writes\n"
         "    raise click.UsageError('then a bad value')\n"
         "group.main(['report'], prog_name='initcli')\n"
     )
-    proc = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, timeout=60)
+    environment = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # a pipe is block-buffered
+    proc = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, env=environment, capture_output=True, timeout=60
+    )
     assert (proc.returncode, proc.stdout, proc.stderr) == (2, b"first result\n", b"initcli: error: then a bad value\n")
 
 
