@@ -11,6 +11,11 @@ Each stream module has ``uniform_chunks``, ``normal_chunks`` and
 ``truncated_normal_chunks`` with one signature:
 ``(n, a, b, dtype, seed, draw) -> chunks`` with ``(a, b)`` being
 ``(minval, maxval)`` or ``(mean, stddev)``.
+
+:mod:`initcli.backends.jax_native_half` has the same functions for Keras on
+JAX where XLA:CPU computes float16 natively (CPUs with AVX512-FP16); it is
+not a backend (``jax`` gives the same bytes on every machine) but what the
+live tests compare with there.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ _MODULES = {
 
 VERIFIED = {
     "numpy": "keras 3.15.1 with numpy 2.x (any platform: NumPy's own generators)",
-    "jax": "keras 3.15.1 with jax/jaxlib 0.10.2 on x86-64 CPUs with FMA",
+    "jax": "keras 3.15.1 with jax/jaxlib 0.10.2 on x86-64 CPUs with FMA (float16: CPUs without AVX512-FP16)",
     "tensorflow": "keras 3.15.1 with tensorflow-cpu 2.21 on x86-64 Linux with glibc 2.28-2.40",
 }
 """What each stream was checked against, bit for bit (recorded in provenance)."""

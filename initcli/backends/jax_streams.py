@@ -83,9 +83,7 @@ def truncated_normal_of(mantissas: np.ndarray) -> np.ndarray:
     return np.clip(xla_math.erf_inv(u) * _SQRT2, _CLIP_LOW, _CLIP_HIGH)
 
 
-NORMAL_TABLE = tables.Table(
-    "jax-normal", normal_of, "9ffa4612027d27822ae3dddd2a30a923607e79184747632c3aa9e72ff0c27bc4"
-)
+NORMAL_TABLE = tables.Table("jax-normal", normal_of, "9ffa4612027d27822ae3dddd2a30a923607e79184747632c3aa9e72ff0c27bc4")
 TRUNCATED_NORMAL_TABLE = tables.Table(
     "jax-truncated-normal", truncated_normal_of, "42243b5b1cac193a50777adf18dbb71f86c1e01baf103b3cdfbc801224ae30b0"
 )
