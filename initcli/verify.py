@@ -22,6 +22,7 @@ raised as :class:`~initcli.errors.InitcliError` naming the file, by the readers.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,15 +66,24 @@ def compare(stored: np.ndarray, fresh: np.ndarray) -> str:
         return ""
     a = stored.reshape(-1).view(np.uint8).reshape(stored.size, -1) if stored.size else stored
     b = fresh.reshape(-1).view(np.uint8).reshape(fresh.size, -1) if fresh.size else fresh
-    flat = int(np.flatnonzero((a != b).any(axis=1))[0])
+    differing = np.flatnonzero((a != b).any(axis=1))
+    flat = int(differing[0])
     index = np.unravel_index(flat, stored.shape) if stored.shape else ()
-    with np.errstate(invalid="ignore", over="ignore"):
-        max_diff = float(np.nanmax(np.abs(stored.astype(np.float64) - fresh.astype(np.float64))))
+    max_diff = _max_difference(stored.reshape(-1)[differing], fresh.reshape(-1)[differing])
     where = tuple(int(i) for i in index)
     return (
         f"first difference at index {where}: {stored.reshape(-1)[flat].item()!r} in the file, "
         f"{fresh.reshape(-1)[flat].item()!r} regenerated; max |difference| {max_diff:.6g}"
     )
+
+
+def _max_difference(stored: np.ndarray, fresh: np.ndarray) -> float:
+    """Largest |stored - fresh| over elements whose bytes differ, in float64: ``nan`` when a
+    NaN differs from a number or from another NaN's bytes, ``inf`` for an infinity against a
+    finite value (no warnings)."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        differences = np.abs(stored.astype(np.float64) - fresh.astype(np.float64))
+    return float(differences.max()) if differences.size else 0.0
 
 
 def verify_file(
@@ -354,11 +364,12 @@ def _compare_chunks(stored: StoredTensor, chunks: Iterator[np.ndarray], counts: 
         if part.tobytes() != chunk.tobytes():
             a = part.view(np.uint8).reshape(part.size, -1)
             b = chunk.view(np.uint8).reshape(chunk.size, -1)
-            offset = int(np.flatnonzero((a != b).any(axis=1))[0])
+            differing = np.flatnonzero((a != b).any(axis=1))
+            offset = int(differing[0])
             if first is None:
                 first = (at + offset, part[offset].item(), chunk[offset].item())
-            with np.errstate(invalid="ignore", over="ignore"):
-                max_diff = max(max_diff, float(np.nanmax(np.abs(part.astype(np.float64) - chunk.astype(np.float64)))))
+            worst = _max_difference(part[differing], chunk[differing])
+            max_diff = worst if math.isnan(worst) or math.isnan(max_diff) else max(max_diff, worst)
         at += chunk.size
     if at != stored.size:
         return f"{other} ends after {at} of the file's {stored.size} elements"

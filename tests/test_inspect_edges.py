@@ -259,7 +259,6 @@ def test_verify_names_a_nan_difference(tmp_path):
     assert strict_loads(run_in_process(["verify", "nan.npz", "--json"], tmp_path).stdout)["counts"]["different"] == 1
 
 
-@pytest.mark.xfail(strict=True, reason="verify.py: np.nanmax ignores NaN differences (reports 0, warns on all-NaN)")
 def test_verify_max_difference_counts_nan(tmp_path):
     assert run_in_process(["he_normal", "-s", "20,30", "--seed", "1", "-o", "w.npz"], tmp_path).exit_code == 0
     _npz_with_provenance(tmp_path / "all.npz", tmp_path / "w.npz", dict.fromkeys(range(600), np.nan))
