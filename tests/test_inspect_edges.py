@@ -81,7 +81,7 @@ def test_inspect_flags_nan_in_a_file_initcli_wrote(tmp_path):
     result = run_in_process(["inspect", "w.h5"], tmp_path)
     text = result.stdout.decode()
     assert result.exit_code == 0 and "HeNormal seed 1" in text
-    assert "1 NaN, 1 +inf (statistics of the 1198 finite)  DISAGREES: non-finite" in text
+    assert "1 NaN, 1 +inf (statistics of the 1198 finite values)  DISAGREES: non-finite" in text
     assert run_in_process(["inspect", "w.h5", "--strict"], tmp_path).exit_code == 1
     entry = strict_loads(run_in_process(["inspect", "w.h5", "--json"], tmp_path).stdout)["tensors"][0]
     assert entry["flags"] == ["non-finite"] and entry["stats"]["finite"] == 1198

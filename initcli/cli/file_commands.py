@@ -149,7 +149,7 @@ def _print_report(report: dict[str, Any]) -> None:
             parts = ["no finite values:"]
         if non_finite_text(stats):
             parts.append(
-                non_finite_text(stats) + (f" (statistics of the {stats['finite']} finite)" if parts[1:] else "")
+                non_finite_text(stats) + (f" (statistics of the {stats['finite']} finite values)" if parts[1:] else "")
             )
         verdict = ""
         if t.get("flags"):
