@@ -267,3 +267,18 @@ def test_a_batch_config_that_overflows_leaves_no_file(tmp_path, output):
         f"use values within ±{F32} or a wider dtype\n"
     )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["b.yaml"]
+
+
+def test_a_keras_style_subclass_that_returns_infinities_is_refused():
+    class Exploding(initcli.Initializer):
+        def __call__(self, shape, dtype=None):
+            return np.full(shape, np.float32(3e38)) * np.float32(10)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # the subclass's own overflow
+        with pytest.raises(InvalidArgument) as refused:
+            Exploding().sample((2, 3))
+    assert str(refused.value) == (
+        f"Exploding gives 6 values that are NaN or beyond float32's largest finite value {F32}; "
+        "fix its parameters or its __call__"
+    )

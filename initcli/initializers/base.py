@@ -92,8 +92,9 @@ class Initializer:
         numbers to reproduce (``numpy``, ``jax`` or ``tensorflow``; see
         :mod:`initcli.backends`).  Deterministic initializers ignore both.
         """
-        if type(self).__call__ is not Initializer.__call__:
-            return np.asarray(self(shape, dtype))
+        if type(self).__call__ is not Initializer.__call__:  # a Keras-style subclass: its result is checked
+            values = np.asarray(self(shape, dtype))
+            return check_finite_result(values, type(self).__name__, values.dtype, "fix its parameters or its __call__")
         shape, dtype, backend = self._checked(shape, dtype, backend, self.working_bytes)
         return self._generate(shape, dtype, draw, backend)
 
