@@ -12,6 +12,8 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import initcli
 from initcli.errors import InvalidArgument
@@ -47,7 +49,37 @@ CASES = [
         ("random_uniform", (3,), {"seed": 1, "minval": -6e4, "maxval": 6e4, "dtype": "float16", "backend": "jax"}),
         "RandomUniform(minval=-60000.0, maxval=60000.0) with the jax stream: maxval - minval = 120000 is beyond "
         "float16's largest finite value 65504, in which Keras's jax backend computes it; use a narrower range "
-        f"{OR_WIDER}",
+        "or a wider dtype (float32)",
+    ),
+    (
+        "random_uniform --shape 3 --seed 1 --minval 0 --maxval 1e39 --dtype float64 --backend jax",
+        ("random_uniform", (3,), {"seed": 1, "minval": 0.0, "maxval": 1e39, "dtype": "float64", "backend": "jax"}),
+        f"RandomUniform(minval=0.0, maxval=1e+39): values reach 1e+39, beyond float32's largest finite value {F32} "
+        "(the jax stream computes float64 in float32, as Keras's jax backend does); use bounds within "
+        f"±{F32}",
+    ),
+    (
+        "random_uniform --shape 3 --seed 1 --minval 0 --maxval 1e39 --dtype float64 --backend tensorflow",
+        (
+            "random_uniform",
+            (3,),
+            {"seed": 1, "minval": 0.0, "maxval": 1e39, "dtype": "float64", "backend": "tensorflow"},
+        ),
+        f"RandomUniform(minval=0.0, maxval=1e+39): values reach 1e+39, beyond float32's largest finite value {F32} "
+        "(the tensorflow stream takes the bounds as float32, as Keras's tensorflow backend does); use bounds "
+        f"within ±{F32}",
+    ),
+    (
+        "random_normal --shape 3 --seed 1 --stddev 1e39 --dtype float64 --backend jax",
+        ("random_normal", (3,), {"seed": 1, "stddev": 1e39, "dtype": "float64", "backend": "jax"}),
+        "RandomNormal(mean=0.0, stddev=1e+39) overflows float32 (the jax stream computes float64 in float32): 3 of "
+        f"the first 3 values drawn are beyond its largest finite value {F32}; use a smaller mean and stddev",
+    ),
+    (
+        "truncated_normal --shape 3 --seed 1 --stddev 2e38 --dtype float64 --backend jax",
+        ("truncated_normal", (3,), {"seed": 1, "stddev": 2e38, "dtype": "float64", "backend": "jax"}),
+        f"TruncatedNormal(mean=0.0, stddev=2e+38): values reach 4e+38, beyond float32's largest finite value {F32} "
+        f"(the jax stream computes float64 in float32, as Keras's jax backend does); use |mean| + 2·stddev <= {F32}",
     ),
     (
         "random_normal --shape 3 --seed 1 --stddev 1e308",
@@ -282,3 +314,56 @@ def test_a_keras_style_subclass_that_returns_infinities_is_refused():
         f"Exploding gives 6 values that are NaN or beyond float32's largest finite value {F32}; "
         "fix its parameters or its __call__"
     )
+
+
+_MAGNITUDES = st.one_of(
+    st.floats(0, 10),
+    st.builds(lambda m, e: m * 10.0**e, st.floats(0.1, 1.79), st.integers(-5, 307)),
+)
+_SIGNED = st.builds(lambda x, negative: -x if negative else x, _MAGNITUDES, st.booleans())
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    family=st.sampled_from(
+        [
+            "random_normal",
+            "truncated_normal",
+            "random_uniform",
+            "vs_uniform",
+            "vs_normal",
+            "vs_untruncated",
+            "constant",
+            "identity",
+            "orthogonal",
+        ]
+    ),
+    a=_SIGNED,
+    b=_MAGNITUDES,
+    dtype=st.sampled_from(["float16", "float32", "float64"]),
+    backend=st.sampled_from(["numpy", "jax", "tensorflow"]),
+)
+def test_any_parameters_give_finite_values_or_one_clear_refusal(family, a, b, dtype, backend):
+    """Random magnitudes up to 1.79e308: the result is finite, or InvalidArgument; never inf, NaN or a warning."""
+    calls = {
+        "random_normal": ("random_normal", (64,), {"mean": a, "stddev": b}),
+        "truncated_normal": ("truncated_normal", (64,), {"mean": a, "stddev": b}),
+        "random_uniform": ("random_uniform", (64,), {"minval": min(a, b), "maxval": max(a, b)}),
+        "vs_uniform": ("variance_scaling", (2, 32), {"scale": b or 1.0, "distribution": "uniform"}),
+        "vs_normal": ("variance_scaling", (2, 32), {"scale": b or 1.0}),
+        "vs_untruncated": ("variance_scaling", (2, 32), {"scale": b or 1.0, "distribution": "untruncated_normal"}),
+        "constant": ("constant", (64,), {"value": a}),
+        "identity": ("identity", (8, 8), {"gain": a}),
+        "orthogonal": ("orthogonal", (8, 8), {"gain": a}),
+    }
+    name, shape, params = calls[family]
+    if name not in ("constant", "identity"):
+        params = {**params, "seed": 1, "backend": backend}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        try:
+            values = initcli.sample(name, shape, dtype=dtype, **params)
+        except InvalidArgument as refused:
+            assert "\n" not in str(refused)
+            return
+    assert np.isfinite(values).all(), (name, params, dtype)

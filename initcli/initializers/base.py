@@ -278,14 +278,29 @@ warnings.filterwarnings(
 )
 
 
+def stream_dtype(dtype: np.dtype, backend: str) -> np.dtype:
+    """The dtype ``backend``'s stream computes a ``dtype`` tensor in: the jax stream computes float64
+    in float32 (JAX without its 64-bit mode, Keras's default); the others compute in ``dtype``."""
+    return np.dtype(np.float32) if backend == "jax" and dtype == np.float64 else dtype
+
+
+def range_dtype(dtype: np.dtype, backend: str, *, uniform_bounds: bool = False) -> np.dtype:
+    """The dtype whose range a tensor's values must fit: :func:`stream_dtype`, or float32 for the
+    bounds of a float64 uniform under the tensorflow stream (which takes them as float32)."""
+    if uniform_bounds and backend == "tensorflow" and dtype == np.float64:
+        return np.dtype(np.float32)
+    return stream_dtype(dtype, backend)
+
+
 def check_width(what: str, width: float, dtype: np.dtype, backend: str, label: str = "maxval - minval") -> None:
     """Under the jax and tensorflow streams a uniform draw is ``minval + u * (maxval - minval)``
-    computed in ``dtype`` (as in those Keras backends), so the width itself must be finite there."""
-    if backend != DEFAULT_BACKEND and dtype.kind == "f" and not width <= largest(dtype):
+    computed in the stream's dtype (as in those Keras backends), so the width itself must be finite there."""
+    compute = stream_dtype(dtype, backend)
+    if backend != DEFAULT_BACKEND and dtype.kind == "f" and not width <= largest(compute):
         raise InvalidArgument(
-            f"{what} with the {backend} stream: {label} = {_g(width)} is beyond {dtype.name}'s largest "
-            f"finite value {_g(largest(dtype))}, in which Keras's {backend} backend computes it; use a narrower "
-            f"range{_or_wider(dtype)}"
+            f"{what} with the {backend} stream: {label} = {_g(width)} is beyond {compute.name}'s largest "
+            f"finite value {_g(largest(compute))}, in which Keras's {backend} backend computes it; use a narrower "
+            f"range{_or_wider(dtype, backend)}"
         )
 
 
@@ -294,26 +309,52 @@ def largest(dtype: np.dtype) -> float:
     return float(np.finfo(dtype).max) if dtype.kind == "f" else math.inf
 
 
-def check_range(what: str, low: float, high: float, dtype: np.dtype, advice: str) -> None:
-    """Raise :class:`InvalidArgument` unless every value in ``[low, high]`` is finite in ``dtype``.
+def check_range(
+    what: str,
+    low: float,
+    high: float,
+    dtype: np.dtype,
+    advice: str,
+    backend: str = DEFAULT_BACKEND,
+    *,
+    uniform_bounds: bool = False,
+) -> None:
+    """Raise :class:`InvalidArgument` unless every value in ``[low, high]`` is finite in the dtype
+    ``backend``'s stream computes ``dtype`` in (:func:`stream_dtype`); with ``uniform_bounds``, also in
+    float32 for a float64 tensor of the tensorflow stream, which takes a uniform's bounds as float32.
 
     ``what`` names the initializer and its parameters, ``advice`` what would be accepted.
     """
     if dtype.kind != "f":
         return
+    compute, note = range_dtype(dtype, backend, uniform_bounds=uniform_bounds), ""
+    if compute != dtype and stream_dtype(dtype, backend) != dtype:
+        note = f" (the {backend} stream computes {dtype.name} in {compute.name}, as Keras's {backend} backend does)"
+    elif compute != dtype:
+        note = " (the tensorflow stream takes the bounds as float32, as Keras's tensorflow backend does)"
     reach = max(abs(low), abs(high))
-    top = largest(dtype)
+    top = largest(compute)
     if not reach <= top:
         raise InvalidArgument(
-            f"{what}: values reach {_g(reach)}, beyond {dtype.name}'s largest finite value {_g(top)}; "
-            f"{advice}{_or_wider(dtype)}"
+            f"{what}: values reach {_g(reach)}, beyond {compute.name}'s largest finite value {_g(top)}{note}; "
+            f"{advice}{'' if note else _or_wider(dtype, backend)}"
         )
 
 
-def finite_chunks(chunks: Iterator[np.ndarray], what: str, dtype: np.dtype, advice: str) -> Iterator[np.ndarray]:
-    """``chunks`` unchanged, checked as they are produced: the first chunk holding a value that is
-    not finite (a draw that overflowed ``dtype``) raises :class:`InvalidArgument` naming ``what``,
-    the dtype and its largest finite value.  Outputs are atomic, so the error leaves no file."""
+def finite_chunks(
+    stream: Callable[[], Iterator[np.ndarray]],
+    what: str,
+    dtype: np.dtype,
+    advice: str,
+    backend: str = DEFAULT_BACKEND,
+) -> Iterator[np.ndarray]:
+    """The chunks of ``stream()`` unchanged, checked as they are produced: the first chunk holding a
+    value that is not finite (a draw that overflowed ``dtype``) raises :class:`InvalidArgument`
+    naming ``what``, the dtype and its largest finite value.  Outputs are atomic, so the error
+    leaves no file.  NumPy's overflow warnings from the stream are silenced in this thread (the
+    stream may cast its parameters to ``dtype`` when it starts): the count says it all."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        chunks = stream()
     seen = 0
     while True:
         with np.errstate(over="ignore", invalid="ignore"):  # an overflowing cast in this thread: counted below
@@ -322,9 +363,11 @@ def finite_chunks(chunks: Iterator[np.ndarray], what: str, dtype: np.dtype, advi
             return
         if dtype.kind == "f" and not np.isfinite(chunk).all():
             bad = int(chunk.size - np.count_nonzero(np.isfinite(chunk)))
+            compute = stream_dtype(dtype, backend)
+            where = f" (the {backend} stream computes {dtype.name} in {compute.name})" if compute != dtype else ""
             raise InvalidArgument(
-                f"{what} overflows {dtype.name}: {bad} of the first {seen + chunk.size} values drawn are beyond "
-                f"its largest finite value {_g(largest(dtype))}; {advice}{_or_wider(dtype)}"
+                f"{what} overflows {compute.name}{where}: {bad} of the first {seen + chunk.size} values drawn are "
+                f"beyond its largest finite value {_g(largest(compute))}; {advice}{_or_wider(dtype, backend)}"
             )
         seen += chunk.size
         yield chunk
@@ -358,7 +401,13 @@ def fmt(value: float) -> str:
 _g = fmt
 
 
-def _or_wider(dtype: np.dtype) -> str:
-    """`` or a wider dtype (float32, float64)``; empty for float64."""
-    wider = [name for name in ("float32", "float64") if np.dtype(name).itemsize > dtype.itemsize]
+def _or_wider(dtype: np.dtype, backend: str = DEFAULT_BACKEND) -> str:
+    """`` or a wider dtype (float32, float64)``: the dtypes whose stream computes in a wider one; empty if none."""
+    seen = {largest(stream_dtype(dtype, backend))}
+    wider = []
+    for name in ("float32", "float64"):
+        top = largest(stream_dtype(np.dtype(name), backend))
+        if top > max(seen):
+            wider.append(name)
+        seen.add(top)
     return f" or a wider dtype ({', '.join(wider)})" if wider else ""

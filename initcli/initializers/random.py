@@ -39,6 +39,7 @@ from .base import (
     finite_chunks,
     fmt,
     largest,
+    range_dtype,
 )
 
 NORMAL_REACH = 10.0
@@ -76,13 +77,13 @@ class RandomNormal(_MeanStddev):
 
     def _chunks(self, shape: tuple[int, ...], dtype: np.dtype, draw: int, backend: str) -> Iterator[np.ndarray]:
         # unbounded: each chunk is checked for values that overflowed the dtype
+        n = element_count(shape)
         return finite_chunks(
-            backend_streams(backend).normal_chunks(
-                element_count(shape), self.mean, self.stddev, dtype, self.seed, draw
-            ),
+            lambda: backend_streams(backend).normal_chunks(n, self.mean, self.stddev, dtype, self.seed, draw),
             self._what(),
             dtype,
             "use a smaller mean and stddev",
+            backend,
         )
 
 
@@ -91,8 +92,8 @@ class TruncatedNormal(_MeanStddev):
 
     def check_values(self, shape: tuple[int, ...], dtype: np.dtype, backend: str = DEFAULT_BACKEND) -> None:
         low, high = self.mean - 2 * self.stddev, self.mean + 2 * self.stddev
-        top = largest(dtype)
-        check_range(self._what(), low, high, dtype, f"use |mean| + 2·stddev <= {fmt(top)}")
+        top = largest(range_dtype(dtype, backend))
+        check_range(self._what(), low, high, dtype, f"use |mean| + 2·stddev <= {fmt(top)}", backend)
 
     def _chunks(self, shape: tuple[int, ...], dtype: np.dtype, draw: int, backend: str) -> Iterator[np.ndarray]:
         return backend_streams(backend).truncated_normal_chunks(
@@ -124,7 +125,10 @@ class RandomUniform(RandomInitializer):
 
     def check_values(self, shape: tuple[int, ...], dtype: np.dtype, backend: str = DEFAULT_BACKEND) -> None:
         what = f"RandomUniform(minval={self.minval!r}, maxval={self.maxval!r})"
-        check_range(what, self.minval, self.maxval, dtype, f"use bounds within ±{fmt(largest(dtype))}")
+        top = largest(range_dtype(dtype, backend, uniform_bounds=True))
+        check_range(
+            what, self.minval, self.maxval, dtype, f"use bounds within ±{fmt(top)}", backend, uniform_bounds=True
+        )
         check_width(what, float(self.maxval) - float(self.minval), dtype, backend)
 
     def _chunks(self, shape: tuple[int, ...], dtype: np.dtype, draw: int, backend: str) -> Iterator[np.ndarray]:

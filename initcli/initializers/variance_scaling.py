@@ -151,11 +151,12 @@ class VarianceScaling(RandomInitializer):
     def check_values(self, shape: tuple[int, ...], dtype: np.dtype, backend: str = DEFAULT_BACKEND) -> None:
         spread = self.spread(shape)
         if "limit" in spread:
-            check_range(self._what(shape), -spread["limit"], spread["limit"], dtype, "use a smaller scale")
+            limit = spread["limit"]
+            check_range(self._what(shape), -limit, limit, dtype, "use a smaller scale", backend, uniform_bounds=True)
             check_width(self._what(shape), 2 * spread["limit"], dtype, backend, "2·limit")
         elif self.distribution == "truncated_normal":
             reach = 2 * spread["stddev"]
-            check_range(self._what(shape), -reach, reach, dtype, "use a smaller scale")
+            check_range(self._what(shape), -reach, reach, dtype, "use a smaller scale", backend)
         # untruncated_normal is unbounded: its chunks are checked as they are drawn
 
     def _n(self, shape: tuple[int, ...]) -> float:
@@ -176,8 +177,14 @@ class VarianceScaling(RandomInitializer):
         if self.distribution == "truncated_normal":
             return backend_streams(backend).truncated_normal_chunks(n, 0.0, spread["stddev"], dtype, self.seed, draw)
         if self.distribution == "untruncated_normal":
-            chunks = backend_streams(backend).normal_chunks(n, 0.0, spread["stddev"], dtype, self.seed, draw)
-            return finite_chunks(chunks, self._what(shape), dtype, "use a smaller scale")
+            stddev = spread["stddev"]
+            return finite_chunks(
+                lambda: backend_streams(backend).normal_chunks(n, 0.0, stddev, dtype, self.seed, draw),
+                self._what(shape),
+                dtype,
+                "use a smaller scale",
+                backend,
+            )
         limit = spread["limit"]
         return backend_streams(backend).uniform_chunks(n, -limit, limit, dtype, self.seed, draw)
 
