@@ -356,21 +356,26 @@ def finite_chunks(
     with np.errstate(over="ignore", invalid="ignore"):
         chunks = stream()
     seen = 0
-    while True:
-        with np.errstate(over="ignore", invalid="ignore"):  # an overflowing cast in this thread: counted below
-            chunk = next(chunks, None)
-        if chunk is None:
-            return
-        if dtype.kind == "f" and not np.isfinite(chunk).all():
-            bad = int(chunk.size - np.count_nonzero(np.isfinite(chunk)))
-            compute = stream_dtype(dtype, backend)
-            where = f" (the {backend} stream computes {dtype.name} in {compute.name})" if compute != dtype else ""
-            raise InvalidArgument(
-                f"{what} overflows {compute.name}{where}: {bad} of the first {seen + chunk.size} values drawn are "
-                f"beyond its largest finite value {_g(largest(compute))}; {advice}{_or_wider(dtype, backend)}"
-            )
-        seen += chunk.size
-        yield chunk
+    try:
+        while True:
+            with np.errstate(over="ignore", invalid="ignore"):  # an overflowing cast in this thread: counted below
+                chunk = next(chunks, None)
+            if chunk is None:
+                return
+            if dtype.kind == "f" and not np.isfinite(chunk).all():
+                bad = int(chunk.size - np.count_nonzero(np.isfinite(chunk)))
+                compute = stream_dtype(dtype, backend)
+                where = f" (the {backend} stream computes {dtype.name} in {compute.name})" if compute != dtype else ""
+                raise InvalidArgument(
+                    f"{what} overflows {compute.name}{where}: {bad} of the first {seen + chunk.size} values drawn "
+                    f"are beyond its largest finite value {_g(largest(compute))}; {advice}{_or_wider(dtype, backend)}"
+                )
+            seen += chunk.size
+            yield chunk
+    finally:  # stop the stream's worker threads now, whether it ended, failed or was abandoned
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
 
 
 def check_finite_result(values: np.ndarray, what: str, dtype: np.dtype, advice: str) -> np.ndarray:
