@@ -8,6 +8,7 @@ checked beside: NumPy and Keras refuse the uniform range, Keras writes infinitie
 from __future__ import annotations
 
 import hashlib
+import threading
 import warnings
 
 import numpy as np
@@ -367,3 +368,15 @@ def test_any_parameters_give_finite_values_or_one_clear_refusal(family, a, b, dt
             assert "\n" not in str(refused)
             return
     assert np.isfinite(values).all(), (name, params, dtype)
+
+
+def test_a_refused_stream_stops_its_worker_threads():
+    """4M float16 values are drawn in worker threads; the refusal stops them before it is raised."""
+    before = threading.active_count()
+    with pytest.raises(InvalidArgument, match="overflows float16") as refused:
+        list(RandomNormal(stddev=1e5, seed=1).chunks((4096, 1024), "float16"))
+    assert refused.value is not None and threading.active_count() == before
+    chunks = RandomNormal(seed=1).chunks((4096, 1024))
+    next(chunks)
+    chunks.close()
+    assert threading.active_count() == before
