@@ -380,3 +380,10 @@ def test_a_refused_stream_stops_its_worker_threads():
     next(chunks)
     chunks.close()
     assert threading.active_count() == before
+
+
+def test_the_exact_line_in_a_real_process(tmp_path):
+    argv, _, message = CASES[0]
+    result = run_subprocess([*argv.split(), "-o", "w.npy"], tmp_path)
+    assert (result.exit_code, result.stdout, result.stderr) == (2, b"", f"initcli: error: {message}\n")
+    assert list(tmp_path.iterdir()) == []
