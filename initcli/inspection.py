@@ -159,9 +159,10 @@ def statistics_of(chunks: Callable[[], Iterator[np.ndarray]], n: int) -> dict[st
     def values() -> Iterator[np.ndarray]:
         """The finite values as float64, scaled by 2**-exponent (exact)."""
         for chunk in chunks():
-            part = np.asarray(chunk, dtype=np.float64).reshape(-1)
-            if nan or posinf or neginf:
+            part = np.asarray(chunk).reshape(-1)
+            if nan or posinf or neginf:  # dropped before the cast: a signalling NaN warns when cast
                 part = part[np.isfinite(part)]
+            part = part.astype(np.float64)
             yield np.ldexp(part, -exponent) if exponent else part
 
     if exponent:  # the unscaled sum may have overflowed: sum again, scaled

@@ -119,6 +119,8 @@ def _verdict(tensor: StoredTensor) -> Verdict:
     """The verdict of a tensor regenerated from its own pieces (aliases: see :func:`_alias_verdict`)."""
     record = tensor.provenance
     if record is None:
+        if tensor.provenance_problem:
+            return Verdict(tensor.name, None, "unverifiable", f"malformed provenance: {tensor.provenance_problem}")
         return Verdict(tensor.name, None, "unverifiable", "no initcli provenance")
     path = _label(record)
     if "alias_of" in record:

@@ -954,3 +954,37 @@ def test_unusual_but_valid_files_are_read(tmp_path):
         assert [t.name for t in stored.tensors] == ["w"] and stored.provenance is None
     code, stdout, stderr = run_clean(["inspect", str(path)], tmp_path)
     assert code == 0 and "1 tensors" in stdout, stderr
+
+
+def test_fuzz_findings_stay_fixed(sampled_npz, sampled_h5, tmp_path):
+    """Found by tests/test_fuzz_files.py with other seeds: a provenance record whose
+    initializer lost its ``config`` key, a dataset name that is not UTF-8, a signalling NaN."""
+    import h5py
+
+    path = tmp_path / "a.npz"
+    shutil.copy(sampled_npz, path)
+    records, arrays = _npz_state(path)
+    _piece(records["a"])["initializer"]["conbig"] = _piece(records["a"])["initializer"].pop("config")
+    _rewrite_npz(path, records, arrays)
+    verdicts = {v.name: v for v in verify_file(path)[1]}
+    assert verdicts["a"].status == "unverifiable" and "malformed provenance" in verdicts["a"].detail
+    for args in (["inspect", str(path)], ["inspect", "--json", str(path)], ["verify", str(path)]):
+        code, _, stderr = run_clean(args, tmp_path)
+        assert code in (0, 1) and stderr.count("initcli: error") == 0, stderr
+
+    path = tmp_path / "a.h5"
+    shutil.copy(sampled_h5, path)
+    raw = bytearray(path.read_bytes())
+    at = raw.find(b"\x00w\x00")  # the dataset's link name "w" in the group's local heap
+    raw[at + 1] = 0xFF
+    path.write_bytes(bytes(raw))
+    with h5py.File(path) as handle:
+        assert any(isinstance(name, bytes) for name in handle["g"])
+    for args in (["inspect", str(path)], ["inspect", "--json", str(path)], ["verify", str(path)]):
+        code, stdout, stderr = run_clean(args, tmp_path)
+        assert code == 0 and "g/\\" in stdout and "xff" in stdout, stderr
+
+    signalling = np.array([0x7FA00000, 0x3F800000], dtype=np.uint32).view(np.float32)
+    np.save(tmp_path / "s.npy", signalling)
+    code, stdout, stderr = run_clean(["inspect", str(tmp_path / "s.npy")], tmp_path)
+    assert code == 0 and "1 NaN" in stdout and stderr == "", stderr

@@ -174,3 +174,71 @@ def check_shape(shape: object, where: str) -> tuple[int, ...]:
     if count >= 2**63:
         raise InvalidArgument(f"{where} declares shape {shape}: {count} elements, more than int64 can count")
     return shape
+
+
+def vetted(record: dict[str, Any] | None, *, tensor: bool = True) -> tuple[dict[str, Any] | None, str | None]:
+    """``(record, None)`` when the fields of a provenance record that readers of it index
+    have the JSON types the schema gives them; ``(None, reason)`` otherwise, so that nothing
+    downstream (inspect, verify, their output) meets a list where an object was written.
+
+    Only types are checked here; whether a tensor record accounts for the stored tensor is
+    :func:`initcli.verify.check_record`'s business."""
+    if record is None:
+        return None, None
+    try:
+        _vet(record, tensor)
+    except _Unfit as error:
+        return None, str(error)
+    return record, None
+
+
+class _Unfit(Exception):
+    pass
+
+
+def _of_type(record: dict[str, Any], key: str, kind: type | tuple[type, ...], what: str) -> Any:
+    value = record.get(key)
+    if key in record and (not isinstance(value, kind) or (isinstance(value, bool) and bool not in _tuple(kind))):
+        shown = repr(value)
+        raise _Unfit(f"{key} is {shown if len(shown) <= 40 else shown[:37] + '...'}, not {what}")
+    return value
+
+
+def _tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:
+    return kind if isinstance(kind, tuple) else (kind,)
+
+
+def _vet_initializer(config: object, where: str) -> None:
+    if not isinstance(config, dict):
+        raise _Unfit(f"{where} is {type(config).__name__}, not an object")
+    if not isinstance(config.get("class_name"), str) or not isinstance(config.get("config"), dict):
+        raise _Unfit(f"{where} has no class_name string and config object")
+
+
+def _vet_shape(shape: object, where: str) -> None:
+    if not isinstance(shape, list) or not all(isinstance(n, int) and not isinstance(n, bool) for n in shape):
+        raise _Unfit(f"{where} is not a list of integers")
+
+
+def _vet(record: dict[str, Any], tensor: bool) -> None:
+    _of_type(record, "stream", dict, "an object")
+    _of_type(record, "initcli", str, "a version string")
+    if not tensor:
+        _of_type(record, "command", str, "a command name")
+        _of_type(record, "inputs", dict, "an object")
+        return
+    _of_type(record, "path", str, "a tensor path")
+    _of_type(record, "dtype", str, "a dtype name")
+    _of_type(record, "alias_of", str, "a tensor path")
+    if "shape" in record:
+        _vet_shape(record["shape"], "shape")
+    if "initializer" in record:
+        _vet_initializer(record["initializer"], "initializer")
+    pieces = _of_type(record, "pieces", list, "a list")
+    for index, piece in enumerate(pieces or []):
+        if not isinstance(piece, dict):
+            raise _Unfit(f"piece {index} is not an object")
+        _vet_initializer(piece.get("initializer"), f"piece {index}'s initializer")
+        _vet_shape(piece.get("shape"), f"piece {index}'s shape")
+        _of_type(piece, "draw", int, "an integer")
+        _of_type(piece, "seed", (int, type(None)), "an integer")

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidArgument, ResourceError
-from .guard import READ_KINDS, guarded, provenance_of
+from .guard import READ_KINDS, guarded, provenance_of, vetted
 from .stored import StoredFile, StoredTensor
 
 MAX_FILTER_RATIO = 1100
@@ -72,17 +72,19 @@ def read_hdf5(handle: Any, kind: str, path: Path, file_size: int | None) -> Stor
         if dtype.kind not in READ_KINDS or dtype.fields is not None or dtype.subdtype is not None:
             continue
         _check_storage(node, f"dataset {name!r} of {where}", file_size)
+        record, problem = vetted(provenance_of(node.attrs.get(_attribute())))
         tensors.append(
             StoredTensor(
-                name,
+                name if isinstance(name, str) else bytes(name).decode("utf-8", "backslashreplace"),
                 tuple(int(n) for n in node.shape),
                 dtype,
-                provenance_of(node.attrs.get(_attribute())),
+                record,
                 guarded(path, lambda node=node: node[()]),
                 guarded(path, lambda node=node: guarded(path, _hdf5_reader(node))),
+                problem,
             )
         )
-    return StoredFile(kind, tensors, provenance_of(handle.attrs.get(_attribute())))
+    return StoredFile(kind, tensors, vetted(provenance_of(handle.attrs.get(_attribute())), tensor=False)[0])
 
 
 def _attribute() -> str:

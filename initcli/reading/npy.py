@@ -35,6 +35,7 @@ from .guard import (
     open_regular,
     provenance_of,
     translated,
+    vetted,
 )
 from .stored import StoredFile, StoredTensor
 
@@ -114,7 +115,7 @@ def read_npy(path: Path, fd: int, manifest: str | Path | None) -> StoredFile:
     held = os.fstat(fd).st_size
     if held != header.offset + header.nbytes:
         raise _size_mismatch(where, header, held)
-    file_prov, tensor_prov = _sidecar(path, manifest)
+    file_prov, (tensor_prov, problem) = _sidecar(path, manifest)
 
     def load() -> np.ndarray:
         flat = np.empty(header.size, dtype=header.dtype)
@@ -140,6 +141,7 @@ def read_npy(path: Path, fd: int, manifest: str | Path | None) -> StoredFile:
         tensor_prov,
         guarded(path, load),
         None if header.fortran else guarded(path, reader),
+        problem,
     )
     return StoredFile("npy", [tensor], file_prov)
 
@@ -165,11 +167,14 @@ def _pread_into(fd: int, view: memoryview, offset: int) -> int:
     return len(data)
 
 
-def _sidecar(path: Path, manifest: str | Path | None) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-    """(file, tensor) provenance from a ``.npy``'s JSON sidecar; ``None`` where there is none."""
+def _sidecar(
+    path: Path, manifest: str | Path | None
+) -> tuple[dict[str, Any] | None, tuple[dict[str, Any] | None, str | None]]:
+    """(file, (tensor, problem)) provenance from a ``.npy``'s JSON sidecar (see :func:`~.guard.vetted`);
+    ``None`` where there is none."""
     sidecar = Path(manifest) if manifest is not None else path.with_name(path.name + ".json")
     if manifest is None and not os.path.lexists(sidecar):
-        return None, None
+        return None, (None, None)
     if manifest is not None and not os.path.lexists(sidecar):
         raise ResourceError(f"manifest {str(sidecar)!r} does not exist")
     with translated(sidecar):
@@ -181,12 +186,12 @@ def _sidecar(path: Path, manifest: str | Path | None) -> tuple[dict[str, Any] | 
     try:
         document = json.loads(text.decode("utf-8"))
     except (ValueError, UnicodeDecodeError, RecursionError):
-        return None, None
+        return None, (None, None)
     if not isinstance(document, dict):
-        return None, None
+        return None, (None, None)
     tensors = document.get("tensors")
     first = tensors[0] if isinstance(tensors, list) and tensors else None
-    return _reparsed(document.get("file")), _reparsed(first)
+    return vetted(_reparsed(document.get("file")), tensor=False)[0], vetted(_reparsed(first))
 
 
 def _reparsed(value: object) -> dict[str, Any] | None:
@@ -219,17 +224,19 @@ def read_npz(path: Path, archive: zipfile.ZipFile) -> StoredFile:
             header = read_header(member, where)
         if info.file_size != header.offset + header.nbytes:
             raise _size_mismatch(where, header, info.file_size)
+        record, problem = vetted(provenance_of(info.comment))
         tensors.append(
             StoredTensor(
                 info.filename.removesuffix(".npy"),
                 header.shape,
                 header.dtype,
-                provenance_of(info.comment),
+                record,
                 guarded(path, lambda info=info, header=header: _npz_load(path, archive, info, header)),
                 None if header.fortran else guarded(path, functools.partial(_npz_reader, path, archive, info, header)),
+                problem,
             )
         )
-    return StoredFile("npz", tensors, provenance_of(archive.comment))
+    return StoredFile("npz", tensors, vetted(provenance_of(archive.comment), tensor=False)[0])
 
 
 def check_member(info: zipfile.ZipInfo, where: str) -> None:

@@ -23,6 +23,9 @@ class StoredTensor:
     """Returns ``read(count)``: the next ``count`` flat elements, in C order (bounded memory).
     Past the end it returns fewer (an empty array at the end); a file that holds fewer
     elements than it declares raises :class:`~initcli.errors.InitcliError` instead."""
+    provenance_problem: str | None = None
+    """Why stored provenance was set aside (``provenance`` is then ``None``): a record of
+    initcli's schema whose fields have other JSON types."""
 
     def flat_reader(self) -> Callable[[int], np.ndarray]:
         """Sequential reads of the flat tensor; whole-tensor loading when no streaming reader exists."""
