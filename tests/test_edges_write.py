@@ -186,6 +186,32 @@ def _descriptor_links(directory: Path) -> None:
     os.symlink("/proc/self/fd", directory / "fd")
 
 
+@pytest.mark.parametrize("target", ["fifo", "null"])
+def test_keras_archive_into_a_fifo_or_null_device(keras, tmp_path, target):
+    """A .keras archive (its weights built in a scratch file in the temporary directory) streamed
+    into a FIFO loads with Keras; into a null device it leaves the device a device."""
+    from . import keras_models
+
+    (tmp_path / "model.json").write_text(keras_models.mlp(keras).to_json())
+    received: list[bytes] = []
+    if target == "fifo":
+        os.mkfifo(tmp_path / "out")
+        reader = _read_fifo(tmp_path / "out", received)
+    else:
+        os.mknod(tmp_path / "out", 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    _succeeded(run_subprocess(["model", "model.json", "--seed", "1", "-o", "out", "--layout", "keras"], tmp_path))
+    kind = stat.S_ISFIFO if target == "fifo" else stat.S_ISCHR
+    assert kind((tmp_path / "out").lstat().st_mode)
+    if target == "fifo":
+        reader.join(timeout=30)
+        (tmp_path / "got.keras").write_bytes(received[0])
+        model = keras.models.load_model(str(tmp_path / "got.keras"))
+        assert tuple(model.weights[0].shape) == (20, 32)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["model.json", "out", *(["got.keras"] * bool(received))]
+    )
+
+
 @pytest.mark.parametrize("link", DESCRIPTOR_LINKS)
 def test_descriptor_links_to_a_pipe_are_streamed(tmp_path, link):
     _descriptor_links(tmp_path)
@@ -511,6 +537,54 @@ def test_names_the_format_cannot_hold_are_refused(tmp_path, case):
     before = _state(tmp_path)
     result = run_subprocess(["batch", "model.json", "--seed", "1", "-o", output, "--force"], tmp_path)
     _refused(result, tmp_path, before, code=2, says=says)
+
+
+def _plan(*weights: tuple[str, str, str, int]):
+    """A plan of one-weight layers: (layer name, weight path, HDF5 object, HDF5 index)."""
+    from initcli.initializers import lookup
+    from initcli.model.plan import LayerPlan, ModelPlan, Piece, WeightPlan
+
+    ones = lookup("ones")()
+    layers = []
+    for layer, path, obj, index in weights:
+        weight = WeightPlan("kernel", path, (2,), np.dtype("float32"), [Piece(ones, (2,))], obj, index)
+        layers.append(LayerPlan(layer, "Dense", obj, [weight], {obj: layer}))
+    return ModelPlan("m", layers)
+
+
+@pytest.mark.parametrize(
+    "layout,weights",
+    [
+        ("keras3", [("a", "a/kernel", "layers/a", 0), ("b", "b/kernel", "layers//a", 0)]),
+        ("keras3", [("a", "a/kernel", "layers/a", 0), ("b", "b/kernel", "layers/a/vars/0", 0)]),
+        ("keras3", [("a\0", "a/kernel", "layers/a", 0)]),
+        ("legacy", [("x", "k", "x", 0), ("x//", "k", "x", 0)]),
+        ("legacy", [("x", "x/k", "x", 0), ("x/x/k", "x/x/k/j", "x/x/k", 0)]),
+        ("legacy", [("x", "x/k\0a", "x", 0), ("y", "y/k\0b", "y", 0)]),
+    ],
+    ids=[
+        "double-slash",
+        "dataset-as-group",
+        "nul-layer",
+        "legacy-double-slash",
+        "legacy-dataset-as-group",
+        "nul-weight",
+    ],
+)
+def test_library_refuses_names_that_become_one_hdf5_path(tmp_path, layout, weights):
+    """Names a config cannot produce (configs refuse '/') but the library API can: the writer
+    itself refuses them, before the file exists."""
+    from initcli.errors import InvalidArgument
+    from initcli.writers.keras_h5 import write_weights_h5
+
+    plan = _plan(*weights)
+    arrays = {w.path: np.ones(2, np.float32) for layer in plan.layers for w in layer.weights}
+    CASES["tried"] += 1
+    with pytest.raises(InvalidArgument) as refused:
+        write_weights_h5(tmp_path / "m.weights.h5", plan, arrays, layout=layout)
+    assert "\n" not in str(refused.value)
+    assert list(tmp_path.iterdir()) == []
+    CASES["refused"] += 1
 
 
 def test_names_that_are_not_utf8_are_refused(tmp_path):
