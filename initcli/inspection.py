@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from .errors import InvalidArgument
 from .initializers import (
     Constant,
     Initializer,
@@ -268,8 +269,10 @@ def inspect_file(
 
     ``flags`` holds the ways a tensor disagrees with its recorded initializer and, for any
     tensor, ``non-finite`` (NaN or infinities: counted in ``stats``) and short reads; it is
-    present when there is a prediction or a flag.  ``max_bytes`` refuses, before any data is
-    read, a file whose tensors hold more bytes (:class:`~initcli.errors.ResourceError`)."""
+    present when there is a prediction or a flag.  ``provenance_error`` says why a tensor's
+    recorded initializer cannot be used (the tensor is still shown, without a prediction).
+    ``max_bytes`` refuses, before any data is read, a file whose tensors hold more bytes
+    (:class:`~initcli.errors.ResourceError`)."""
     report: dict[str, Any] = {"file": str(path), "tensors": []}
     with read_tensors(path, manifest, max_bytes=max_bytes) as stored:
         report["kind"] = stored.kind
@@ -287,12 +290,17 @@ def inspect_file(
                 entry["path"] = record.get("path")
                 pieces = record.get("pieces") or []
                 if len(pieces) == 1:
-                    initializer = deserialize(pieces[0]["initializer"])
-                    entry["initializer"] = pieces[0]["initializer"]
-                    prediction = predict(initializer, tuple(pieces[0]["shape"]))
-                    if prediction is not None:
-                        entry["predicted"] = _prediction_json(prediction)
-                        entry["flags"] = flags(entry["stats"], prediction, tensor.dtype)
+                    try:  # well-formed JSON that initcli would refuse (edited by hand): no prediction
+                        initializer = deserialize(pieces[0]["initializer"])
+                        initializer.check_shape(tuple(pieces[0]["shape"]))
+                        prediction = predict(initializer, tuple(pieces[0]["shape"]))
+                    except InvalidArgument as error:
+                        entry["provenance_error"] = str(error)
+                    else:
+                        entry["initializer"] = pieces[0]["initializer"]
+                        if prediction is not None:
+                            entry["predicted"] = _prediction_json(prediction)
+                            entry["flags"] = flags(entry["stats"], prediction, tensor.dtype)
                 elif "alias_of" in record:
                     entry["alias_of"] = record["alias_of"]
             found = value_flags(entry["stats"])

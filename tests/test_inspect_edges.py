@@ -265,3 +265,38 @@ def test_verify_max_difference_counts_nan(tmp_path):
     result = run_subprocess(["verify", "all.npz"], tmp_path)
     assert result.exit_code == 1 and "Warning" not in result.stderr, result.stderr
     assert "max |difference| 0" not in result.stdout.decode()
+
+
+def _npz_with_edited_provenance(path: Path, source: Path, edit) -> None:
+    """A copy of an initcli ``.npz`` whose member's provenance JSON went through ``edit(record)``."""
+    with zipfile.ZipFile(source) as archive:
+        info = archive.infolist()[0]
+        data, comment = archive.read(info), archive.comment
+    record = json.loads(info.comment)
+    edit(record)
+    with zipfile.ZipFile(path, "w") as archive:
+        member = zipfile.ZipInfo(info.filename, info.date_time)
+        member.comment = json.dumps(record).encode()  # Python writes NaN as the NaN token
+        archive.writestr(member, data)
+        archive.comment = comment
+
+
+@pytest.mark.parametrize(
+    ("edit", "reason"),
+    [
+        (lambda r: r["pieces"][0]["initializer"]["config"].update(scale=math.nan), "scale nan is not finite"),
+        (lambda r: r["pieces"][0]["initializer"]["config"].update(scale=1e308, distribution="uniform"), "5.9923e+307"),
+        (lambda r: r["pieces"][0]["initializer"]["config"].update(mode="sideways"), "mode 'sideways' is not valid"),
+        (lambda r: r["pieces"][0]["initializer"].update(class_name="NoSuchInitializer"), "NoSuchInitializer"),
+    ],
+)
+def test_inspect_shows_a_tensor_whose_recorded_initializer_is_refused(tmp_path, edit, reason):
+    assert run_in_process(["variance_scaling", "-s", "1,30", "--seed", "1", "-o", "w.npz"], tmp_path).exit_code == 0
+    _npz_with_edited_provenance(tmp_path / "e.npz", tmp_path / "w.npz", edit)
+    result = run_in_process(["inspect", "e.npz"], tmp_path)
+    assert result.exit_code == 0 and result.stderr == "", result.stderr
+    head = result.stdout.decode().splitlines()[1]
+    assert head.startswith("arr_0  1x30  float32") and "recorded initializer unusable: " in head and reason in head
+    entry = strict_loads(run_in_process(["inspect", "e.npz", "--json"], tmp_path).stdout)["tensors"][0]
+    assert reason in entry["provenance_error"] and "predicted" not in entry and entry["stats"]["n"] == 30
+    assert run_in_process(["inspect", "e.npz", "--strict"], tmp_path).exit_code == 0

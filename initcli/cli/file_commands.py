@@ -131,6 +131,8 @@ def _print_report(report: dict[str, Any]) -> None:
             head += f"  {t['initializer']['class_name']}{seed}"
         if t.get("alias_of"):
             head += f"  (same as {t['alias_of']})"
+        if t.get("provenance_error"):
+            head += f"  (recorded initializer unusable: {t['provenance_error']})"
         click.echo(head)
         stats = t["stats"]
         if not stats.get("n"):
