@@ -26,8 +26,6 @@ from initcli.verify import compare_streamed, verify_file
 
 from .helpers import run_in_process
 
-HOSTILE_TRIED: list[str] = []
-
 
 def test_max_bytes_refuses_before_reading(tmp_path):
     assert run_in_process(["zeros", "-s", "100", "-o", "a.npz"], tmp_path).exit_code == 0
@@ -256,7 +254,6 @@ def test_verify_cannot_be_fooled(sampled_npz, tmp_path, attack):
     assert result.exit_code == 1, result.stderr
     assert "internal error" not in result.stderr and "Traceback" not in result.stderr
     assert re.search(rf"^{expected.upper()} +{target}\b", result.stdout.decode(), re.M), result.stdout
-    HOSTILE_TRIED.append(f"verify-{attack.__name__}")
 
 
 def test_untouched_npz_still_verifies(sampled_npz, tmp_path):
@@ -385,7 +382,6 @@ def test_hdf5_provenance_attribute_of_any_type(sampled_h5, tmp_path, variant):
         assert result.exit_code in (0, 1), result.stderr
         assert "internal error" not in result.stderr and "Traceback" not in result.stderr, result.stderr
         assert "Warning" not in result.stderr, result.stderr
-    HOSTILE_TRIED.append(f"h5-attribute-{variant}")
 
 
 def test_npy_sidecar_cannot_vouch_for_changed_data(tmp_path):
@@ -478,13 +474,12 @@ def test_reading_never_reads_other_files(sampled_h5, keras_file, tmp_path, add, 
     assert text in str(raised.value)
     for command in ("inspect", "verify"):
         proc = subprocess.run(
-            [sys.executable, "-m", "initcli", command, str(path)], capture_output=True, text=True, timeout=30
+            [sys.executable, "-m", "initcli", command, str(path)], capture_output=True, text=True, timeout=60
         )
         assert proc.returncode == 2, proc.stderr
         lines = proc.stderr.splitlines()
         assert len(lines) == 1 and lines[0].startswith("initcli: error: ") and text in lines[0], proc.stderr
         assert proc.stdout == ""
-    HOSTILE_TRIED.append(f"outside-{add.__name__}-{container}")
 
 
 # ----------------------------------------------------------------------------- bounded memory and time
@@ -607,12 +602,11 @@ def test_declared_sizes_must_be_stored(tmp_path, make):
     assert path.stat().st_size < 2**20
     for command in ("inspect", "verify"):
         proc = subprocess.run(
-            [sys.executable, "-m", "initcli", command, str(path)], capture_output=True, text=True, timeout=30
+            [sys.executable, "-m", "initcli", command, str(path)], capture_output=True, text=True, timeout=60
         )
         lines = proc.stderr.splitlines()
         assert proc.returncode == 2 and len(lines) == 1, proc.stderr
         assert text in lines[0] and f"dataset 'w' of {str(path)!r}" in lines[0], lines[0]
-    HOSTILE_TRIED.append(f"huge-{make.__name__}")
 
 
 def test_compressed_and_chunked_datasets_still_read(tmp_path):
@@ -663,7 +657,6 @@ def test_npz_member_shorter_than_its_header(tmp_path, compression, sizes):
         assert result.exit_code == 2 and len(lines) == 1, result.stderr
         assert f"member 'a.npy' of {str(path)!r} is truncated" in lines[0], lines[0]
         assert result.stdout == b""
-    HOSTILE_TRIED.append(f"npz-short-{compression}-{sizes}")
 
 
 def test_npy_truncated_while_being_read(tmp_path):
@@ -908,7 +901,6 @@ def test_damaged_files_are_one_clean_line(tmp_path, make):
         for bad in ("internal error", "Traceback", "Warning", "/site-packages/", ".py:"):
             assert bad not in stderr, stderr
         assert stdout == ""
-    HOSTILE_TRIED.append(f"damaged-{make.__name__}")
 
 
 def test_unusual_but_valid_files_are_read(tmp_path):
