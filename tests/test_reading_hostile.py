@@ -980,3 +980,30 @@ def test_fuzz_findings_stay_fixed(sampled_npz, sampled_h5, tmp_path):
     np.save(tmp_path / "s.npy", signalling)
     code, stdout, stderr = run_clean(["inspect", str(tmp_path / "s.npy")], tmp_path)
     assert code == 0 and "1 NaN" in stdout and stderr == "", stderr
+
+
+def test_user_defined_link_types_are_refused(sampled_h5, tmp_path):
+    """A link of a type this HDF5 library does not know (an external link whose type byte is
+    changed to 99, a user-defined type) is refused like the others."""
+    import h5py
+
+    path = tmp_path / "a.h5"
+    shutil.copy(sampled_h5, path)
+    with h5py.File(path, "a") as handle:
+        handle["g/udlink"] = h5py.ExternalLink(str(_outside(tmp_path)), "/w")
+    raw = bytearray(path.read_bytes())
+    at = raw.find(b"\x40\x06udlink")  # link message: ... type 64 (external), name length 6, name
+    assert at > 0
+    raw[at] = 99
+    path.write_bytes(bytes(raw))
+    with h5py.File(path) as handle:
+        kinds: list[int] = []
+        handle.id.links.visit(lambda name, info: kinds.append(info.type), info=True)
+        assert 99 in kinds
+    for command in ("inspect", "verify"):
+        code, stdout, stderr = run_clean([command, str(path)], tmp_path, subprocess_=True)
+        assert code == 2 and stdout == "", stderr
+        assert stderr.strip() == (
+            f"initcli: error: {str(path)!r}: 'g/udlink' is a link of type 99; initcli reads only objects stored "
+            "in the file itself (hard links)"
+        )
