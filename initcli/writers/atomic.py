@@ -149,7 +149,7 @@ def resolve_target(path: str | os.PathLike[str]) -> Target:
         if error.errno == errno.ELOOP:
             raise ResourceError(f"cannot write {_shown(given)}: it is a symbolic link loop; give a file name") from None
         if error.errno == errno.ENOTDIR:
-            raise ResourceError(f"cannot write {_shown(given)}: a component of it is not a directory") from None
+            raise ResourceError(f"cannot write {_shown(given)}: {_not_a_directory(given)} is not a directory") from None
         raise ResourceError(f"cannot write {_shown(given)}: {error.strerror}") from None
     mode = info.st_mode
     if stat.S_ISDIR(mode):
@@ -174,6 +174,20 @@ def resolve_target(path: str | os.PathLike[str]) -> Target:
     raise ResourceError(f"cannot write {_shown(given)}: it is {what}; give a file name")
 
 
+def _parent_as_given(target: Target) -> Path:
+    """The target's directory as the user wrote it, unless a symbolic link led elsewhere."""
+    written = _parent(target.given)
+    return written if os.path.realpath(written) == os.path.realpath(target.directory) else target.directory
+
+
+def _not_a_directory(path: Path) -> str:
+    """The first leading component of ``path`` that exists but is not a directory (quoted)."""
+    for ancestor in reversed(path.parents):
+        if str(ancestor) not in ("", ".") and os.path.exists(ancestor) and not os.path.isdir(ancestor):
+            return _shown(ancestor)
+    return "a component of it"
+
+
 def check_target(path: str | os.PathLike[str], *, force: bool, exists_ok: bool = False) -> Target:
     """Fail early, before any work, if ``path`` cannot be written; return what it is.
 
@@ -184,7 +198,7 @@ def check_target(path: str | os.PathLike[str], *, force: bool, exists_ok: bool =
     target = resolve_target(path)
     if target.kind == "stream":
         return target
-    given, parent = target.given, target.directory
+    given, parent = target.given, _parent_as_given(target)
     if not parent.exists():
         raise ResourceError(f"cannot write {_shown(given)}: directory {_shown(parent)} does not exist; create it first")
     if not parent.is_dir():
