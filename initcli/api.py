@@ -142,10 +142,15 @@ def sample_plan(plan: Any, master_seed: int, backend: str = "numpy") -> dict[str
 
 
 def plan_notes(plan: Any, prepared: dict[str, Any], file_record: dict[str, Any] | None) -> dict[str, str]:
-    """Provenance JSON for every weight of a prepared plan (and ``""`` for the file)."""
+    """Provenance JSON for every weight of a prepared plan (and ``""`` for the file, which lists
+    the weights drawn: every layout stores those; a second copy Keras keeps of one, an
+    ``alias_of`` record, is checked against its original instead)."""
     from .provenance import dumps, tensor_record
 
-    notes = {"": dumps(file_record)} if file_record is not None else {}
+    notes = {}
+    if file_record is not None:
+        drawn = [w.path for layer in plan.layers for w in layer.weights if w.alias_of is None]
+        notes[""] = dumps({"tensors": drawn, **file_record})
     for layer in plan.layers:
         for weight in layer.weights:
             if weight.alias_of is not None:

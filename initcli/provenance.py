@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -164,15 +164,37 @@ def tensor_record(
     return record
 
 
-def file_record(command: str, inputs: dict[str, Any], backend: str = DEFAULT_BACKEND) -> dict[str, Any]:
-    """The provenance of a whole file: the command and its inputs."""
-    return {
+def file_record(
+    command: str, inputs: dict[str, Any], backend: str = DEFAULT_BACKEND, tensors: list[str] | None = None
+) -> dict[str, Any]:
+    """The provenance of a whole file: the command, its inputs and (``tensors``) the path of
+    every tensor it wrote, so that ``verify`` notices a tensor removed from the file."""
+    record: dict[str, Any] = {
         "schema": SCHEMA,
         "initcli": __version__,
         "stream": stream_info(backend),
         "command": command,
         "inputs": inputs,
     }
+    if tensors is not None:
+        record["tensors"] = list(tensors)
+    return record
+
+
+def merged_file_note(record: dict[str, Any]) -> Callable[[str | None], str]:
+    """For a file that is added to (``--append``, ``--path``): a function from the file's
+    previous note to the new one, whose ``tensors`` list keeps the paths the previous
+    record listed, then adds this run's."""
+
+    def merge(previous: str | None) -> str:
+        merged = dict(record)
+        old = loads(previous)
+        listed = old.get("tensors") if old is not None else None
+        if isinstance(listed, list) and all(isinstance(p, str) for p in listed):
+            merged["tensors"] = listed + [p for p in record.get("tensors", []) if p not in listed]
+        return dumps(merged)
+
+    return merge
 
 
 def digest(path: str | Path) -> str:

@@ -103,7 +103,21 @@ def verify_file(
             _alias_verdict(tensor, claimed, first) if _is_alias(tensor) else first[id(tensor)]
             for tensor in stored.tensors
         ]
+        verdicts += _missing(stored.provenance, claimed)
         return stored.kind, verdicts
+
+
+def _missing(record: dict[str, Any] | None, claimed: dict[str, list[StoredTensor]]) -> list[Verdict]:
+    """A ``different`` verdict for every tensor the file's provenance lists (``tensors``) that
+    no tensor in the file claims: removing a tensor must not leave a file that verifies."""
+    listed = record.get("tensors") if record is not None else None
+    if not isinstance(listed, list):
+        return []
+    return [
+        Verdict(str(path), str(path), "different", "listed in the file's provenance but missing from the file")
+        for path in dict.fromkeys(listed)
+        if not isinstance(path, str) or path not in claimed
+    ]
 
 
 def _is_alias(tensor: StoredTensor) -> bool:

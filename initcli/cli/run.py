@@ -197,7 +197,7 @@ def _write(
                 force=force,
                 append=append,
                 compress=compress,
-                notes=notes,
+                notes={**notes, "": _merging(notes[""])} if append else notes,
                 progress=advance,
                 committed=committed,
             )
@@ -206,7 +206,25 @@ def _write(
 
         assert output is not None and h5_path is not None
         name = next(iter(named))
-        write_dataset(output, h5_path, first, force=force, note=notes[name], progress=advance, committed=committed)
+        write_dataset(
+            output,
+            h5_path,
+            first,
+            force=force,
+            note=notes[name],
+            file_note=_merging(notes[""]),
+            progress=advance,
+            committed=committed,
+        )
+
+
+def _merging(note: str) -> Any:
+    """The file note of a run that adds to a file: the file's previous list of tensors kept."""
+    import json
+
+    from ..provenance import merged_file_note
+
+    return merged_file_note(json.loads(note))
 
 
 def tensor_notes(cls: type, init_params: dict[str, Any], named: dict[str, Any], label: str | None) -> dict[str, str]:
@@ -227,6 +245,7 @@ def tensor_notes(cls: type, init_params: dict[str, Any], named: dict[str, Any], 
                     "shapes": [_fmt(t.shape) for t in named.values()],
                 },
                 first_tensor.backend,
+                tensors=[label or name for name in named],
             )
         )
     }

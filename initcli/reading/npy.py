@@ -14,6 +14,7 @@ a short array (and never the ``SIGBUS`` a memory map would give).
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import os
 import re
@@ -115,7 +116,7 @@ def read_npy(path: Path, fd: int, manifest: str | Path | None) -> StoredFile:
     held = os.fstat(fd).st_size
     if held != header.offset + header.nbytes:
         raise _size_mismatch(where, header, held)
-    file_prov, (tensor_prov, problem) = _sidecar(path, manifest)
+    file_prov, (tensor_prov, problem) = _sidecar(path, fd, manifest)
 
     def load() -> np.ndarray:
         flat = np.empty(header.size, dtype=header.dtype)
@@ -168,19 +169,19 @@ def _pread_into(fd: int, view: memoryview, offset: int) -> int:
 
 
 def _sidecar(
-    path: Path, manifest: str | Path | None
+    path: Path, fd: int, manifest: str | Path | None
 ) -> tuple[dict[str, Any] | None, tuple[dict[str, Any] | None, str | None]]:
     """(file, (tensor, problem)) provenance from a ``.npy``'s JSON sidecar (see :func:`~.guard.vetted`);
-    ``None`` where there is none."""
+    ``None`` where there is none.  A sidecar that records the size and SHA-256 of the file it
+    describes (``file_bytes``, ``file_sha256``) and does not match this one is stale: its
+    records are set aside, with the reason."""
     sidecar = Path(manifest) if manifest is not None else path.with_name(path.name + ".json")
     if manifest is None and not os.path.lexists(sidecar):
         return None, (None, None)
     if manifest is not None and not os.path.lexists(sidecar):
         raise ResourceError(f"manifest {str(sidecar)!r} does not exist")
-    with translated(sidecar):
-        fd = open_regular(sidecar)
-        with os.fdopen(fd, "rb") as handle:
-            text = handle.read(PROVENANCE_LIMIT + 1)
+    with translated(sidecar), os.fdopen(open_regular(sidecar), "rb") as handle:
+        text = handle.read(PROVENANCE_LIMIT + 1)
     if len(text) > PROVENANCE_LIMIT:
         raise InvalidArgument(f"manifest {str(sidecar)!r} is larger than {PROVENANCE_LIMIT >> 20} MiB")
     try:
@@ -189,9 +190,30 @@ def _sidecar(
         return None, (None, None)
     if not isinstance(document, dict):
         return None, (None, None)
+    stale = _stale(document, fd, sidecar)
+    if stale:
+        return None, (None, stale)
     tensors = document.get("tensors")
     first = tensors[0] if isinstance(tensors, list) and tensors else None
     return vetted(_reparsed(document.get("file")), tensor=False)[0], vetted(_reparsed(first))
+
+
+def _stale(document: dict[str, Any], fd: int, sidecar: Path) -> str | None:
+    """Why the sidecar ``document`` does not describe the file open on ``fd`` (empty if it does,
+    or if it records neither its size nor its digest)."""
+    size, sha = document.get("file_bytes"), document.get("file_sha256")
+    held = os.fstat(fd).st_size
+    if size is not None and size != held:
+        return f"manifest {str(sidecar)!r} describes a file of {size} bytes, not this one of {held} (stale)"
+    if sha is not None:
+        digest = hashlib.sha256()
+        offset = 0
+        while piece := os.pread(fd, 1 << 20, offset):
+            digest.update(piece)
+            offset += len(piece)
+        if digest.hexdigest() != sha:
+            return f"manifest {str(sidecar)!r} describes a file with another SHA-256 (stale)"
+    return None
 
 
 def _reparsed(value: object) -> dict[str, Any] | None:

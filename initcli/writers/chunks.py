@@ -19,6 +19,15 @@ import numpy as np
 Progress = Callable[[int], None]
 """Called with the number of bytes just written."""
 
+FileNote = str | Callable[[str | None], str]
+"""A file's provenance note: the text itself, or (for files that are added to) a function
+from the file's previous note, or ``None``, to the new one."""
+
+
+def file_note_text(note: FileNote, previous: str | None) -> str:
+    """The text of ``note`` for a file whose previous note was ``previous``."""
+    return note if isinstance(note, str) else note(previous)
+
 
 class Chunked(Protocol):
     """A tensor that can be produced as flat chunks."""

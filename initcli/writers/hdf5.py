@@ -26,7 +26,7 @@ from typing import Any
 from ..errors import InvalidArgument, ResourceError
 from ..provenance import ATTRIBUTE
 from .atomic import Committed, atomic_write, check_target, directory_lock, seekable_into
-from .chunks import Progress, write_h5_dataset
+from .chunks import FileNote, Progress, file_note_text, write_h5_dataset
 
 
 def check_dataset_path(path: str) -> str:
@@ -64,13 +64,15 @@ def write_dataset(
     *,
     force: bool = False,
     note: str | None = None,
+    file_note: FileNote | None = None,
     progress: Progress | None = None,
     committed: Committed | None = None,
 ) -> None:
     """Write ``array`` at ``dataset`` in the HDF5 ``file``, keeping everything else in it.
 
-    ``note`` (provenance JSON) becomes the dataset's ``initcli`` attribute; ``committed`` runs
-    under the directory lock after the commit."""
+    ``note`` (provenance JSON) becomes the dataset's ``initcli`` attribute and ``file_note``
+    the root's (a function of the root's previous note, for a file that is added to);
+    ``committed`` runs under the directory lock after the commit."""
     import h5py
 
     check_dataset_path(dataset)
@@ -81,7 +83,7 @@ def write_dataset(
             seekable_into(stream) as side,
             h5py.File(side, "w") as handle,
         ):
-            _fill(handle, dataset, array, note, progress)
+            _fill(handle, dataset, array, note, file_note, progress)
         return
     with directory_lock(target.path):
         existing = target.path.exists()
@@ -102,14 +104,19 @@ def write_dataset(
             with h5py.File(stream.file, "a" if existing else "w") as handle:
                 if dataset in handle:
                     del handle[dataset]
-                _fill(handle, dataset, array, note, progress)
+                _fill(handle, dataset, array, note, file_note, progress)
             stream.file.flush()
 
 
-def _fill(handle: Any, dataset: str, array: Any, note: str | None, progress: Progress | None) -> None:
+def _fill(
+    handle: Any, dataset: str, array: Any, note: str | None, file_note: FileNote | None, progress: Progress | None
+) -> None:
     created = write_h5_dataset(handle, dataset, array, progress)
     if note is not None:
         created.attrs[ATTRIBUTE] = note
+    if file_note is not None:
+        previous = handle.attrs.get(ATTRIBUTE)
+        handle.attrs[ATTRIBUTE] = file_note_text(file_note, previous if isinstance(previous, str) else None)
 
 
 def _check_free(handle: Any, dataset: str, force: bool) -> None:

@@ -27,7 +27,7 @@ import numpy as np
 
 from ..errors import InvalidArgument, ResourceError
 from .atomic import Committed, atomic_write, check_target, directory_lock
-from .chunks import Progress, as_chunked
+from .chunks import FileNote, Progress, as_chunked, file_note_text
 from .zipfiles import member
 
 MAX_RANK = 32
@@ -130,16 +130,19 @@ def write_npz_stream(
     *,
     compress: bool = False,
     keep_from: str | os.PathLike[str] | None = None,
-    notes: Mapping[str, str] | None = None,
+    notes: Mapping[str, FileNote] | None = None,
     progress: Progress | None = None,
 ) -> None:
     """Write ``arrays`` as ``.npz`` to a stream, after the members of ``keep_from`` (if given)
     whose names are not in ``arrays``.  ``notes`` (provenance JSON by tensor name, ``""`` for
-    the file) become member comments and the archive comment, which NumPy ignores."""
+    the file) become member comments and the archive comment, which NumPy ignores; the file's
+    note may be a function of the kept archive's comment (see :data:`FileNote`)."""
     notes = notes or {}
+    previous: str | None = None
     with zipfile.ZipFile(stream, "w", allowZip64=True) as archive:
         if keep_from is not None:
             with zipfile.ZipFile(keep_from) as source:
+                previous = source.comment.decode("utf-8", "replace") or None
                 for info in source.infolist():
                     if info.filename.removesuffix(".npy") in arrays:
                         continue
@@ -153,7 +156,7 @@ def write_npz_stream(
             with archive.open(info, "w", force_zip64=True) as stream_member:
                 write_npy_stream(stream_member, array, progress)  # type: ignore[arg-type]
         if "" in notes:
-            archive.comment = notes[""].encode("utf-8")
+            archive.comment = file_note_text(notes[""], previous).encode("utf-8")
 
 
 def npz_member_names(path: str | os.PathLike[str]) -> list[str]:
