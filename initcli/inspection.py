@@ -286,6 +286,9 @@ def inspect_file(
                 "stats": statistics_of(_stored_chunks(tensor), math.prod(tensor.shape)),
             }
             record = tensor.provenance
+            if tensor.stale:
+                entry["stale_provenance"] = tensor.stale
+                record = None
             if record is not None:
                 entry["path"] = record.get("path")
                 pieces = record.get("pieces") or []

@@ -103,18 +103,21 @@ def verify_file(
             _alias_verdict(tensor, claimed, first) if _is_alias(tensor) else first[id(tensor)]
             for tensor in stored.tensors
         ]
-        verdicts += _missing(stored.provenance, claimed)
+        if all(_label(tensor.provenance) is not None for tensor in stored.tensors):
+            verdicts += _missing(stored.provenance, claimed)
         return stored.kind, verdicts
 
 
 def _missing(record: dict[str, Any] | None, claimed: dict[str, list[StoredTensor]]) -> list[Verdict]:
     """A ``different`` verdict for every tensor the file's provenance lists (``tensors``) that
-    no tensor in the file claims: removing a tensor must not leave a file that verifies."""
+    no tensor in the file claims: removing a tensor must not leave a file that verifies.
+    (Checked when every stored tensor names its path; otherwise some tensor is already
+    ``unverifiable``, and the file fails anyway.)"""
     listed = record.get("tensors") if record is not None else None
     if not isinstance(listed, list):
         return []
     return [
-        Verdict(str(path), str(path), "different", "listed in the file's provenance but missing from the file")
+        Verdict(f"{path} (missing)", str(path), "different", "listed in the file's provenance, missing from the file")
         for path in dict.fromkeys(listed)
         if not isinstance(path, str) or path not in claimed
     ]
@@ -130,7 +133,17 @@ def _label(record: dict[str, Any] | None) -> str | None:
 
 
 def _verdict(tensor: StoredTensor) -> Verdict:
-    """The verdict of a tensor regenerated from its own pieces (aliases: see :func:`_alias_verdict`)."""
+    """The verdict of a tensor regenerated from its own pieces (aliases: see :func:`_alias_verdict`);
+    a tensor whose provenance is stale (it describes another file) is never identical."""
+    verdict = _replayed(tensor)
+    if tensor.stale and tensor.provenance is not None:
+        verdict.detail = f"{verdict.detail}; {tensor.stale}" if verdict.detail else tensor.stale
+        if verdict.status == "identical":
+            verdict.status = "different"
+    return verdict
+
+
+def _replayed(tensor: StoredTensor) -> Verdict:
     record = tensor.provenance
     if record is None:
         if tensor.provenance_problem:

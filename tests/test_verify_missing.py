@@ -131,8 +131,20 @@ def test_a_stale_manifest_does_not_vouch_for_another_file(tmp_path, how):
     result = run_in_process(["verify", "w.npy", "--json"], tmp_path)
     report = json.loads(result.stdout)
     assert result.exit_code == 1
-    assert report["tensors"][0]["status"] == "unverifiable"
-    assert "stale" in report["tensors"][0]["detail"]
+    assert report["tensors"][0]["status"] == "different"
+    assert "(stale)" in report["tensors"][0]["detail"]
     inspected = run_in_process(["inspect", "w.npy", "--json"], tmp_path)
     assert inspected.exit_code == 0, inspected.stderr
-    assert "initializer" not in json.loads(inspected.stdout)["tensors"][0]
+    shown = json.loads(inspected.stdout)
+    assert "initializer" not in shown["tensors"][0] and shown["provenance"] is None
+    assert "(stale)" in shown["tensors"][0]["stale_provenance"]
+
+
+def test_a_manifest_of_the_same_bytes_still_verifies(tmp_path):
+    """The same bytes written again (a rerun) keep the manifest valid: size and digest agree."""
+    args = ["random_uniform", "--shape", "8", "--seed", "4", "-o", "w.npy", "--manifest"]
+    assert run_in_process(args, tmp_path).exit_code == 0
+    kept = (tmp_path / "w.npy").read_bytes()
+    (tmp_path / "w.npy").unlink()
+    (tmp_path / "w.npy").write_bytes(kept)
+    assert run_in_process(["verify", "w.npy"], tmp_path).exit_code == 0

@@ -116,7 +116,7 @@ def read_npy(path: Path, fd: int, manifest: str | Path | None) -> StoredFile:
     held = os.fstat(fd).st_size
     if held != header.offset + header.nbytes:
         raise _size_mismatch(where, header, held)
-    file_prov, (tensor_prov, problem) = _sidecar(path, fd, manifest)
+    file_prov, (tensor_prov, problem), stale = _sidecar(path, fd, manifest)
 
     def load() -> np.ndarray:
         flat = np.empty(header.size, dtype=header.dtype)
@@ -143,8 +143,9 @@ def read_npy(path: Path, fd: int, manifest: str | Path | None) -> StoredFile:
         guarded(path, load),
         None if header.fortran else guarded(path, reader),
         problem,
+        stale,
     )
-    return StoredFile("npy", [tensor], file_prov)
+    return StoredFile("npy", [tensor], None if stale else file_prov)
 
 
 def _pread_exact(fd: int, array: np.ndarray, offset: int, path: Path) -> None:
@@ -170,14 +171,14 @@ def _pread_into(fd: int, view: memoryview, offset: int) -> int:
 
 def _sidecar(
     path: Path, fd: int, manifest: str | Path | None
-) -> tuple[dict[str, Any] | None, tuple[dict[str, Any] | None, str | None]]:
-    """(file, (tensor, problem)) provenance from a ``.npy``'s JSON sidecar (see :func:`~.guard.vetted`);
-    ``None`` where there is none.  A sidecar that records the size and SHA-256 of the file it
-    describes (``file_bytes``, ``file_sha256``) and does not match this one is stale: its
-    records are set aside, with the reason."""
+) -> tuple[dict[str, Any] | None, tuple[dict[str, Any] | None, str | None], str | None]:
+    """(file, (tensor, problem), stale) provenance from a ``.npy``'s JSON sidecar (see
+    :func:`~.guard.vetted`); ``None`` where there is none.  ``stale`` says why a sidecar that
+    records the size and SHA-256 of the file it describes (``file_bytes``, ``file_sha256``)
+    does not describe this one."""
     sidecar = Path(manifest) if manifest is not None else path.with_name(path.name + ".json")
     if manifest is None and not os.path.lexists(sidecar):
-        return None, (None, None)
+        return None, (None, None), None
     if manifest is not None and not os.path.lexists(sidecar):
         raise ResourceError(f"manifest {str(sidecar)!r} does not exist")
     with translated(sidecar), os.fdopen(open_regular(sidecar), "rb") as handle:
@@ -187,15 +188,13 @@ def _sidecar(
     try:
         document = json.loads(text.decode("utf-8"))
     except (ValueError, UnicodeDecodeError, RecursionError):
-        return None, (None, None)
+        return None, (None, None), None
     if not isinstance(document, dict):
-        return None, (None, None)
-    stale = _stale(document, fd, sidecar)
-    if stale:
-        return None, (None, stale)
+        return None, (None, None), None
     tensors = document.get("tensors")
     first = tensors[0] if isinstance(tensors, list) and tensors else None
-    return vetted(_reparsed(document.get("file")), tensor=False)[0], vetted(_reparsed(first))
+    file_prov = vetted(_reparsed(document.get("file")), tensor=False)[0]
+    return file_prov, vetted(_reparsed(first)), _stale(document, fd, sidecar)
 
 
 def _stale(document: dict[str, Any], fd: int, sidecar: Path) -> str | None:

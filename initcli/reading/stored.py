@@ -26,6 +26,10 @@ class StoredTensor:
     provenance_problem: str | None = None
     """Why stored provenance was set aside (``provenance`` is then ``None``): a record of
     initcli's schema whose fields have other JSON types."""
+    stale: str | None = None
+    """Why the provenance may describe another file (a ``.npy`` sidecar whose recorded size or
+    SHA-256 differ from the file's): ``verify`` still compares, and says so; ``inspect`` sets
+    the provenance aside."""
 
     def flat_reader(self) -> Callable[[int], np.ndarray]:
         """Sequential reads of the flat tensor; whole-tensor loading when no streaming reader exists."""
