@@ -209,6 +209,16 @@ def _size(shape: tuple[int, ...]) -> int:
     return total
 
 
+def _dtype(name: object) -> np.dtype:
+    """The dtype a record names, or :class:`Malformed`."""
+    if not isinstance(name, str):
+        raise Malformed(f"dtype is {_short(name)}, not a dtype name")
+    try:
+        return np.dtype(name)
+    except (TypeError, ValueError):
+        raise Malformed(f"dtype {name!r} is not a dtype") from None
+
+
 def check_record(record: dict[str, Any], tensor: StoredTensor) -> str:
     """Raise :class:`Malformed` unless ``record`` (not an alias) is well formed; return a
     difference (shape or dtype of the record against the stored tensor) or ``""``."""
@@ -216,12 +226,7 @@ def check_record(record: dict[str, Any], tensor: StoredTensor) -> str:
         raise Malformed(f"path is {_short(record.get('path'))}, not a string")
     shape = _shape(record.get("shape"), "shape")
     dtype_name = record.get("dtype")
-    if not isinstance(dtype_name, str):
-        raise Malformed(f"dtype is {_short(dtype_name)}, not a dtype name")
-    try:
-        dtype = np.dtype(dtype_name)
-    except (TypeError, ValueError):
-        raise Malformed(f"dtype {dtype_name!r} is not a dtype") from None
+    dtype = _dtype(dtype_name)
     if dtype.kind not in "iuf" or dtype.fields is not None or dtype.subdtype is not None:
         raise Malformed(f"dtype {dtype_name!r} is not an integer or float dtype")
     stream = record.get("stream", {})
@@ -285,16 +290,7 @@ def _alias_verdict(tensor: StoredTensor, claimed: dict[str, list[StoredTensor]],
         if first[id(original)].status != "identical":
             return Verdict(tensor.name, path, "unverifiable", f"its original {target} is {first[id(original)].status}")
         for key, value in (("shape", tensor.shape), ("dtype", tensor.dtype)):
-            recorded = record.get(key)
-            if key == "shape":
-                recorded = _shape(recorded, "shape")
-            else:
-                if not isinstance(recorded, str):
-                    raise Malformed(f"dtype is {_short(recorded)}, not a dtype name")
-                try:
-                    recorded = np.dtype(recorded)
-                except (TypeError, ValueError):
-                    raise Malformed(f"dtype {recorded!r} is not a dtype") from None
+            recorded = _shape(record.get(key), "shape") if key == "shape" else _dtype(record.get(key))
             if recorded != value:
                 return Verdict(
                     tensor.name, path, "different", f"{key} {value} in the file, {recorded} in its provenance"
