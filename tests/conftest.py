@@ -10,6 +10,13 @@ os.environ["KERAS_BACKEND"] = "numpy"  # must precede the first Keras import
 os.environ.setdefault("INITCLI_CACHE_DIR", tempfile.mkdtemp(prefix="initcli-test-cache-"))
 
 import pytest
+from hypothesis import settings
+
+# In CI the property-based fuzzers run a fixed budget of fixed examples (each test's
+# max_examples, derandomized), so a run is reproducible; elsewhere they explore anew.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 @pytest.fixture(scope="session")
