@@ -1,0 +1,141 @@
+"""What each Keras layer class builds: its weights (Keras's order) and its output shape.
+
+A rule takes the layer's config and its input shape(s) (batch dimension
+first, ``None`` when unknown) and returns the weights the layer's
+``build()`` creates -- sub-object, name, shape, initializer pieces,
+trainable -- and the shape of its output, so shapes can be propagated through
+a model whose layers carry no ``build_config``.
+
+Each rule mirrors the ``build()`` of the Keras 3.15 class it names; the
+model tests build the same layers with real Keras and compare every weight.
+A class with no rule is an error naming the layer, never a silently wrong
+file.
+
+The rules live in one module per layer family (:mod:`.core`, :mod:`.conv`,
+:mod:`.normalization`, :mod:`.recurrent`, :mod:`.attention`,
+:mod:`.wrappers`); :data:`RULES` maps each Keras class name to its rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from .attention import additive_attention, attention, group_query_attention, multi_head_attention
+from .base import Built, BuiltWeight, Shape, initializer_of, with_einsum_axes
+from .conv import conv, conv_transpose, depthwise_conv, padding_or_cropping, pooling, separable_conv, upsampling
+from .core import (
+    concatenate,
+    dense,
+    einsum_dense,
+    embedding,
+    flatten,
+    merge,
+    permute,
+    prelu,
+    repeat_vector,
+    reshape,
+    same_shape,
+)
+from .normalization import (
+    batch_normalization,
+    group_normalization,
+    layer_normalization,
+    normalization,
+    rms_normalization,
+)
+from .recurrent import bidirectional, conv_lstm, rnn
+from .wrappers import spectral_normalization, time_distributed
+
+__all__ = ["RULES", "Built", "BuiltWeight", "Shape", "initializer_of", "with_einsum_axes"]
+
+RULES: dict[str, Callable[..., Built]] = {
+    "Dense": dense,
+    "EinsumDense": einsum_dense,
+    "Conv1D": conv(1),
+    "Conv2D": conv(2),
+    "Conv3D": conv(3),
+    "Conv1DTranspose": conv_transpose(1),
+    "Conv2DTranspose": conv_transpose(2),
+    "Conv3DTranspose": conv_transpose(3),
+    "DepthwiseConv1D": depthwise_conv(1),
+    "DepthwiseConv2D": depthwise_conv(2),
+    "SeparableConv1D": separable_conv(1),
+    "SeparableConv2D": separable_conv(2),
+    "Embedding": embedding,
+    "BatchNormalization": batch_normalization,
+    "LayerNormalization": layer_normalization,
+    "GroupNormalization": group_normalization,
+    "LSTM": rnn("LSTM"),
+    "GRU": rnn("GRU"),
+    "SimpleRNN": rnn("SimpleRNN"),
+    "Bidirectional": bidirectional,
+    "MultiHeadAttention": multi_head_attention,
+    "GroupQueryAttention": group_query_attention,
+    "Attention": attention,
+    "AdditiveAttention": additive_attention,
+    "ReversibleEmbedding": embedding,
+    "RMSNormalization": rms_normalization,
+    "Normalization": normalization,
+    "ConvLSTM1D": conv_lstm(1),
+    "ConvLSTM2D": conv_lstm(2),
+    "ConvLSTM3D": conv_lstm(3),
+    "TimeDistributed": time_distributed,
+    "SpectralNormalization": spectral_normalization,
+    "PReLU": prelu,
+    "Flatten": flatten,
+    "Reshape": reshape,
+    "Permute": permute,
+    "RepeatVector": repeat_vector,
+    "Add": merge,
+    "Subtract": merge,
+    "Multiply": merge,
+    "Average": merge,
+    "Maximum": merge,
+    "Minimum": merge,
+    "Concatenate": concatenate,
+    **{
+        name: same_shape
+        for name in (
+            "Activation",
+            "ReLU",
+            "LeakyReLU",
+            "ELU",
+            "Softmax",
+            "Dropout",
+            "SpatialDropout1D",
+            "SpatialDropout2D",
+            "SpatialDropout3D",
+            "GaussianNoise",
+            "GaussianDropout",
+            "AlphaDropout",
+            "Rescaling",
+            "Identity",
+            "ActivityRegularization",
+            "Masking",
+            "UnitNormalization",
+            "CenterCrop",
+        )
+    },
+    "MaxPooling1D": pooling(1),
+    "MaxPooling2D": pooling(2),
+    "MaxPooling3D": pooling(3),
+    "AveragePooling1D": pooling(1),
+    "AveragePooling2D": pooling(2),
+    "AveragePooling3D": pooling(3),
+    "GlobalMaxPooling1D": pooling(1, True),
+    "GlobalMaxPooling2D": pooling(2, True),
+    "GlobalMaxPooling3D": pooling(3, True),
+    "GlobalAveragePooling1D": pooling(1, True),
+    "GlobalAveragePooling2D": pooling(2, True),
+    "GlobalAveragePooling3D": pooling(3, True),
+    "ZeroPadding1D": padding_or_cropping(1, 1),
+    "ZeroPadding2D": padding_or_cropping(2, 1),
+    "ZeroPadding3D": padding_or_cropping(3, 1),
+    "Cropping1D": padding_or_cropping(1, -1),
+    "Cropping2D": padding_or_cropping(2, -1),
+    "Cropping3D": padding_or_cropping(3, -1),
+    "UpSampling1D": upsampling(1),
+    "UpSampling2D": upsampling(2),
+    "UpSampling3D": upsampling(3),
+}
+"""Rules by Keras class name; classes without a rule are reported as unsupported."""
