@@ -7,7 +7,9 @@ The Python API mirrors the command line one to one::
     initcli.write_npy("w.npy", w)                            #   -o w.npy
 
 Initializer classes, ``get``, ``serialize`` and ``deserialize`` live in
-:mod:`initcli.initializers` and are re-exported here.  Attributes are loaded
+:mod:`initcli.initializers` and are re-exported here, as is
+:class:`initcli.SeedGenerator` (``X(seed=initcli.SeedGenerator(s))`` gives
+Keras's ``i``-th draw on the ``i``-th call).  Attributes are loaded
 lazily so that ``import initcli`` (and ``initcli --version``) stays cheap.
 """
 
@@ -29,6 +31,7 @@ _LAZY = {
     "InitcliError": "initcli.errors",
     "InvalidArgument": "initcli.errors",
     "ResourceError": "initcli.errors",
+    "SeedGenerator": "initcli.seed_generator",
 }
 
 

@@ -11,10 +11,10 @@ GlorotNormal(seed=None, input_axes=None, output_axes=None)
 from __future__ import annotations
 
 from .base import Initializer, Param, RandomInitializer
-from .constant import Constant, Identity, Ones, Zeros
+from .constant import Constant, FromArray, FromCallable, Identity, Ones, Zeros
 from .orthogonal import Orthogonal
 from .random import RandomNormal, RandomUniform, TruncatedNormal
-from .registry import BUILTIN_CLASSES, KERAS_NAMES, aliases, canonical_name, lookup, register
+from .registry import BUILTIN_CLASSES, KERAS_NAMES, aliases, canonical_name, custom_objects, lookup, register
 from .serialization import deserialize, get, serialize
 from .stft import STFT
 from .variance_scaling import (
@@ -36,6 +36,8 @@ __all__ = [
     "KERAS_NAMES",
     "STFT",
     "Constant",
+    "FromArray",
+    "FromCallable",
     "GlorotNormal",
     "GlorotUniform",
     "HeNormal",
@@ -58,6 +60,7 @@ __all__ = [
     "Zeros",
     "aliases",
     "canonical_name",
+    "custom_objects",
     "deserialize",
     "get",
     "lookup",

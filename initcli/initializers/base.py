@@ -82,6 +82,8 @@ class Initializer:
         """Return a tensor of ``shape`` and ``dtype`` (default float32)."""
         return self.sample(shape, dtype)
 
+    __call__._initcli_builtin = True  # type: ignore[attr-defined]
+
     def sample(self, shape: Any, dtype: Any = None, *, draw: int = 0, backend: str = DEFAULT_BACKEND) -> np.ndarray:
         """Check ``shape`` and ``dtype``, check memory, then generate.
 
@@ -92,7 +94,7 @@ class Initializer:
         numbers to reproduce (``numpy``, ``jax`` or ``tensorflow``; see
         :mod:`initcli.backends`).  Deterministic initializers ignore both.
         """
-        if type(self).__call__ is not Initializer.__call__:  # a Keras-style subclass: its result is checked
+        if not getattr(type(self).__call__, "_initcli_builtin", False):  # a Keras-style subclass: its result is checked
             values = np.asarray(self(shape, dtype))
             return check_finite_result(values, type(self).__name__, values.dtype, "fix its parameters or its __call__")
         shape, dtype, backend = self._checked(shape, dtype, backend, self.working_bytes)
@@ -197,21 +199,62 @@ class StreamedInitializer(Initializer):
 class RandomInitializer(StreamedInitializer):
     """An initializer that draws from a seeded random stream.
 
+    ``seed`` is an integer, ``None``, or a seed generator: an
+    :class:`initcli.SeedGenerator`, a ``keras.random.SeedGenerator`` or the
+    serialized form of one (``{"class_name": "SeedGenerator", ...}``, which
+    gives a new generator, as in Keras).
+
     ``seed=None`` draws a seed at construction with Python's ``random``
     module (``random.randint(1, 10**9)``, as Keras does), so every call of one
-    instance returns the same values.  The seed actually used is ``self.seed``;
-    ``get_config()`` reports the seed as given (``None`` stays ``None``).
+    instance returns the same values; so does an integer seed.  With a seed
+    generator, call ``i`` of the initializer (``init(shape)``) draws with the
+    key ``[seed, i]`` of the generator's counter and advances it, as Keras's
+    call ``i`` does; :meth:`sample` with an explicit ``draw`` leaves the
+    generator alone.  The seed actually used is ``self.seed`` (the generator's
+    seed); ``get_config()`` reports the seed as given (``None`` stays ``None``,
+    a generator is serialized as Keras serializes one).
     """
 
     is_random = True
 
-    def __init__(self, seed: int | None = None) -> None:
+    def __init__(self, seed: Any = None) -> None:
+        from ..seed_generator import as_generator
+
+        generator = as_generator(seed)
+        self.seed_generator = generator
+        if generator is not None:
+            self._init_seed: Any = generator
+            self.seed: int = generator.seed
+            return
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
+            raise InvalidArgument(
+                f"seed {seed!r} is not an integer or a SeedGenerator; use an integer from 0 to "
+                f"{SEED_LIMIT - 1}, initcli.SeedGenerator(seed) or keras.random.SeedGenerator(seed)"
+            )
         self._init_seed = None if seed is None else check_seed(seed)
-        self.seed: int = _pyrandom.randint(1, 10**9) if seed is None else self._init_seed
+        self.seed = _pyrandom.randint(1, 10**9) if seed is None else self._init_seed
+
+    def __call__(self, shape: Any, dtype: Any = None) -> np.ndarray:
+        """A tensor of ``shape`` and ``dtype``; with a seed generator, the next draw of its stream."""
+        if self.seed_generator is None:
+            return self.sample(shape, dtype)
+        _, draw = self.seed_generator.peek()
+        values = self.sample(shape, dtype, draw=draw)
+        self.seed_generator.next()  # taken only once the tensor is made
+        return values
+
+    __call__._initcli_builtin = True  # type: ignore[attr-defined]
 
 
 def _config_value(value: Any) -> Any:
-    """Make a config value JSON-friendly (tuples become lists, numpy scalars Python ones)."""
+    """Make a config value JSON-friendly (tuples become lists, numpy scalars Python ones, a seed
+    generator its Keras serialized form)."""
+    from ..seed_generator import as_generator, serialize_generator
+
+    if not isinstance(value, (int, float, str, type(None), list, tuple, np.ndarray, np.generic, dict)):
+        generator = as_generator(value)
+        if generator is not None:
+            return serialize_generator(generator)
     if isinstance(value, np.ndarray):
         return value.tolist()
     if isinstance(value, np.generic):

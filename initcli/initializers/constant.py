@@ -27,7 +27,7 @@ from ..backends import DEFAULT as DEFAULT_BACKEND
 from ..errors import InvalidArgument
 from ..shapes import element_count
 from ..streams import CHUNK
-from .base import Param, StreamedInitializer, check_range, check_real, fmt, largest
+from .base import Initializer, Param, StreamedInitializer, check_range, check_real, fmt, largest
 
 
 class _Filled(StreamedInitializer):
@@ -83,12 +83,29 @@ class Constant(_Filled):
     )
 
     def __init__(self, value: Any = 0.0) -> None:
-        array = np.asarray(value)
+        try:
+            array = np.asarray(value)
+        except (ValueError, TypeError):  # a ragged list
+            array = np.asarray(None)
         if array.dtype.kind not in "iuf" or array.dtype == object:
             raise InvalidArgument(f"value {value!r} is not a number or list of numbers; use e.g. 0.5 or [1, 2]")
         if not np.all(np.isfinite(array)):
             raise InvalidArgument(f"value {value!r} is not finite; use finite numbers")
         self.value = value
+
+    def get_config(self) -> dict[str, Any]:
+        """Keras's config: a number or list as given; a NumPy array or scalar as Keras's numpy
+        backend serializes one, ``{"class_name": "__tensor__", "config": {"value": [...], "dtype": "float64"}}``."""
+        return {"value": encode_value(self.value)}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Constant:
+        """A ``Constant`` from :meth:`get_config` output; a ``__tensor__`` or ``__numpy__`` value
+        (Keras's serialized array, any backend) becomes a NumPy array of its recorded dtype."""
+        unknown = sorted(set(config) - {"value"})
+        if unknown:
+            raise InvalidArgument(f"Constant does not take {', '.join(map(repr, unknown))}; it takes value")
+        return cls(decode_value(config["value"]) if "value" in config else 0.0)
 
     def check_shape(self, shape: tuple[int, ...]) -> None:
         value_shape = np.shape(self.value)
@@ -134,6 +151,54 @@ class Constant(_Filled):
         return np.asarray(self.value).astype(dtype) * np.ones(shape, dtype=dtype)
 
 
+def encode_value(value: Any) -> Any:
+    """A ``Constant`` value in Keras's serialized form: NumPy arrays and scalars as ``__tensor__``
+    (their values and dtype, what Keras's numpy backend writes), numbers and lists as they are."""
+    if isinstance(value, (np.ndarray, np.generic)):
+        return {"class_name": "__tensor__", "config": {"value": value.tolist(), "dtype": value.dtype.name}}
+    if isinstance(value, tuple):
+        return [encode_value(v) for v in value]
+    return value
+
+
+def decode_value(value: Any) -> Any:
+    """The inverse of :func:`encode_value`: a ``{"class_name": "__tensor__" | "__numpy__", "config":
+    {"value": ..., "dtype": ...}}`` dict becomes ``numpy.array(value, dtype)``; other values are
+    returned as they are."""
+    if not isinstance(value, dict):
+        return value
+    if value.get("class_name") not in ("__tensor__", "__numpy__") or not isinstance(value.get("config"), dict):
+        raise InvalidArgument(
+            f"Constant value {value!r} is not a number, a list or a serialized array; use e.g. 0.5, [1, 2] "
+            'or {"class_name": "__tensor__", "config": {"value": [1, 2], "dtype": "float32"}}'
+        )
+    inner = value["config"]
+    dtype = inner.get("dtype")
+    try:
+        resolved = np.dtype(dtype) if isinstance(dtype, str) else None
+    except TypeError:
+        resolved = None
+    if resolved is None or resolved.kind not in "iuf":
+        raise InvalidArgument(
+            f"Constant value dtype {dtype!r} is not a numeric dtype; use e.g. 'float32', 'float64' or 'int32'"
+        )
+    raw = inner.get("value")
+    try:
+        array = np.asarray(raw)
+    except (ValueError, TypeError):  # a ragged list
+        array = np.asarray(None)
+    if array.dtype.kind not in "iuf":
+        raise InvalidArgument(f"Constant value {raw!r} is not a number or list of numbers; use e.g. [1, 2]")
+    with np.errstate(over="ignore", invalid="ignore"):
+        try:
+            converted = np.array(raw, dtype=resolved)
+        except OverflowError:
+            converted = None
+    if converted is None or (np.isfinite(array).all() and not np.isfinite(converted).all()):
+        raise InvalidArgument(f"Constant value {raw!r} does not fit its dtype {resolved.name}; use values it can hold")
+    return converted
+
+
 class Identity(StreamedInitializer):
     """The identity matrix times ``gain``: ``w = gain * eye(rows, cols)`` (rank 2 only)."""
 
@@ -164,3 +229,75 @@ class Identity(StreamedInitializer):
 
     def _generate(self, shape: tuple[int, ...], dtype: np.dtype, draw: int, backend: str) -> np.ndarray:
         return (self.gain * np.eye(*shape, dtype=dtype)).astype(dtype, copy=False)
+
+
+class FromArray(Constant):
+    """The values of one array, for exactly its shape: what ``get(array)`` gives (as
+    ``keras.initializers.get(array)``, whose function casts the array to the dtype asked for
+    and refuses any other shape).  It serializes as the ``Constant`` that gives the same values."""
+
+    keras_name = "Constant"
+
+    def __init__(self, value: Any) -> None:
+        super().__init__(np.asarray(value))
+
+    def check_shape(self, shape: tuple[int, ...]) -> None:
+        if tuple(np.shape(self.value)) != tuple(shape):
+            raise InvalidArgument(
+                f"Expected `shape` to be {tuple(np.shape(self.value))} for an array initializer, "
+                f"not {shape}; an array fills exactly its own shape"
+            )
+
+
+class FromCallable(Initializer):
+    """A function ``fn(shape, dtype=None)`` (or a Keras initializer of a class initcli does not
+    know) used as an initializer: what ``get(fn)`` gives.  Its result must have the shape asked
+    for and finite values; it has no config (Keras cannot serialize a bare function either)."""
+
+    integer_dtypes = True
+
+    def __init__(self, function: Any) -> None:
+        if not callable(function):
+            raise InvalidArgument(f"{function!r} is not callable; use a function fn(shape, dtype=None)")
+        self.function = function
+
+    def __call__(self, shape: Any, dtype: Any = None) -> np.ndarray:
+        """``function(shape, dtype=dtype)`` as a NumPy array, checked to have ``shape``."""
+        from ..dtypes import resolve_dtype
+        from ..shapes import normalize_shape
+
+        checked = normalize_shape(shape)
+        name = resolve_dtype(dtype, integers=True).name
+        result = self.function(checked, dtype=name)
+        values = np.asarray(result)
+        if values.shape != checked:
+            raise InvalidArgument(
+                f"initializer function {self._name()} returned shape {values.shape} for shape {checked}; "
+                "it must return the shape it is given"
+            )
+        if values.dtype.kind not in "iufb":
+            raise InvalidArgument(
+                f"initializer function {self._name()} returned {values.dtype} values; it must return numbers"
+            )
+        return values
+
+    def _generate(self, shape: tuple[int, ...], dtype: np.dtype, draw: int, backend: str) -> np.ndarray:
+        return self(shape, dtype).astype(dtype, copy=False)
+
+    def _name(self) -> str:
+        return getattr(self.function, "__qualname__", None) or type(self.function).__name__
+
+    def get_config(self) -> dict[str, Any]:
+        raise InvalidArgument(
+            f"initializer function {self._name()} has no config; subclass initcli.Initializer "
+            "(with get_config) to serialize it"
+        )
+
+    def __repr__(self) -> str:
+        return f"FromCallable({self._name()})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, FromCallable) and other.function is self.function
+
+    def __hash__(self) -> int:
+        return id(self.function)

@@ -156,3 +156,16 @@ def aliases(cls: type[Initializer]) -> list[str]:
     canonical = canonical_name(cls)
     others = [n for n, c in all_names().items() if c is cls and n != canonical]
     return [canonical, *others]
+
+
+def custom_objects() -> dict[str, type[Initializer]]:
+    """initcli's initializer classes keyed by class name, the names Keras's own serializer
+    records for them (``keras.saving.serialize_keras_object(initcli.GlorotNormal())`` gives
+    ``registered_name: "GlorotNormal"``).  Give this to Keras to read such configs back::
+
+        with keras.saving.custom_object_scope(initcli.initializers.custom_objects()):
+            init = keras.saving.deserialize_keras_object(config)
+
+    (``keras.saving.get_custom_objects().update(...)`` registers them for the whole process.)
+    Keras cannot find a class outside its own packages otherwise."""
+    return {cls.__name__: cls for cls in BUILTIN_CLASSES}

@@ -8,16 +8,23 @@
 
 ``deserialize`` accepts that form, the Keras 2 form ``{"class_name", "config"}``
 (``module`` and ``registered_name`` optional) and any alias as ``class_name``.
-``get`` accepts a name, a config dict, an instance or an initializer class.
+``get`` accepts what ``keras.initializers.get`` accepts: ``None``, an
+initializer (initcli's, or Keras's own, converted), a config dict, a name,
+an initializer class, an array (its values for exactly its shape) or a
+callable ``fn(shape, dtype=None)``; anything else is refused.
 """
 
 from __future__ import annotations
 
+import sys
 from typing import Any
+
+import numpy as np
 
 from ..errors import InvalidArgument
 from .base import Initializer
-from .registry import lookup
+from .constant import FromArray, FromCallable
+from .registry import KERAS_NAMES, lookup
 
 
 def serialize(initializer: Initializer) -> dict[str, Any]:
@@ -26,7 +33,7 @@ def serialize(initializer: Initializer) -> dict[str, Any]:
         raise InvalidArgument(f"{initializer!r} is not an initializer; pass an initcli Initializer instance")
     return {
         "module": "keras.initializers",
-        "class_name": type(initializer).__name__,
+        "class_name": getattr(type(initializer), "keras_name", type(initializer).__name__),
         "config": initializer.get_config(),
         "registered_name": None,
     }
@@ -52,12 +59,50 @@ def deserialize(config: dict[str, Any], custom_objects: dict[str, type[Initializ
         raise InvalidArgument(f"bad arguments for {cls.__name__}: {error}") from None
 
 
-def get(identifier: Any) -> Initializer | None:
-    """Retrieve an initializer: by name, by config dict, as an instance, or from a class.
+def _keras_initializer(identifier: Any) -> Initializer | None:
+    """A Keras initializer instance of a built-in class as the initcli one with the same config;
+    its seed object is kept (a ``keras.random.SeedGenerator`` stays shared).  ``None`` if
+    ``identifier`` is not a Keras initializer of a class initcli knows."""
+    keras_initializers = sys.modules.get("keras.src.initializers")
+    if keras_initializers is None or not isinstance(identifier, keras_initializers.Initializer):
+        return None
+    cls = KERAS_NAMES.get(type(identifier).__name__)
+    if cls is None or type(identifier).__module__.split(".")[0] != "keras" or cls is Initializer:
+        return None
+    config = dict(identifier.get_config())
+    if "seed" in config:
+        config["seed"] = getattr(identifier, "_init_seed", None)
+    for name in ("value", "gain"):  # raw values: Keras's Identity config drops its gain
+        if any(p.name == name for p in cls.params) and hasattr(identifier, name):
+            value = getattr(identifier, name)
+            config[name] = value if isinstance(value, (int, float, list, tuple)) else np.asarray(value)
+    if cls.__name__ == "Constant":
+        return cls(config["value"])
+    return cls.from_config(config)
 
-    ``None`` gives ``None`` (as Keras).  Names resolve through
-    :func:`initcli.initializers.lookup` (Keras's exact names plus forgiving
-    spellings), with default arguments.
+
+def _is_array(identifier: Any) -> bool:
+    """A NumPy array or scalar, or a backend tensor (anything with ``__array__`` and a ``shape``)."""
+    if isinstance(identifier, (np.ndarray, np.generic)):
+        return True
+    return hasattr(identifier, "__array__") and hasattr(identifier, "shape") and hasattr(identifier, "dtype")
+
+
+def get(identifier: Any) -> Initializer | None:
+    """Retrieve an initializer, accepting what ``keras.initializers.get`` accepts.
+
+    * ``None`` gives ``None``; an initcli initializer is returned as it is;
+    * a Keras initializer of a built-in class gives the initcli one with its config
+      (and its seed generator, still shared);
+    * a config dict (Keras 3 or Keras 2 form) is :func:`deserialize`-d;
+    * a name (Keras's exact names and aliases, plus forgiving spellings, see
+      :func:`initcli.initializers.lookup`) gives the class with default arguments;
+    * an initializer class is instantiated;
+    * an array (NumPy, or a backend tensor) gives :class:`FromArray`: its values, cast to the
+      dtype asked for, for exactly its shape;
+    * any other callable ``fn(shape, dtype=None)`` gives :class:`FromCallable`.
+
+    Anything else raises :class:`InvalidArgument` (a ``ValueError``, as Keras raises).
     """
     if identifier is None:
         return None
@@ -69,6 +114,30 @@ def get(identifier: Any) -> Initializer | None:
         return deserialize({"class_name": identifier, "config": {}})
     if isinstance(identifier, type) and issubclass(identifier, Initializer):
         return identifier()
+    converted = _keras_initializer(identifier)
+    if converted is not None:
+        return converted
+    if _is_array(identifier):
+        try:
+            array = np.asarray(identifier)
+        except (TypeError, ValueError) as error:
+            raise InvalidArgument(f"could not read initializer array {identifier!r}: {error}") from None
+        return FromArray(array)
+    if isinstance(identifier, type):  # another class: instantiated, as Keras does
+        try:
+            instance = identifier()
+        except Exception as error:
+            raise InvalidArgument(
+                f"could not instantiate initializer class {identifier.__name__}: {type(error).__name__}: {error}"
+            ) from None
+        converted = _keras_initializer(instance)
+        if converted is not None:
+            return converted
+        if callable(instance):
+            return FromCallable(instance)
+    elif callable(identifier):
+        return FromCallable(identifier)
     raise InvalidArgument(
-        f"could not interpret initializer identifier {identifier!r}; use a name, a config dict or an Initializer"
+        f"could not interpret initializer identifier {identifier!r}; use a name, a config dict, "
+        "an Initializer, an array or a function fn(shape, dtype=None)"
     )
