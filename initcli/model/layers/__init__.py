@@ -13,22 +13,34 @@ file.
 
 The rules live in one module per layer family (:mod:`.core`, :mod:`.conv`,
 :mod:`.normalization`, :mod:`.recurrent`, :mod:`.attention`,
-:mod:`.wrappers`); :data:`RULES` maps each Keras class name to its rule.
+:mod:`.wrappers`, :mod:`.preprocessing`, :mod:`.applications`); :data:`RULES` maps each Keras class name to its rule.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from .applications import custom_scale, layer_scale
 from .attention import additive_attention, attention, group_query_attention, multi_head_attention
 from .base import Built, BuiltWeight, Shape, initializer_of, with_einsum_axes
-from .conv import conv, conv_transpose, depthwise_conv, padding_or_cropping, pooling, separable_conv, upsampling
+from .conv import (
+    adaptive_pooling,
+    conv,
+    conv_transpose,
+    depthwise_conv,
+    padding_or_cropping,
+    pooling,
+    separable_conv,
+    upsampling,
+)
 from .core import (
     concatenate,
     dense,
+    dot,
     einsum_dense,
     embedding,
     flatten,
+    lambda_layer,
     merge,
     permute,
     prelu,
@@ -43,7 +55,8 @@ from .normalization import (
     normalization,
     rms_normalization,
 )
-from .recurrent import bidirectional, conv_lstm, rnn
+from .preprocessing import AUGMENTATION_SAME_SHAPE, category_encoding, discretization, image_size
+from .recurrent import bidirectional, conv_lstm, generic_rnn, rnn
 from .wrappers import spectral_normalization, time_distributed
 
 __all__ = ["RULES", "Built", "BuiltWeight", "Shape", "initializer_of", "with_einsum_axes"]
@@ -113,7 +126,6 @@ RULES: dict[str, Callable[..., Built]] = {
             "ActivityRegularization",
             "Masking",
             "UnitNormalization",
-            "CenterCrop",
         )
     },
     "MaxPooling1D": pooling(1),
@@ -137,5 +149,19 @@ RULES: dict[str, Callable[..., Built]] = {
     "UpSampling1D": upsampling(1),
     "UpSampling2D": upsampling(2),
     "UpSampling3D": upsampling(3),
+    "Dot": dot,
+    "Lambda": lambda_layer,
+    "RNN": generic_rnn,
+    "Resizing": image_size,
+    "CenterCrop": image_size,
+    "RandomCrop": image_size,
+    "Discretization": discretization,
+    "CategoryEncoding": category_encoding,
+    **{name: same_shape for name in AUGMENTATION_SAME_SHAPE},
+    **{f"Adaptive{kind}Pooling{rank}D": adaptive_pooling(rank) for kind in ("Average", "Max") for rank in (1, 2, 3)},
+    # keras.applications' own layer classes
+    "LayerScale": layer_scale,
+    "StochasticDepth": same_shape,
+    "CustomScaleLayer": custom_scale,
 }
 """Rules by Keras class name; classes without a rule are reported as unsupported."""

@@ -88,3 +88,24 @@ def with_einsum_axes(initializer: Initializer, input_axes: list[int], output_axe
         config["output_axes"] = output_axes
         return type(initializer).from_config(config)
     return initializer
+
+
+class UnknownShape(tuple):  # type: ignore[type-arg]
+    """The output shape of a layer initcli cannot compute (a ``Lambda`` without ``output_shape``).
+
+    It is passed on like a shape, so a model whose later layers carry their own shapes
+    (``build_config``, Functional inbound nodes) still plans; a rule that reads one of its
+    dimensions gets the error naming the layer that made it.
+    """
+
+    reason: str
+
+    def __new__(cls, reason: str) -> UnknownShape:
+        shape = super().__new__(cls, ())
+        shape.reason = reason
+        return shape
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return self
+        raise InvalidArgument(self.reason)

@@ -143,3 +143,15 @@ def upsampling(rank: int) -> Callable[[dict[str, Any], Shape], Built]:
         return Built([], (shape[0], shape[1], *out) if channels_first else (shape[0], *out, shape[-1]))
 
     return rule
+
+
+def adaptive_pooling(rank: int) -> Callable[[dict[str, Any], Shape], Built]:
+    """``AdaptiveAveragePooling*D`` / ``AdaptiveMaxPooling*D``: the spatial axes become ``output_size``."""
+
+    def rule(config: dict[str, Any], shape: Shape) -> Built:
+        size = _tuple(config["output_size"], rank)
+        if config.get("data_format") == "channels_first":
+            return Built([], (shape[0], shape[1], *size))
+        return Built([], (shape[0], *size, shape[-1]))
+
+    return rule

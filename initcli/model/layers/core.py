@@ -5,8 +5,9 @@ from __future__ import annotations
 from math import prod
 from typing import Any
 
+from ...errors import InvalidArgument
 from .. import einsum
-from .base import Built, Shape, _known, _unsupported_option, _weight, initializer_of, with_einsum_axes
+from .base import Built, Shape, UnknownShape, _known, _unsupported_option, _weight, initializer_of, with_einsum_axes
 
 
 def dense(config: dict[str, Any], shape: Shape) -> Built:
@@ -88,3 +89,50 @@ def concatenate(config: dict[str, Any], *shapes: Shape) -> Built:
     sizes = [s[axis] for s in shapes]
     out[axis] = None if any(s is None for s in sizes) else sum(sizes)  # type: ignore[arg-type]
     return Built([], tuple(out))
+
+
+def dot(config: dict[str, Any], *shapes: Shape) -> Built:
+    """``Dot.compute_output_shape``: both inputs lose their contracted axis, the second its batch axis."""
+    if len(shapes) != 2:
+        raise InvalidArgument(f"layer {config.get('name')!r}: Dot takes 2 inputs, got {len(shapes)}")
+    first, second = list(shapes[0]), list(shapes[1])
+    axes = config.get("axes", -1)
+    if isinstance(axes, int):
+        pair = [axes % len(first), axes % len(second)] if axes < 0 else [axes, axes]
+    else:
+        pair = [int(a) for a in axes]
+    first.pop(pair[0])
+    second.pop(pair[1])
+    second.pop(0)
+    out = first + second
+    if len(out) == 1:
+        out.append(1)
+    return Built([], tuple(out))
+
+
+def _lambda_shape(value: Any, batch: int | None) -> Any:
+    if isinstance(value, (list, tuple)) and value and all(isinstance(v, (list, tuple)) for v in value):
+        return [_lambda_shape(v, batch) for v in value]
+    if isinstance(value, (list, tuple)) and all(v is None or (isinstance(v, int) and v > 0) for v in value):
+        return (batch, *value)
+    return None
+
+
+def lambda_layer(config: dict[str, Any], *shapes: Shape) -> Built:
+    """``Lambda``: no weights, never executed; its output shape is its ``output_shape`` (without the
+    batch axis, as Keras stores it). Without one, the shape is unknown and a layer that needs it
+    gets an error naming this one."""
+    name = config.get("name")
+    declared = config.get("output_shape")
+    batch = shapes[0][0] if shapes and not isinstance(shapes[0], UnknownShape) and len(shapes[0]) else None
+    output = _lambda_shape(declared, batch) if declared is not None else None
+    if output is None:
+        what = "has no output_shape" if declared is None else f"has an output_shape initcli cannot read ({declared!r})"
+        return Built(
+            [],
+            UnknownShape(
+                f"layer {name!r} (Lambda) {what}, and initcli never runs its function; give the Lambda "
+                "output_shape=(...) (without the batch axis), or a build_config to the layers after it"
+            ),
+        )
+    return Built([], output)

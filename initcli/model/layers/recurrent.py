@@ -104,3 +104,67 @@ def conv_lstm(rank: int) -> Callable[[dict[str, Any], Shape], Built]:
         return Built(weights, output, {"cell": "conv_lstm_cell"})
 
     return rule
+
+
+_CELL_GATES = {"LSTMCell": 4, "GRUCell": 3, "SimpleRNNCell": 1}
+
+
+def _snake(class_name: str) -> str:
+    from ...initializers.registry import to_snake_case
+
+    return to_snake_case(class_name)
+
+
+def _generic_cells(
+    layer: dict[str, Any], cell: dict[str, Any], fan_in: int
+) -> tuple[list[BuiltWeight], dict[str, str], int]:
+    """The weights of ``RNN(cell)``'s cell (one cell, or a ``StackedRNNCells`` / list of cells), the
+    ``@name`` of each group, and the output width (the last cell's units)."""
+    if isinstance(cell, list):
+        cell = {"class_name": "StackedRNNCells", "config": {"name": "stacked_rnn_cells", "cells": cell}}
+    if not isinstance(cell, dict):
+        raise InvalidArgument(f"layer {layer.get('name')!r}: RNN cell {cell!r} is not a cell config")
+    class_name = cell.get("class_name")
+    config = cell.get("config") or {}
+    if class_name in _CELL_GATES:
+        weights = _cell_weights(config, fan_in, _CELL_GATES[class_name], "", "cell")
+        return weights, {"cell": str(config.get("name", _snake(str(class_name))))}, int(config["units"])
+    if class_name != "StackedRNNCells":
+        raise InvalidArgument(
+            f"layer {layer.get('name')!r}: RNN over a cell of class {class_name!r} is not supported by initcli; "
+            "use LSTMCell, GRUCell, SimpleRNNCell or StackedRNNCells of them"
+        )
+    cells = config.get("cells")
+    if not isinstance(cells, list) or not cells:
+        raise InvalidArgument(f"layer {layer.get('name')!r}: StackedRNNCells has no 'cells' list")
+    weights: list[BuiltWeight] = []
+    names = {"cell": str(config.get("name", "stacked_rnn_cells"))}
+    counters: dict[str, int] = {}
+    width = fan_in
+    for inner in cells:
+        inner_class = inner.get("class_name") if isinstance(inner, dict) else None
+        if inner_class not in _CELL_GATES:
+            raise InvalidArgument(
+                f"layer {layer.get('name')!r}: StackedRNNCells over {inner_class!r} is not supported by initcli; "
+                "use LSTMCell, GRUCell or SimpleRNNCell"
+            )
+        inner_config = inner.get("config") or {}
+        snake = _snake(str(inner_class))
+        count = counters.get(snake, 0)
+        counters[snake] = count + 1
+        sub = f"cell/cells/{snake}" + (f"_{count}" if count else "")
+        cell_name = str(inner_config.get("name", snake))
+        weights += _cell_weights(inner_config, width, _CELL_GATES[str(inner_class)], f"{cell_name}/", sub)
+        names[sub] = cell_name
+        width = int(inner_config["units"])
+    return weights, names, width
+
+
+def generic_rnn(config: dict[str, Any], shape: Shape) -> Built:
+    """``RNN(cell)`` over ``LSTMCell``, ``GRUCell``, ``SimpleRNNCell`` or ``StackedRNNCells`` (or a list
+    of cells, which Keras stacks): each cell builds on the previous cell's output width; Keras keeps
+    a stack's cells under ``cell/cells/<class>`` with a per-class counter."""
+    fan_in = _known(shape[-1], "feature dimension", config)
+    weights, names, width = _generic_cells(config, config["cell"], fan_in)
+    output = (shape[0], shape[1], width) if config.get("return_sequences", False) else (shape[0], width)
+    return Built(weights, output, names)

@@ -1,0 +1,446 @@
+"""Layer rules beyond the core set: each built with real Keras, planned by ``initcli model`` from the
+model's ``to_json()``, and loaded back by Keras with every seeded weight equal to Keras's own.
+
+Weightless layers are followed by a seeded ``Dense`` (or ``Conv2D``), and every model is also planned
+with all its ``build_config`` removed, so a wrong output shape would give that kernel a wrong shape and
+``load_weights`` would refuse the file.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+import pytest
+
+from . import keras_models
+from .helpers import h5_datasets, run_in_process
+
+seeded = keras_models.seeded
+
+AUGMENTATION_ARGS: dict[str, dict[str, Any]] = {
+    "RandomPosterization": {"factor": (1, 8)},
+    "RandomColorDegeneration": {"factor": 0.5},
+    "RandomSharpness": {"factor": 0.5},
+    "RandomShear": {"x_factor": 0.2},
+    "RandomBrightness": {"factor": 0.2},
+    "RandomContrast": {"factor": 0.2},
+    "RandomHue": {"factor": 0.2},
+    "RandomSaturation": {"factor": 0.2},
+    "RandomTranslation": {"height_factor": 0.1, "width_factor": 0.1},
+    "RandomZoom": {"height_factor": 0.1},
+    "Solarization": {"addition_factor": 0.5},
+    "MaxNumBoundingBoxes": {"max_number": 3},
+    "RandomRotation": {"factor": 0.1, "seed": 3},
+    "RandomFlip": {"seed": 4},
+}
+
+
+def _augmentation(class_name: str):
+    def build(keras):
+        L = keras.layers
+        if class_name == "Pipeline":
+            layer = L.Pipeline([L.RandomFlip(seed=1), L.RandomRotation(0.1)])
+        else:
+            layer = getattr(L, class_name)(**AUGMENTATION_ARGS.get(class_name, {}))
+        return keras.Sequential(
+            [keras.Input((8, 8, 3)), layer, L.Flatten(), L.Dense(2, kernel_initializer=seeded(keras))]
+        )
+
+    return build
+
+
+def images(keras):
+    L = keras.layers
+    return keras.Sequential(
+        [
+            keras.Input((9, 8, 3)),
+            L.Resizing(7, 6),
+            L.CenterCrop(5, 4),
+            L.RandomCrop(4, 3, seed=2),
+            L.Conv2D(2, 2, kernel_initializer=seeded(keras), bias_initializer=seeded(keras, "RandomNormal")),
+            L.AdaptiveAveragePooling2D((2, 1)),
+            L.Flatten(),
+            L.Dense(3, kernel_initializer=seeded(keras)),
+        ]
+    )
+
+
+def images_channels_first(keras):
+    L = keras.layers
+    return keras.Sequential(
+        [
+            keras.Input((3, 9, 8)),
+            L.Resizing(6, 5, data_format="channels_first"),
+            L.AdaptiveMaxPooling2D((3, 2), data_format="channels_first"),
+            L.Flatten(),
+            L.Dense(2, kernel_initializer=seeded(keras)),
+        ]
+    )
+
+
+def adaptive_1d_3d(keras):
+    L = keras.layers
+    return keras.Sequential(
+        [
+            keras.Input((4, 5, 6, 2)),
+            L.AdaptiveMaxPooling3D((2, 2, 3)),
+            L.Reshape((12, 2)),
+            L.AdaptiveAveragePooling1D(5),
+            L.Flatten(),
+            L.Dense(2, kernel_initializer=seeded(keras)),
+        ]
+    )
+
+
+def category_encoding(keras):
+    L = keras.layers
+    return keras.Sequential(
+        [
+            keras.Input((3,), dtype="int32"),
+            L.CategoryEncoding(num_tokens=7, output_mode="multi_hot"),
+            L.Dense(2, kernel_initializer=seeded(keras)),
+        ]
+    )
+
+
+def category_encoding_one_hot(keras):
+    L = keras.layers
+    return keras.Sequential(
+        [
+            keras.Input((3,), dtype="int32"),
+            L.CategoryEncoding(num_tokens=5, output_mode="one_hot"),
+            L.Flatten(),
+            L.Dense(2, kernel_initializer=seeded(keras)),
+        ]
+    )
+
+
+def discretization(keras):
+    L = keras.layers
+    return keras.Sequential(
+        [
+            keras.Input((4,)),
+            L.Discretization(bin_boundaries=[0.0, 1.0, 2.0], output_mode="one_hot"),
+            L.Flatten(),
+            L.Dense(2, kernel_initializer=seeded(keras)),
+        ]
+    )
+
+
+def discretization_int(keras):
+    L = keras.layers
+    return keras.Sequential(
+        [
+            keras.Input((4,)),
+            L.Discretization(bin_boundaries=[0.0, 1.0]),
+            L.Dense(3, kernel_initializer=seeded(keras)),
+        ]
+    )
+
+
+def _cell(keras, kind: str, units: int, **kwargs):
+    L = keras.layers
+    return getattr(L, kind)(
+        units,
+        kernel_initializer=seeded(keras),
+        recurrent_initializer=seeded(keras, "Orthogonal"),
+        bias_initializer=seeded(keras, "RandomNormal"),
+        **kwargs,
+    )
+
+
+def rnn_cells(keras):
+    L = keras.layers
+    return keras.Sequential(
+        [
+            keras.Input((5, 3)),
+            L.RNN(_cell(keras, "SimpleRNNCell", 4), return_sequences=True),
+            L.RNN(_cell(keras, "GRUCell", 3, reset_after=False), return_sequences=True),
+            L.RNN(_cell(keras, "GRUCell", 2), return_sequences=True),
+            L.RNN(_cell(keras, "LSTMCell", 6)),
+            L.Dense(2, kernel_initializer=seeded(keras)),
+        ]
+    )
+
+
+def rnn_stacked(keras):
+    L = keras.layers
+    stacked = L.StackedRNNCells(
+        [_cell(keras, "LSTMCell", 4), _cell(keras, "LSTMCell", 3, unit_forget_bias=False), _cell(keras, "GRUCell", 2)]
+    )
+    return keras.Sequential(
+        [
+            keras.Input((5, 3)),
+            L.RNN(stacked, return_sequences=True),
+            L.RNN([_cell(keras, "SimpleRNNCell", 4), _cell(keras, "GRUCell", 5)]),
+            L.Dense(2, kernel_initializer=seeded(keras)),
+        ]
+    )
+
+
+def lambda_with_shape(keras):
+    L = keras.layers
+    return keras.Sequential(
+        [
+            keras.Input((3,)),
+            L.Lambda(lambda x: keras.ops.concatenate([x, x]), output_shape=(6,)),
+            L.Dense(2, kernel_initializer=seeded(keras)),
+        ]
+    )
+
+
+def dot(keras):
+    L = keras.layers
+    a, b = keras.Input((4,)), keras.Input((3, 4))
+    merged = L.Dot(axes=(1, 2))([L.Dense(4, kernel_initializer=seeded(keras))(a), b])
+    return keras.Model([a, b], L.Dense(2, kernel_initializer=seeded(keras))(merged))
+
+
+def applications_layers(keras):
+    from keras.src.applications.convnext import LayerScale, StochasticDepth
+    from keras.src.applications.inception_resnet_v2 import CustomScaleLayer
+
+    L = keras.layers
+    x = keras.Input((4, 4, 8))
+    r = L.Conv2D(8, 1, kernel_initializer=seeded(keras))(x)
+    y = CustomScaleLayer(0.17)([x, r])
+    y = LayerScale(0.25, 8)(y)
+    y = StochasticDepth(0.1)(y)
+    y = LayerScale(1e-6, 8)(y)
+    return keras.Model(x, L.Conv2D(2, 1, kernel_initializer=seeded(keras))(y))
+
+
+def applications_sequential(keras):
+    from keras.src.applications.convnext import LayerScale, StochasticDepth
+
+    L = keras.layers
+    return keras.Sequential(
+        [
+            keras.Input((4, 4, 8)),
+            LayerScale(0.5, 8),
+            StochasticDepth(0.2),
+            L.Flatten(),
+            L.Dense(2, kernel_initializer=seeded(keras)),
+        ]
+    )
+
+
+AUGMENTATION = [
+    "AugMix",
+    "AutoContrast",
+    "ContrastLimitedAdaptiveHistogramEqualization",
+    "CutMix",
+    "MaxNumBoundingBoxes",
+    "MixUp",
+    "Pipeline",
+    "RandAugment",
+    "RandomBrightness",
+    "RandomColorDegeneration",
+    "RandomColorJitter",
+    "RandomContrast",
+    "RandomElasticTransform",
+    "RandomErasing",
+    "RandomFlip",
+    "RandomGaussianBlur",
+    "RandomGrayscale",
+    "RandomHue",
+    "RandomInvert",
+    "RandomPerspective",
+    "RandomPosterization",
+    "RandomRotation",
+    "RandomSaturation",
+    "RandomSharpness",
+    "RandomShear",
+    "RandomTranslation",
+    "RandomZoom",
+    "Solarization",
+]
+
+MODELS = {
+    "images": images,
+    "images_channels_first": images_channels_first,
+    "adaptive_1d_3d": adaptive_1d_3d,
+    "category_encoding": category_encoding,
+    "category_encoding_one_hot": category_encoding_one_hot,
+    "discretization": discretization,
+    "discretization_int": discretization_int,
+    "rnn_cells": rnn_cells,
+    "rnn_stacked": rnn_stacked,
+    "lambda_with_shape": lambda_with_shape,
+    "dot": dot,
+    "applications_layers": applications_layers,
+    "applications_sequential": applications_sequential,
+    **{f"augmentation_{name}": _augmentation(name) for name in AUGMENTATION},
+}
+
+NOT_ROUND_TRIPPED = {"augmentation_RandomShear"}
+"""Keras 3.15 cannot rebuild these from their own ``to_json()``: the file is loaded into the model itself."""
+
+
+def _custom_objects() -> dict[str, Any]:
+    from keras.src.applications.convnext import LayerScale, StochasticDepth
+    from keras.src.applications.inception_resnet_v2 import CustomScaleLayer
+
+    return {"LayerScale": LayerScale, "StochasticDepth": StochasticDepth, "CustomScaleLayer": CustomScaleLayer}
+
+
+def _from_json(keras, text: str):
+    config = json.loads(text)
+    return keras.saving.deserialize_keras_object(config, custom_objects=_custom_objects(), safe_mode=False)
+
+
+def _strip_build_configs(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _strip_build_configs(v) for k, v in value.items() if k not in ("build_config", "build_input_shape")}
+    if isinstance(value, list):
+        return [_strip_build_configs(v) for v in value]
+    return value
+
+
+@pytest.fixture(scope="module")
+def built(keras, tmp_path_factory):
+    """name -> (directory, model JSON, a function giving a fresh model, Keras's own initial weights)."""
+    out = {}
+    for name, build in MODELS.items():
+        directory = tmp_path_factory.mktemp(name)
+        model = build(keras)
+        text = model.to_json()
+        (directory / "model.json").write_text(text)
+        if name in NOT_ROUND_TRIPPED:
+            reference, fresh = model, (lambda model=model: model)
+        else:
+            reference = _from_json(keras, text)
+            fresh = lambda text=text: _from_json(keras, text)  # noqa: E731
+        reference.save_weights(str(directory / "keras.weights.h5"))
+        out[name] = (directory, text, fresh, [np.asarray(v) for v in reference.weights])
+    return out
+
+
+@pytest.mark.parametrize("strip", [False, True], ids=["as_saved", "no_build_config"])
+@pytest.mark.parametrize("name", list(MODELS))
+def test_layer_rule_loads_with_kerass_values(built, name, strip):
+    directory, text, fresh, expected = built[name]
+    source = "model.json"
+    if strip:
+        if json.loads(text)["class_name"] != "Sequential":
+            pytest.skip("a Functional config keeps its shapes in its inbound nodes")
+        source = "stripped.json"
+        (directory / source).write_text(json.dumps(_strip_build_configs(json.loads(text))))
+    output = f"ours_{strip}.weights.h5"
+    result = run_in_process(["model", source, "--seed", "5", "-o", output, "--force"], directory)
+    assert result.exit_code == 0, result.stderr
+    assert h5_datasets(directory / output) == h5_datasets(directory / "keras.weights.h5")
+    model = fresh()
+    model.load_weights(str(directory / output))
+    loaded = [np.asarray(v) for v in model.weights]
+    assert len(loaded) == len(expected) > 0
+    for ours, theirs, variable in zip(loaded, expected, model.weights, strict=True):
+        assert ours.shape == theirs.shape and ours.dtype == theirs.dtype, variable.path
+        assert ours.tobytes() == theirs.tobytes(), f"{name}: {variable.path} differs from Keras's initial value"
+
+
+@pytest.mark.parametrize("name", ["rnn_stacked", "applications_layers", "augmentation_RandomFlip"])
+def test_layer_rule_legacy_h5_and_keras_archive(keras, built, name):
+    directory, _, fresh, expected = built[name]
+    for output in ("ours.h5", "ours.keras"):
+        result = run_in_process(["model", "model.json", "--seed", "5", "-o", output, "--force"], directory)
+        assert result.exit_code == 0, result.stderr
+        if output.endswith(".keras"):
+            model = keras.models.load_model(str(directory / output), custom_objects=_custom_objects(), safe_mode=False)
+        else:
+            model = fresh()
+            model.load_weights(str(directory / output))
+        for ours, theirs in zip(model.weights, expected, strict=True):
+            assert np.asarray(ours).tobytes() == theirs.tobytes(), (output, ours.path)
+
+
+def test_lambda_without_output_shape_is_named_when_its_shape_is_needed(keras, tmp_path):
+    L = keras.layers
+    model = keras.Sequential([keras.Input((3,)), L.Lambda(lambda x: x * 2, name="doubler"), L.Dense(2, name="head")])
+    config = json.loads(model.to_json())
+    (tmp_path / "kept.json").write_text(json.dumps(config))
+    result = run_in_process(["model", "kept.json", "--seed", "1", "-o", "kept.weights.h5"], tmp_path)
+    assert result.exit_code == 0, result.stderr  # the Dense carries its own build_config
+    (tmp_path / "m.json").write_text(json.dumps(_strip_build_configs(config)))
+    result = run_in_process(["model", "m.json", "-o", "m.weights.h5"], tmp_path)
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("initcli: error: layer 'doubler' (Lambda) has no output_shape")
+    assert "give the Lambda output_shape" in lines[0]
+    assert not (tmp_path / "m.weights.h5").exists()
+
+
+@pytest.mark.parametrize(
+    "cell,message",
+    [
+        ({"class_name": "MyCell", "config": {"units": 2}}, "RNN over a cell of class 'MyCell' is not supported"),
+        (
+            {"class_name": "StackedRNNCells", "config": {"cells": [{"class_name": "MyCell", "config": {}}]}},
+            "StackedRNNCells over 'MyCell' is not supported",
+        ),
+        ({"class_name": "StackedRNNCells", "config": {"cells": []}}, "StackedRNNCells has no 'cells' list"),
+        ("lstm", "RNN cell 'lstm' is not a cell config"),
+    ],
+)
+def test_rnn_with_an_unknown_cell_is_one_line(keras, tmp_path, cell, message):
+    L = keras.layers
+    config = json.loads(keras.Sequential([keras.Input((5, 3)), L.RNN(L.LSTMCell(2), name="rec")]).to_json())
+    config["config"]["layers"][1]["config"]["cell"] = cell
+    (tmp_path / "m.json").write_text(json.dumps(config))
+    result = run_in_process(["model", "m.json", "-o", "m.weights.h5"], tmp_path)
+    assert result.exit_code == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("initcli: error: layer 'rec'") and message in lines[0], lines
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json"]
+
+
+def _shape_cases(keras) -> list[tuple[Any, list[tuple[int | None, ...]]]]:
+    L = keras.layers
+    image = (None, 8, 8, 3)
+    cases: list[tuple[Any, list[tuple[int | None, ...]]]] = [
+        (L.Dot(axes=1), [(None, 4), (None, 4)]),
+        (L.Dot(axes=-1), [(None, 3, 4), (None, 5, 4)]),
+        (L.Dot(axes=(1, 2)), [(None, 4, 3), (None, 2, 4)]),
+        (L.Dot(axes=[2, 1], normalize=True), [(None, 6, 4), (None, 4, 7)]),
+        (L.Discretization(bin_boundaries=[0.0, 1.0]), [(None, 4)]),
+        (L.Discretization(bin_boundaries=[0.0, 1.0], output_mode="one_hot"), [(None, 4)]),
+        (L.Discretization(bin_boundaries=[0.0, 1.0], output_mode="one_hot"), [(None, 4, 1)]),
+        (L.Discretization(num_bins=5, output_mode="multi_hot"), [(None, 4)]),
+        (L.Discretization(bin_boundaries=[0.0], output_mode="count"), [(None, 3, 4)]),
+        (L.CategoryEncoding(num_tokens=6), [(None, 3)]),
+        (L.CategoryEncoding(num_tokens=6, output_mode="one_hot"), [(None,)]),
+        (L.CategoryEncoding(num_tokens=6, output_mode="one_hot"), [(None, 1)]),
+        (L.CategoryEncoding(num_tokens=6, output_mode="one_hot"), [(None, 3)]),
+        (L.CategoryEncoding(num_tokens=6, output_mode="count"), [(None, 2, 3)]),
+        (L.Resizing(3, 5), [image]),
+        (L.Resizing(3, 5), [(8, 8, 3)]),
+        (L.Resizing(3, 5, data_format="channels_first"), [(None, 3, 8, 8)]),
+        (L.CenterCrop(3, 5), [image]),
+        (L.CenterCrop(4, 2, data_format="channels_first"), [(None, 3, 8, 8)]),
+        (L.RandomCrop(6, 7), [image]),
+        (L.AdaptiveAveragePooling1D(3), [(None, 9, 2)]),
+        (L.AdaptiveMaxPooling2D((2, 3), data_format="channels_first"), [(None, 4, 9, 9)]),
+        (L.AdaptiveAveragePooling3D(2), [(None, 4, 4, 4, 2)]),
+        (L.Equalization(), [image]),
+    ]
+    for name in AUGMENTATION:
+        if name != "Pipeline":
+            cases.append((getattr(L, name)(**AUGMENTATION_ARGS.get(name, {})), [image]))
+    return cases
+
+
+def test_weightless_output_shapes_match_kerass(keras):
+    """Every new weightless rule's output shape equals Keras's own ``compute_output_shape``."""
+    from initcli.model.layers import RULES
+
+    checked = 0
+    for layer, shapes in _shape_cases(keras):
+        config = json.loads(json.dumps(layer.get_config()))
+        theirs = layer.compute_output_shape(shapes if len(shapes) > 1 else shapes[0])
+        built = RULES[type(layer).__name__](config, *shapes)
+        assert built.weights == [], type(layer).__name__
+        assert tuple(built.output) == tuple(theirs), (type(layer).__name__, config, shapes)
+        checked += 1
+    assert checked == 24 + len(AUGMENTATION) - 1
