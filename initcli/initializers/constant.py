@@ -153,7 +153,10 @@ class Constant(_Filled):
 
 def encode_value(value: Any) -> Any:
     """A ``Constant`` value in Keras's serialized form: NumPy arrays and scalars as ``__tensor__``
-    (their values and dtype, what Keras's numpy backend writes), numbers and lists as they are."""
+    (their values and dtype, what Keras's numpy backend writes), numbers and lists as they are
+    (``numpy.float64`` is a Python float to Keras, too)."""
+    if isinstance(value, float):
+        return float(value)
     if isinstance(value, (np.ndarray, np.generic)):
         return {"class_name": "__tensor__", "config": {"value": value.tolist(), "dtype": value.dtype.name}}
     if isinstance(value, tuple):
