@@ -227,6 +227,46 @@ def applications_sequential(keras):
     )
 
 
+def center_crop(keras):
+    L = keras.layers
+    head = L.Dense(2, kernel_initializer=seeded(keras))
+    return keras.Sequential([keras.Input((8, 8, 3)), L.CenterCrop(4, 5), L.Flatten(), head])
+
+
+def spectrograms(keras):
+    L = keras.layers
+    return keras.Sequential(
+        [
+            keras.Input((64, 2)),
+            L.STFTSpectrogram(frame_length=16, frame_step=8, mode="log", padding="same", window="hamming"),
+            L.STFTSpectrogram(mode="stft", frame_length=4, fft_length=8, expand_dims=True),
+            L.Flatten(),
+            L.Dense(2, kernel_initializer=seeded(keras)),
+        ]
+    )
+
+
+def spectrograms_one_sided(keras):
+    L = keras.layers
+    return keras.Sequential(
+        [
+            keras.Input((40, 1)),
+            L.STFTSpectrogram(frame_length=8, mode="real", scaling="spectrum", periodic=True),
+            L.STFTSpectrogram(frame_length=3, mode="imag", window=None, scaling=None),
+            L.Flatten(),
+            L.Dense(2, kernel_initializer=seeded(keras)),
+        ]
+    )
+
+
+def mel(keras):
+    L = keras.layers
+    head = L.Dense(2, kernel_initializer=seeded(keras))
+    return keras.Sequential(
+        [keras.Input((1000,)), L.MelSpectrogram(num_mel_bins=8, sequence_stride=128, fft_length=256), L.Flatten(), head]
+    )
+
+
 AUGMENTATION = [
     "AugMix",
     "AutoContrast",
@@ -260,6 +300,10 @@ AUGMENTATION = [
 
 MODELS = {
     "images": images,
+    "center_crop": center_crop,
+    "spectrograms": spectrograms,
+    "spectrograms_one_sided": spectrograms_one_sided,
+    "mel": mel,
     "images_channels_first": images_channels_first,
     "adaptive_1d_3d": adaptive_1d_3d,
     "category_encoding": category_encoding,
@@ -424,6 +468,8 @@ def _shape_cases(keras) -> list[tuple[Any, list[tuple[int | None, ...]]]]:
         (L.AdaptiveMaxPooling2D((2, 3), data_format="channels_first"), [(None, 4, 9, 9)]),
         (L.AdaptiveAveragePooling3D(2), [(None, 4, 4, 4, 2)]),
         (L.Equalization(), [image]),
+        (L.MelSpectrogram(num_mel_bins=8, sequence_stride=100), [(None, 1000)]),
+        (L.MelSpectrogram(), [(3000,)]),
     ]
     for name in AUGMENTATION:
         if name != "Pipeline":
@@ -443,4 +489,18 @@ def test_weightless_output_shapes_match_kerass(keras):
         assert built.weights == [], type(layer).__name__
         assert tuple(built.output) == tuple(theirs), (type(layer).__name__, config, shapes)
         checked += 1
-    assert checked == 24 + len(AUGMENTATION) - 1
+    assert checked == 26 + len(AUGMENTATION) - 1  # every case, Pipeline aside (it needs layers)
+
+
+@pytest.mark.parametrize("class_name", ["JaxLayer", "FlaxLayer", "TorchModuleWrapper", "TFSMLayer", "Layer", "Wrapper"])
+def test_layers_running_foreign_code_are_refused_in_one_line(keras, tmp_path, class_name):
+    config = json.loads(keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, name="inner")]).to_json())
+    config["config"]["layers"][1]["class_name"] = class_name
+    (tmp_path / "m.json").write_text(json.dumps(config))
+    result = run_in_process(["model", "m.json", "-o", "m.weights.h5"], tmp_path)
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(
+        f"initcli: error: layer 'inner' of class {class_name!r} is not supported: "
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json"]

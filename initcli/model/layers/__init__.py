@@ -55,7 +55,16 @@ from .normalization import (
     normalization,
     rms_normalization,
 )
-from .preprocessing import AUGMENTATION_SAME_SHAPE, category_encoding, discretization, image_size
+from .preprocessing import (
+    AUGMENTATION_SAME_SHAPE,
+    FOREIGN_CODE,
+    category_encoding,
+    discretization,
+    image_size,
+    mel_spectrogram,
+    refuse,
+    stft_spectrogram,
+)
 from .recurrent import bidirectional, conv_lstm, generic_rnn, rnn
 from .wrappers import spectral_normalization, time_distributed
 
@@ -159,6 +168,9 @@ RULES: dict[str, Callable[..., Built]] = {
     "CategoryEncoding": category_encoding,
     **{name: same_shape for name in AUGMENTATION_SAME_SHAPE},
     **{f"Adaptive{kind}Pooling{rank}D": adaptive_pooling(rank) for kind in ("Average", "Max") for rank in (1, 2, 3)},
+    "MelSpectrogram": mel_spectrogram,
+    "STFTSpectrogram": stft_spectrogram,
+    **{name: refuse(name) for name in FOREIGN_CODE},
     # keras.applications' own layer classes
     "LayerScale": layer_scale,
     "StochasticDepth": same_shape,
