@@ -349,3 +349,31 @@ def test_seed_generator_without_importing_keras():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+def test_constant_array_kernels_of_a_keras_model_config(keras, tmp_path):
+    """A model whose Dense layer Keras serializes with Constant array initializers (float64 and
+    int32 ``__tensor__`` values): ``initcli model`` writes Keras's weights, and verify agrees."""
+    from tests.helpers import run_in_process
+
+    kernel = np.arange(6.0).reshape(3, 2) / 7
+    model = keras.Sequential(
+        [
+            keras.Input((3,)),
+            keras.layers.Dense(
+                2,
+                name="d",
+                kernel_initializer=keras.initializers.Constant(kernel),
+                bias_initializer=keras.initializers.Constant(np.array([1, 2], dtype=np.int32)),
+            ),
+        ]
+    )
+    (tmp_path / "model.json").write_text(model.to_json())
+    result = run_in_process(["model", "model.json", "--seed", "1", "-o", "w.npz"], tmp_path)
+    assert result.exit_code == 0, result.stderr
+    with np.load(tmp_path / "w.npz") as written:
+        assert written["d/kernel"].tobytes() == np.asarray(model.layers[0].kernel).tobytes()
+        assert written["d/bias"].tobytes() == np.asarray(model.layers[0].bias).tobytes()
+    verified = run_in_process(["verify", "w.npz"], tmp_path)
+    out = verified.stdout.decode()
+    assert verified.exit_code == 0 and "2 identical, 0 different" in verified.stderr, out + verified.stderr
