@@ -16,88 +16,52 @@ the ``.weights.h5`` layout; the legacy ``.h5`` layout groups by
 
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..dtypes import resolve_dtype
-from ..errors import InvalidArgument, ResourceError
+from ..errors import InvalidArgument
 from ..initializers.registry import to_snake_case
-from .config_files import check_integers, decode_text, loads_json
+from . import sources
 from .functional_order import functional_layer_order
 from .layers import RULES, Built
+from .legacy_configs import WEIGHTLESS_OPS, normalize
 from .plan import LayerPlan, ModelPlan, WeightPlan, h5_group
-
-CONFIG_LIMIT = 64 * 1024 * 1024
-"""The largest ``config.json`` read from a ``.keras`` archive."""
 
 MODEL_CLASSES = ("Sequential", "Functional", "Model")
 
 
 def load_model_config(path: str | Path) -> dict[str, Any]:
-    """The model config in a ``to_json()`` file or a ``.keras`` archive (only ``config.json`` is read)."""
-    path = Path(path)
-    if not path.exists():
-        raise ResourceError(f"model {str(path)!r} does not exist")
-    with open(path, "rb") as handle:
-        magic = handle.read(4)
-    if magic == b"PK\x03\x04" or zipfile.is_zipfile(path):
-        try:
-            with zipfile.ZipFile(path) as archive:
-                try:
-                    info = archive.getinfo("config.json")
-                except KeyError:
-                    raise InvalidArgument(f"{str(path)!r} is a zip without config.json; is it a .keras file?") from None
-                if info.file_size > CONFIG_LIMIT:
-                    raise InvalidArgument(
-                        f"{str(path)!r}: config.json is {info.file_size} bytes; the limit is {CONFIG_LIMIT}"
-                    )
-                with archive.open(info) as member:
-                    data = member.read(CONFIG_LIMIT + 1)
-                if len(data) > CONFIG_LIMIT:
-                    raise InvalidArgument(f"{str(path)!r}: config.json is larger than {CONFIG_LIMIT} bytes")
-        except zipfile.BadZipFile as error:
-            raise InvalidArgument(f"{str(path)!r} is not a valid .keras archive: {error}") from None
-        where = f"{path}:config.json"
-    else:
-        if path.suffix == ".keras":
-            raise InvalidArgument(f"{str(path)!r} is not a zip archive; a .keras file is a zip with config.json")
-        if path.stat().st_size > CONFIG_LIMIT:
-            raise InvalidArgument(f"{str(path)!r} is larger than {CONFIG_LIMIT} bytes; is it a model config?")
-        with open(path, "rb") as handle:
-            data = handle.read(CONFIG_LIMIT + 1)
-        if len(data) > CONFIG_LIMIT:
-            raise InvalidArgument(f"{str(path)!r} is larger than {CONFIG_LIMIT} bytes; is it a model config?")
-        where = str(path)
-    text = decode_text(data, repr(where))
-    try:
-        config = loads_json(text, where)
-        check_integers(config, where)
-    except RecursionError:
-        raise InvalidArgument(f"{where}: nested too deeply to be a model config") from None
-    if not isinstance(config, dict) or config.get("class_name") not in MODEL_CLASSES:
-        found = config.get("class_name") if isinstance(config, dict) else type(config).__name__
-        raise InvalidArgument(
-            f"{where}: not a Keras model config (class_name {found!r}); use the JSON of model.to_json()"
-        )
-    return config
+    """The model config in any model file initcli reads (see :mod:`initcli.model.sources`)."""
+    return sources.load_model_config(path)
 
 
 def plan_from_keras_config(config: dict[str, Any]) -> ModelPlan:
-    """The plan of every weight of the model described by ``config``."""
+    """The plan of every weight of the model described by ``config`` (Keras 1, 2 or 3 form:
+    see :mod:`initcli.model.legacy_configs`); the plan keeps the Keras 3 form of the config."""
     try:
+        config = normalize(config)
         inner = config.get("config") or {}
         name = inner.get("name", "model")
         layers = _model_layers(config, prefix="", path_prefix="", model_dtype=_dtype_of(inner, "float32"))
     except InvalidArgument:
         raise
     except (TypeError, ValueError, KeyError, IndexError, AttributeError) as error:
-        raise InvalidArgument(f"the model config is malformed: {type(error).__name__}: {error}") from None
+        raise InvalidArgument(f"the model config is malformed: {_describe(error)}") from None
     plan = ModelPlan(name=name, layers=layers, keras_config=config)
     plan.check()
     return plan
+
+
+def _describe(error: Exception) -> str:
+    """What went wrong reading a config, in the config's terms (no Python exception names)."""
+    if isinstance(error, KeyError):
+        return f"a required key {error.args[0]!r} is missing"
+    if isinstance(error, AttributeError | TypeError):
+        return "an entry has the wrong kind of value (an object, list, string or number where another is expected)"
+    return " ".join(str(error).split()) or "a value cannot be read"
 
 
 def _dtype_of(config: dict[str, Any], default: str) -> str:
@@ -145,6 +109,10 @@ def _model_layers(model: dict[str, Any], prefix: str, path_prefix: str, model_dt
             current = None
             plans.append(layer)
             continue
+        if class_name in WEIGHTLESS_OPS:  # a TensorFlow op recorded as a layer (Keras 2): no weights
+            current = None
+            plans.append(layer)
+            continue
         rule = RULES.get(str(class_name))
         if rule is None:
             raise InvalidArgument(
@@ -152,9 +120,10 @@ def _model_layers(model: dict[str, Any], prefix: str, path_prefix: str, model_dt
                 "no file was written (see 'initcli model --help' for the supported layers)"
             )
         inputs = _input_shapes(entry, current)
-        if inputs is None:
+        if inputs is None or (inputs and inputs[0] is None):
             raise InvalidArgument(
-                f"layer {name!r} ({class_name}): its input shape is unknown (no build_config, no inbound shapes)"
+                f"layer {name!r} ({class_name}): its input shape is unknown (no build_config, and "
+                f"{_unknown_source(entry)}); give the layer a build_config with its input_shape"
             )
         try:
             built: Built = rule(layer_config, *inputs)
@@ -243,10 +212,33 @@ def _input_shapes(entry: dict[str, Any], current: Any) -> list[tuple[int | None,
     return None
 
 
+def _unknown_source(entry: dict[str, Any]) -> str:
+    """Why a layer's input shape is unknown: the layer it reads, when its output shape is not computed."""
+    sources: list[str] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            if value.get("class_name") == "__keras_tensor__":
+                if not isinstance(value["config"].get("shape"), list):
+                    sources.append(str(value["config"]["keras_history"][0]))
+                return
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk((entry.get("inbound_nodes") or [None])[0])
+    if sources:
+        return f"initcli cannot compute the output shape of {sources[0]!r}, which it reads"
+    return "no shapes in its inbound nodes"
+
+
 def _collect_tensor_shapes(value: Any, out: list[tuple[int | None, ...]]) -> None:
     if isinstance(value, dict):
         if value.get("class_name") == "__keras_tensor__":
-            out.append(tuple(value["config"]["shape"]))
+            shape = value["config"].get("shape")
+            out.append(tuple(shape) if isinstance(shape, list) else None)  # type: ignore[arg-type]
             return
         for item in value.values():
             _collect_tensor_shapes(item, out)

@@ -1,0 +1,517 @@
+"""Keras 1/2 model configs rewritten into the Keras 3 form the planner (and Keras 3) reads.
+
+``normalize`` returns a new config; a Keras 3 config passes through unchanged.  What it
+rewrites, as Keras 2.x ``model.to_json()`` (tf.keras 2.0-2.16, standalone Keras 2) and
+tfjs layers models write it:
+
+* shapes written as ``{"class_name": "TensorShape", "items": [...]}`` become the list;
+  a layer named only on its entry (``"name"`` beside ``"config"``) gets that name;
+* the model: ``class_name`` ``Model`` becomes ``Functional``; a Sequential whose ``config``
+  is the bare list of its layers (Keras <= 2.1) gets ``{"name", "layers"}``; ``module`` is
+  added where missing (``keras``, ``keras.layers``), wrapped layers included;
+* input shapes: a Sequential without an ``InputLayer`` whose first layer carries
+  ``batch_input_shape`` / ``batch_shape`` (or ``input_shape``) gets an ``InputLayer`` with
+  that ``batch_shape``, and those keys are removed from every layer but ``InputLayer``
+  (Keras 3 refuses them there); an ``InputLayer``'s
+  ``batch_input_shape`` becomes ``batch_shape``;
+* Functional graphs: Keras 2 ``inbound_nodes`` (``[[["name", 0, 0, {kwargs}]]]``, and the
+  single-tensor form ``[["name", 0, 0, {}]]`` of ``TFOpLambda``) become Keras 3 call nodes
+  (``{"args": [...], "kwargs": {...}}`` of ``__keras_tensor__`` entries) whose shapes are
+  propagated from the ``InputLayer`` shapes through each layer's rule, in graph order;
+* arguments Keras 3 dropped: RNN ``time_major`` (when false; a true one is refused),
+  ``groups`` of depthwise and separable convolutions (when 1) and their unused
+  ``kernel_initializer``/``kernel_regularizer``/``kernel_constraint``, ``MultiHeadAttention``'s
+  ``query_shape``/``value_shape``/``key_shape`` (moved to its ``build_config``);
+  ``axis: [k]`` of ``BatchNormalization`` becomes ``k``;
+* ``TFOpLambda`` and ``SlicingOpLambda`` (TensorFlow ops recorded as layers) hold no
+  weights: they stay in the graph, planned as weightless (Keras 3 itself cannot rebuild
+  them).
+
+Initializer configs need no rewriting: Keras 2's form (no ``module``) and Keras 1's names
+(``"glorot_uniform"``, ``"normal"``) are what ``keras.initializers.get`` and
+:func:`initcli.initializers.get` accept.  Keras 2's ``VarianceScaling(distribution=
+"normal")`` meant a truncated normal, and Keras 3 reads it as one too.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from ..errors import InvalidArgument
+
+MODEL_CLASSES = ("Sequential", "Functional", "Model")
+WEIGHTLESS_OPS = ("TFOpLambda", "SlicingOpLambda")
+"""TensorFlow op layers of Keras 2 Functional graphs: no weights, no Keras 3 class."""
+_RNN_CLASSES = ("LSTM", "GRU", "SimpleRNN", "RNN", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D")
+_DEPTHWISE = ("DepthwiseConv1D", "DepthwiseConv2D", "SeparableConv1D", "SeparableConv2D")
+_SHAPE_KEYS = ("batch_input_shape", "batch_shape", "input_shape")
+
+Shape = tuple[int | None, ...]
+
+
+def is_model(entry: Any) -> bool:
+    """Whether ``entry`` is a layer entry that describes a whole (nested) model."""
+    return isinstance(entry, dict) and entry.get("class_name") in MODEL_CLASSES
+
+
+def normalize(config: dict[str, Any]) -> dict[str, Any]:
+    """The Keras 3 form of a Keras 1/2/3 model config (a new dict; see the module)."""
+    model = _plain_shapes(copy.deepcopy(config))
+    _model(model)
+    return model
+
+
+def _plain_shapes(value: Any) -> Any:
+    """``{"class_name": "TensorShape", "items": [...]}`` (tf.keras SavedModel metadata) as the list."""
+    if isinstance(value, dict):
+        if value.get("class_name") == "TensorShape" and isinstance(value.get("items"), list) and len(value) == 2:
+            return value["items"]
+        return {key: _plain_shapes(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain_shapes(item) for item in value]
+    return value
+
+
+def _where(entry: dict[str, Any]) -> str:
+    inner = entry.get("config")
+    name = inner.get("name") if isinstance(inner, dict) else None
+    return f"layer {name or entry.get('name')!r} ({entry.get('class_name')})"
+
+
+def _model(model: dict[str, Any]) -> None:
+    if model.get("class_name") == "Model":
+        model["class_name"] = "Functional"
+    if "module" not in model:
+        model["module"] = "keras.src.models.functional" if model["class_name"] == "Functional" else "keras"
+        if model["class_name"] == "Functional":
+            model.setdefault("registered_name", "Functional")
+    inner = model.get("config")
+    if isinstance(inner, list):  # Keras <= 2.1 Sequential: the config is the layer list
+        inner = {"name": model.get("name") or "sequential", "layers": inner}
+        model["config"] = inner
+    if not isinstance(inner, dict):
+        raise InvalidArgument(
+            f"model config: 'config' is a {type(inner).__name__}; a Keras model config has an object or a layer list"
+        )
+    layers = inner.get("layers")
+    if not isinstance(layers, list):
+        raise InvalidArgument(f"model {inner.get('name')!r}: config has no 'layers' list")
+    first = layers[0] if layers else None
+    first_shape = (
+        _first_layer_shape(first["config"])
+        if model["class_name"] == "Sequential"
+        and isinstance(first, dict)
+        and isinstance(first.get("config"), dict)
+        and first.get("class_name") not in ("InputLayer", *MODEL_CLASSES)
+        else None
+    )
+    for index, entry in enumerate(layers):
+        if not isinstance(entry, dict) or not isinstance(entry.get("class_name"), str):
+            raise InvalidArgument(
+                f"model {inner.get('name')!r}: layer entry {index} is {_short(entry)}; "
+                "each layer is an object with 'class_name' and 'config'"
+            )
+        if entry.get("config") is None:
+            entry["config"] = {}
+        if isinstance(entry["config"], dict) and not entry["config"].get("name") and isinstance(entry.get("name"), str):
+            entry["config"]["name"] = entry["name"]  # Keras 2 may keep the name on the entry only
+        if not isinstance(entry["config"], dict) and not is_model(entry):
+            raise InvalidArgument(f"{_where(entry)}: its config is {_short(entry['config'])}; expected an object")
+        if is_model(entry):
+            _model(entry)
+            continue
+        _layer(entry)
+    if model["class_name"] == "Sequential":
+        _sequential_input(layers, first_shape)
+    else:
+        _functional(inner, layers)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _layer(entry: dict[str, Any]) -> None:
+    """Rewrite one (non-model) layer entry's arguments in place."""
+    entry.setdefault("module", "keras.layers")
+    config = entry["config"]
+    class_name = entry["class_name"]
+    if class_name == "InputLayer":
+        if "batch_input_shape" in config and "batch_shape" not in config:
+            config["batch_shape"] = config.pop("batch_input_shape")
+        return
+    for key in _SHAPE_KEYS:
+        config.pop(key, None)  # Keras 2 records the model's input shape on layers; Keras 3 refuses it
+    if class_name in _RNN_CLASSES and "time_major" in config:
+        if config["time_major"]:
+            raise InvalidArgument(
+                f"{_where(entry)}: time_major={config['time_major']!r} has no Keras 3 equivalent; "
+                "accepted: time_major false (batch-major inputs)"
+            )
+        del config["time_major"]
+    if class_name in _DEPTHWISE and "groups" in config:
+        if config["groups"] not in (1, None):
+            raise InvalidArgument(
+                f"{_where(entry)}: groups={config['groups']!r}; a depthwise or separable convolution "
+                "accepts groups 1 only"
+            )
+        del config["groups"]
+    if class_name in _DEPTHWISE:
+        for key in ("kernel_initializer", "kernel_regularizer", "kernel_constraint"):
+            config.pop(key, None)  # Keras 2's Conv base arguments, unused by these layers
+    if class_name == "BatchNormalization" and isinstance(config.get("axis"), list) and len(config["axis"]) == 1:
+        config["axis"] = config["axis"][0]
+    if class_name == "MultiHeadAttention":
+        shapes = {key: config.pop(key) for key in ("query_shape", "value_shape", "key_shape") if key in config}
+        if shapes.get("query_shape") is not None and shapes.get("value_shape") is not None:
+            # Keras 2.13+'s build_config holds the query shape only; Keras 3's holds all three
+            entry["build_config"] = {"shapes_dict": {k: v for k, v in shapes.items() if v is not None}}
+        if config.get("softmax_robust_masking") is False:
+            del config["softmax_robust_masking"]
+    for key in ("layer", "backward_layer", "cell"):
+        inner = config.get(key)
+        if isinstance(inner, dict) and isinstance(inner.get("class_name"), str):
+            inner.setdefault("config", {})
+            if isinstance(inner["config"], dict):
+                _layer(inner)
+
+
+def _first_layer_shape(config: dict[str, Any]) -> list[Any] | None:
+    for key in ("batch_input_shape", "batch_shape"):
+        if isinstance(config.get(key), list):
+            return list(config[key])
+    if isinstance(config.get("input_shape"), list):
+        return [None, *config["input_shape"]]
+    return None
+
+
+def _sequential_input(layers: list[dict[str, Any]], shape: list[Any] | None) -> None:
+    """An ``InputLayer`` for a Sequential whose first layer carried the input shape."""
+    if shape is None:
+        return
+    first = layers[0]
+    dtype = first["config"].get("dtype")
+    input_config: dict[str, Any] = {"batch_shape": shape, "name": f"{first['config'].get('name', 'input')}_input"}
+    if isinstance(dtype, str):
+        input_config["dtype"] = dtype
+    layers.insert(0, {"module": "keras.layers", "class_name": "InputLayer", "config": input_config})
+
+
+# --- Functional graphs ------------------------------------------------------------------------------
+
+
+def _is_legacy_node(node: Any) -> bool:
+    return isinstance(node, list)
+
+
+def _tensor_ref(value: Any, names: set[str]) -> tuple[str, int, int] | None:
+    """``["layer", node, tensor]`` (optionally with a kwargs dict) naming a layer of the model."""
+    if (
+        isinstance(value, list)
+        and len(value) in (3, 4)
+        and isinstance(value[0], str)
+        and value[0] in names
+        and isinstance(value[1], int)
+        and isinstance(value[2], int)
+    ):
+        return value[0], value[1], value[2]
+    return None
+
+
+def _functional(inner: dict[str, Any], layers: list[dict[str, Any]]) -> None:
+    """Keras 2 call nodes into Keras 3 ones, with every tensor's shape propagated."""
+    by_name: dict[str, dict[str, Any]] = {}
+    for entry in layers:
+        name = entry["config"].get("name") if isinstance(entry["config"], dict) else None
+        name = name or entry.get("name")
+        if not isinstance(name, str):
+            raise InvalidArgument(f"{_where(entry)}: a Functional model's layer needs a 'name'")
+        if name in by_name:
+            raise InvalidArgument(f"two layers are named {name!r}; the names in a model must be unique")
+        by_name[name] = entry
+    names = set(by_name)
+    legacy = [
+        (name, index)
+        for name, entry in by_name.items()
+        for index, node in enumerate(entry.get("inbound_nodes") or [])
+        if _is_legacy_node(node)
+    ]
+    if not legacy:
+        return
+    produced: dict[tuple[str, int], list[Shape | None]] = {}
+    dtypes: dict[str, str] = {}
+    for name, entry in by_name.items():
+        if entry["class_name"] == "InputLayer":
+            shape = entry["config"].get("batch_shape")
+            produced[(name, 0)] = [tuple(shape) if isinstance(shape, list) else None]
+            dtype = entry["config"].get("dtype")
+            dtypes[name] = dtype if isinstance(dtype, str) else "float32"
+    waiting = list(legacy)
+    while waiting:
+        progress = False
+        for name, index in list(waiting):
+            entry = by_name[name]
+            node = entry["inbound_nodes"][index]
+            refs = _node_refs(node, names)
+            if any((layer, node_index) not in produced for layer, node_index, _ in refs):
+                continue
+            converted, inputs = _convert_node(node, names, produced, dtypes)
+            entry["inbound_nodes"][index] = converted
+            produced[(name, index)] = _outputs_of(entry, inputs, converted["kwargs"])
+            dtypes.setdefault(name, dtypes.get(refs[0][0], "float32") if refs else "float32")
+            waiting.remove((name, index))
+            progress = True
+        if not progress:
+            name, index = waiting[0]
+            missing = [
+                layer
+                for layer, node_index, _ in _node_refs(by_name[name]["inbound_nodes"][index], names)
+                if (layer, node_index) not in produced
+            ]
+            raise InvalidArgument(
+                f"{_where(by_name[name])}: its input comes from {missing[0]!r}, which is not computed before it "
+                "(a cycle, or a call node that does not exist); the graph must run from the inputs to the outputs"
+            )
+
+
+def _node_refs(node: Any, names: set[str]) -> list[tuple[str, int, int]]:
+    """Every tensor a Keras 2 call node reads (positional, then in its kwargs)."""
+    refs: list[tuple[str, int, int]] = []
+
+    def walk(value: Any) -> None:
+        ref = _tensor_ref(value, names)
+        if ref is not None:
+            refs.append(ref)
+            if len(value) == 4:
+                walk(value[3])
+            return
+        if isinstance(value, list):
+            for item in value:
+                walk(item)
+        elif isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+
+    walk(node)
+    unknown = _unknown_refs(node, names)
+    if unknown:
+        raise InvalidArgument(
+            f"a call node reads {unknown[0]!r}, which is not a layer of the model; accepted: one of {sorted(names)[:8]}"
+        )
+    return refs
+
+
+def _unknown_refs(node: Any, names: set[str]) -> list[str]:
+    """Names in ``[name, int, int]`` triples of a node that are no layer of the model."""
+    found: list[str] = []
+
+    def walk(value: Any) -> None:
+        if (
+            isinstance(value, list)
+            and len(value) in (3, 4)
+            and isinstance(value[0], str)
+            and isinstance(value[1], int)
+            and isinstance(value[2], int)
+        ):
+            if value[0] not in names:
+                found.append(value[0])
+            if len(value) == 4:
+                walk(value[3])
+            return
+        if isinstance(value, list):
+            for item in value:
+                walk(item)
+        elif isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+
+    walk(node)
+    return found
+
+
+def _keras_tensor(
+    ref: tuple[str, int, int], produced: dict[tuple[str, int], list[Shape | None]], dtypes: dict[str, str]
+) -> tuple[dict[str, Any], Shape | None]:
+    layer, node_index, tensor_index = ref
+    outputs = produced[(layer, node_index)]
+    if not 0 <= tensor_index < len(outputs):
+        raise InvalidArgument(
+            f"a call node reads output {tensor_index} of {layer!r}, which has {len(outputs)} output(s)"
+        )
+    shape = outputs[tensor_index]
+    tensor = {
+        "class_name": "__keras_tensor__",
+        "config": {
+            "shape": list(shape) if shape is not None else None,
+            "dtype": dtypes.get(layer, "float32"),
+            "keras_history": [layer, node_index, tensor_index],
+        },
+    }
+    return tensor, shape
+
+
+def _convert_node(
+    node: list[Any],
+    names: set[str],
+    produced: dict[tuple[str, int], list[Shape | None]],
+    dtypes: dict[str, str],
+) -> tuple[dict[str, Any], list[Shape | None]]:
+    """A Keras 2 node as Keras 3's ``{"args", "kwargs"}``, and its input shapes in call order."""
+    items = [node] if _tensor_ref(node, names) is not None else node  # TFOpLambda: the node is one tensor
+    tensors: list[dict[str, Any]] = []
+    shapes: list[Shape | None] = []
+    kwargs: dict[str, Any] = {}
+    for item in items:
+        ref = _tensor_ref(item, names)
+        if ref is None:
+            raise InvalidArgument(f"a call node holds {_short(item)}; expected [layer name, node, tensor, kwargs]")
+        tensor, shape = _keras_tensor(ref, produced, dtypes)
+        tensors.append(tensor)
+        shapes.append(shape)
+        if len(item) == 4 and isinstance(item[3], dict):
+            kwargs.update(item[3])
+    keyed: list[Shape | None] = []
+
+    def convert(value: Any) -> Any:
+        ref = _tensor_ref(value, names)
+        if ref is not None:
+            tensor, shape = _keras_tensor(ref, produced, dtypes)
+            keyed.append(shape)
+            return tensor
+        if isinstance(value, list):
+            return [convert(v) for v in value]
+        if isinstance(value, dict):
+            return {k: convert(v) for k, v in value.items()}
+        return value
+
+    kwargs = {key: convert(value) for key, value in kwargs.items()}
+    args: list[Any] = [tensors[0]] if len(tensors) == 1 else [tensors]
+    if len(tensors) == 1 and "value" in kwargs:
+        shapes = shapes + keyed[:1]
+    return {"args": args, "kwargs": kwargs}, shapes
+
+
+ELEMENTWISE_OPS = frozenset(
+    f"{module}.{name}"
+    for module, names in (
+        (
+            "nn",
+            (
+                "relu",
+                "relu6",
+                "elu",
+                "selu",
+                "gelu",
+                "silu",
+                "swish",
+                "sigmoid",
+                "tanh",
+                "softplus",
+                "softsign",
+                "leaky_relu",
+                "softmax",
+                "log_softmax",
+                "dropout",
+            ),
+        ),
+        (
+            "math",
+            (
+                "abs",
+                "exp",
+                "log",
+                "sqrt",
+                "rsqrt",
+                "square",
+                "sigmoid",
+                "tanh",
+                "negative",
+                "sin",
+                "cos",
+                "softplus",
+                "reciprocal",
+                "sign",
+                "round",
+                "floor",
+                "ceil",
+                "erf",
+                "log1p",
+                "expm1",
+            ),
+        ),
+    )
+    for name in names
+) | {
+    "identity",
+    "cast",
+    "stop_gradient",
+    "clip_by_value",
+    "math.multiply",
+    "math.truediv",
+    "__operators__.add",
+    "math.add",
+    "math.subtract",
+    "math.maximum",
+    "math.minimum",
+    "math.pow",
+}
+"""TFOpLambda functions whose output has the shape of their first input (a scalar second operand, for
+the binary ones: Keras 2 records a tensor operand as a node input, then the shape is not computed)."""
+
+
+def _op_output(entry: dict[str, Any], inputs: list[Shape | None], kwargs: dict[str, Any]) -> list[Shape | None]:
+    """The output shape of a ``TFOpLambda`` (elementwise ops) or ``SlicingOpLambda`` (basic slices)."""
+    shape = inputs[0] if len(inputs) == 1 else None
+    if shape is None:
+        return [None]
+    function = entry["config"].get("function")
+    if entry["class_name"] == "TFOpLambda":
+        tensors = [v for v in kwargs.values() if isinstance(v, dict) and v.get("class_name") == "__keras_tensor__"]
+        return [shape] if function in ELEMENTWISE_OPS and not tensors else [None]
+    spec = kwargs.get("slice_spec")
+    if function != "__operators__.getitem" or spec is None:
+        return [None]
+    specs = spec if isinstance(spec, list) else [spec]
+    if len(specs) > len(shape):
+        return [None]
+    out: list[int | None] = []
+    for dim, item in zip(shape, specs, strict=False):
+        if isinstance(item, bool) or not isinstance(item, (int, dict)):
+            return [None]  # None (new axis), Ellipsis, tensors: not computed
+        if isinstance(item, int):
+            continue  # an index drops the axis
+        bounds = [item.get(k) for k in ("start", "stop", "step")]
+        if set(item) - {"start", "stop", "step"} or not all(b is None or type(b) is int for b in bounds):
+            return [None]
+        if bounds[2] == 0:
+            raise InvalidArgument(f"{_where(entry)}: a slice step of 0; accepted: a non-zero step")
+        out.append(None if dim is None else len(range(*slice(*bounds).indices(dim))))
+    return [(*out, *shape[len(specs) :])]
+
+
+def _outputs_of(
+    entry: dict[str, Any], inputs: list[Shape | None], kwargs: dict[str, Any] | None = None
+) -> list[Shape | None]:
+    """The output shapes of one call of a layer (``None`` where they cannot be known)."""
+    from .layers import RULES
+
+    class_name = entry["class_name"]
+    if class_name in WEIGHTLESS_OPS:
+        return _op_output(entry, inputs, kwargs or {})
+    if is_model(entry) or any(shape is None for shape in inputs):
+        return [None]
+    rule = RULES.get(class_name)
+    if rule is None:
+        return [None]
+    try:
+        built = rule(entry["config"], *inputs)
+    except InvalidArgument:
+        return [None]  # the planner reports it, naming the layer
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError):
+        return [None]
+    output = built.output
+    if isinstance(output, list):
+        return [tuple(o) if o is not None else None for o in output]
+    return [tuple(output) if output is not None else None]
