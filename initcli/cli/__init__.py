@@ -8,6 +8,7 @@ from .. import __version__
 from .examples_command import examples_command
 from .file_commands import inspect_command, verify_command
 from .group import InitcliGroup
+from .layers_command import layers_command
 from .list_command import list_command
 from .plan_commands import batch_command, model_command
 
@@ -37,6 +38,7 @@ cli.add_command(model_command)
 cli.add_command(verify_command)
 cli.add_command(inspect_command)
 cli.add_command(examples_command)
+cli.add_command(layers_command)
 
 
 def main() -> None:

@@ -68,7 +68,7 @@ from .preprocessing import (
 from .recurrent import bidirectional, conv_lstm, generic_rnn, rnn
 from .wrappers import spectral_normalization, time_distributed
 
-__all__ = ["RULES", "Built", "BuiltWeight", "Shape", "initializer_of", "with_einsum_axes"]
+__all__ = ["FOREIGN_CODE", "RULES", "Built", "BuiltWeight", "Shape", "initializer_of", "with_einsum_axes"]
 
 RULES: dict[str, Callable[..., Built]] = {
     "Dense": dense,
