@@ -377,3 +377,56 @@ def test_constant_array_kernels_of_a_keras_model_config(keras, tmp_path):
     verified = run_in_process(["verify", "w.npz"], tmp_path)
     out = verified.stdout.decode()
     assert verified.exit_code == 0 and "2 identical, 0 different" in verified.stderr, out + verified.stderr
+
+
+def test_unseeded_keras_initializer_keeps_the_seed_keras_drew(keras):
+    theirs = keras.initializers.GlorotUniform()
+    ours = get(theirs)
+    assert ours.get_config()["seed"] is None
+    assert ours((4, 3)).tobytes() == np.asarray(theirs((4, 3))).tobytes()
+
+
+def _seed_generator_model(keras, seeds):
+    return keras.Sequential(
+        [
+            keras.Input((3,)),
+            keras.layers.Dense(
+                4,
+                name="d",
+                kernel_initializer=keras.initializers.GlorotNormal(seed=keras.random.SeedGenerator(seeds[0])),
+            ),
+            keras.layers.Dense(
+                2,
+                name="e",
+                kernel_initializer=keras.initializers.RandomUniform(seed=keras.random.SeedGenerator(seeds[1])),
+            ),
+        ]
+    )
+
+
+def test_model_config_with_seed_generator_seeds(keras, tmp_path):
+    """Keras 3 writes a generator seed as a serialized SeedGenerator; the model Keras rebuilds from
+    that config (each layer a fresh generator, draw 0) is what initcli model writes."""
+    from tests.helpers import run_in_process
+
+    config = _seed_generator_model(keras, (3, 4)).to_json()
+    (tmp_path / "model.json").write_text(config)
+    rebuilt = keras.models.model_from_json(config)
+    result = run_in_process(["model", "model.json", "--seed", "1", "-o", "w.npz"], tmp_path)
+    assert result.exit_code == 0, result.stderr
+    with np.load(tmp_path / "w.npz") as written:
+        assert written["d/kernel"].tobytes() == np.asarray(rebuilt.layers[0].kernel).tobytes()
+        assert written["e/kernel"].tobytes() == np.asarray(rebuilt.layers[1].kernel).tobytes()
+
+
+def test_model_config_with_unseeded_seed_generators_is_reproducible(keras, tmp_path):
+    """An unseeded generator (``seed`` None in its config) counts as unseeded: the weights' seeds
+    are derived from --seed, so two runs write the same file."""
+    from tests.helpers import run_in_process
+
+    (tmp_path / "model.json").write_text(_seed_generator_model(keras, (None, None)).to_json())
+    for name in ("a.npz", "b.npz"):
+        result = run_in_process(["model", "model.json", "--seed", "1", "-o", name], tmp_path)
+        assert result.exit_code == 0, result.stderr
+    with np.load(tmp_path / "a.npz") as a, np.load(tmp_path / "b.npz") as b:
+        assert all(a[k].tobytes() == b[k].tobytes() for k in ("d/kernel", "e/kernel"))

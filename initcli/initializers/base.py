@@ -149,7 +149,11 @@ class Initializer:
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments, keyed and ordered as Keras's ``get_config()``."""
         keys = self.config_keys or tuple(p.name for p in self.params)
-        return {key: _config_value(getattr(self, "_init_seed" if key == "seed" else key)) for key in keys}
+        return {key: _config_value(self._seed_as_given() if key == "seed" else getattr(self, key)) for key in keys}
+
+    def _seed_as_given(self) -> Any:
+        """The ``seed`` argument as given: an integer, ``None`` or a seed generator."""
+        return getattr(self, "_config_seed", getattr(self, "_init_seed", None))
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Initializer:
@@ -223,7 +227,10 @@ class RandomInitializer(StreamedInitializer):
         generator = as_generator(seed)
         self.seed_generator = generator
         if generator is not None:
-            self._init_seed: Any = generator
+            # ``_init_seed`` says whether a seed was given: an unseeded generator (``seed`` None in its
+            # config) drew its seed at random, like ``seed=None``; the config keeps the generator
+            self._config_seed: Any = generator
+            self._init_seed: Any = generator if generator.get_config().get("seed") is not None else None
             self.seed: int = generator.seed
             return
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
@@ -232,6 +239,7 @@ class RandomInitializer(StreamedInitializer):
                 f"{SEED_LIMIT - 1}, initcli.SeedGenerator(seed) or keras.random.SeedGenerator(seed)"
             )
         self._init_seed = None if seed is None else check_seed(seed)
+        self._config_seed = self._init_seed
         self.seed = _pyrandom.randint(1, 10**9) if seed is None else self._init_seed
 
     def __call__(self, shape: Any, dtype: Any = None) -> np.ndarray:

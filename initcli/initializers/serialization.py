@@ -78,7 +78,11 @@ def _keras_initializer(identifier: Any) -> Initializer | None:
             config[name] = value if isinstance(value, (int, float, list, tuple)) else np.asarray(value)
     if cls.__name__ == "Constant":
         return cls(config["value"])
-    return cls.from_config(config)
+    converted = cls.from_config(config)
+    drawn = getattr(identifier, "seed", None)
+    if config.get("seed", 0) is None and isinstance(drawn, int) and not isinstance(drawn, bool):
+        converted.seed = drawn  # the seed Keras drew for an unseeded initializer: the same values
+    return converted
 
 
 def _is_array(identifier: Any) -> bool:
