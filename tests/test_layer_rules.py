@@ -572,3 +572,33 @@ def test_weights_kind_matches_real_keras(keras):
     for name, (layer, shape) in samples.items():
         layer.build(shape)
         assert (kinds[name] == "weights") == bool(layer.weights), name
+
+
+@pytest.mark.parametrize(
+    "application,shape,custom",
+    [("ConvNeXtTiny", (32, 32, 3), "LayerScale"), ("InceptionResNetV2", (75, 75, 3), "CustomScaleLayer")],
+)
+def test_keras_applications_with_their_own_layers_load(keras, tmp_path, application, shape, custom):
+    """The real ConvNeXt and InceptionResNetV2 (unseeded: Keras draws random values, so the random
+    weights are compared by shape, every deterministic one -- LayerScale's gamma, biases, BN -- by value)."""
+    model = getattr(keras.applications, application)(weights=None, input_shape=shape)
+    text = model.to_json()
+    assert custom in {layer["class_name"] for layer in json.loads(text)["config"]["layers"]}
+    (tmp_path / "m.json").write_text(text)
+    model.save_weights(str(tmp_path / "keras.weights.h5"))
+    result = run_in_process(["model", "m.json", "--seed", "3", "-o", "ours.weights.h5"], tmp_path)
+    assert result.exit_code == 0, result.stderr
+    assert h5_datasets(tmp_path / "ours.weights.h5") == h5_datasets(tmp_path / "keras.weights.h5")
+    theirs = [np.asarray(v).copy() for v in model.weights]
+    model.load_weights(str(tmp_path / "ours.weights.h5"))
+    constant = 0
+    for variable, expected in zip(model.weights, theirs, strict=True):
+        ours = np.asarray(variable)
+        assert ours.shape == expected.shape and ours.dtype == expected.dtype, variable.path
+        if expected.size > 1 and np.all(expected == expected.flat[0]):
+            assert ours.tobytes() == expected.tobytes(), variable.path
+            constant += 1
+    if custom == "LayerScale":
+        gammas = [v for v in model.weights if "layer_scale" in v.path]
+        assert len(gammas) == 18 and all(np.all(np.asarray(g) == np.float32(1e-6)) for g in gammas)
+    assert constant > 100
