@@ -602,3 +602,42 @@ def test_keras_applications_with_their_own_layers_load(keras, tmp_path, applicat
         gammas = [v for v in model.weights if "layer_scale" in v.path]
         assert len(gammas) == 18 and all(np.all(np.asarray(g) == np.float32(1e-6)) for g in gammas)
     assert constant > 100
+
+
+def test_batch_config_orders_the_new_classes_weights_as_keras_does(keras, tmp_path):
+    from keras.src.applications.convnext import LayerScale
+
+    def constant(value: float, shape: list[int]) -> dict[str, Any]:
+        return {"shape": shape, "initializer": {"class_name": "Constant", "config": {"value": value}}}
+
+    config = {
+        "layers": [
+            {
+                "name": "rec",
+                "class": "RNN",
+                "weights": {
+                    "bias": constant(3.0, [8]),
+                    "recurrent_kernel": constant(2.0, [2, 8]),
+                    "kernel": constant(1.0, [4, 8]),
+                },
+            },
+            {"name": "scale", "class": "LayerScale", "weights": {"gamma": constant(0.5, [2])}},
+            {"name": "norm", "class": "RMSNormalization", "weights": {"scale": constant(4.0, [2])}},
+            {
+                "name": "stft",
+                "class": "STFTSpectrogram",
+                "weights": {"imag_kernel": constant(6.0, [4, 1, 3]), "real_kernel": constant(5.0, [4, 1, 3])},
+            },
+        ]
+    }
+    (tmp_path / "c.json").write_text(json.dumps(config))
+    result = run_in_process(["batch", "c.json", "--seed", "1", "-o", "o.weights.h5"], tmp_path)
+    assert result.exit_code == 0, result.stderr
+    L = keras.layers
+    x = keras.Input((3, 4))
+    y = L.RMSNormalization()(LayerScale(0.1, 2)(L.RNN(L.LSTMCell(2))(x)))
+    s = keras.Input((16, 1))
+    model = keras.Model([x, s], [y, L.STFTSpectrogram(frame_length=4)(s)])
+    model.load_weights(str(tmp_path / "o.weights.h5"))
+    values = [float(np.asarray(v).flat[0]) for v in model.weights]
+    assert values == [1.0, 2.0, 3.0, 0.5, 4.0, 5.0, 6.0]

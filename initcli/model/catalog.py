@@ -65,9 +65,13 @@ SLOTS: dict[str, tuple[Slot, ...]] = {
     "LayerNormalization": _GAMMA_BETA,
     "GroupNormalization": _GAMMA_BETA,
     "PReLU": (Slot("alpha"),),
+    "RMSNormalization": (Slot("scale"),),
+    "STFTSpectrogram": (Slot("real_kernel"), Slot("imag_kernel")),
+    "LayerScale": (Slot("gamma"),),
     "LSTM": _cell(),
     "GRU": _cell(),
     "SimpleRNN": _cell(),
+    "RNN": _cell(),
     "Bidirectional": _cell("forward/", "forward_layer/cell") + _cell("backward/", "backward_layer/cell"),
     "MultiHeadAttention": (
         _einsum("query", "query_dense")
@@ -76,7 +80,8 @@ SLOTS: dict[str, tuple[Slot, ...]] = {
         + _einsum("attention_output", "output_dense")
     ),
 }
-"""Weight slots of the layer classes a batch config can name, in Keras's variable order."""
+"""Weight slots of the layer classes a batch config can name, in Keras's variable order
+(``RNN`` over one built-in cell: ``RNN(LSTMCell(...))`` and the like)."""
 
 
 def slots_for(class_name: str) -> tuple[Slot, ...] | None:
