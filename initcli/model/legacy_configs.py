@@ -79,7 +79,9 @@ def _where(entry: dict[str, Any]) -> str:
     return f"layer {name or entry.get('name')!r} ({entry.get('class_name')})"
 
 
-def _model(model: dict[str, Any]) -> None:
+def _model(model: dict[str, Any]) -> list[Shape | None] | None:
+    """Rewrite a model entry in place; the output shapes of a Functional model (``None`` for a
+    Sequential: its output depends on the shape it is called on)."""
     if model.get("class_name") == "Model":
         model["class_name"] = "Functional"
     if "module" not in model:
@@ -106,6 +108,7 @@ def _model(model: dict[str, Any]) -> None:
         and first.get("class_name") not in ("InputLayer", *MODEL_CLASSES)
         else None
     )
+    nested: dict[str, list[Shape | None] | None] = {}
     for index, entry in enumerate(layers):
         if not isinstance(entry, dict) or not isinstance(entry.get("class_name"), str):
             raise InvalidArgument(
@@ -119,13 +122,13 @@ def _model(model: dict[str, Any]) -> None:
         if not isinstance(entry["config"], dict) and not is_model(entry):
             raise InvalidArgument(f"{_where(entry)}: its config is {_short(entry['config'])}; expected an object")
         if is_model(entry):
-            _model(entry)
+            nested[str(entry["config"].get("name") or entry.get("name"))] = _model(entry)
             continue
         _layer(entry)
     if model["class_name"] == "Sequential":
         _sequential_input(layers, first_shape)
-    else:
-        _functional(inner, layers)
+        return None
+    return _functional(inner, layers, nested)
 
 
 def _short(value: Any) -> str:
@@ -220,8 +223,44 @@ def _tensor_ref(value: Any, names: set[str]) -> tuple[str, int, int] | None:
     return None
 
 
-def _functional(inner: dict[str, Any], layers: list[dict[str, Any]]) -> None:
-    """Keras 2 call nodes into Keras 3 ones, with every tensor's shape propagated."""
+def _own_input_node(entry: dict[str, Any]) -> bool:
+    """Keras 2's ``_should_skip_first_node``: a nested Functional, or a Sequential built with an
+    input shape, has a node of its own first, which configs leave out but count."""
+    if entry["class_name"] == "Functional":
+        return True
+    layers = entry["config"].get("layers") or []
+    return bool(layers) and isinstance(layers[0], dict) and layers[0].get("class_name") == "InputLayer"
+
+
+def _shift_refs(value: Any, shifted: set[str]) -> Any:
+    """Keras 2 references to nested models' call nodes, renumbered as Keras 3 numbers them."""
+    if (
+        isinstance(value, list)
+        and len(value) in (3, 4)
+        and isinstance(value[0], str)
+        and isinstance(value[1], int)
+        and isinstance(value[2], int)
+    ):
+        if value[0] in shifted:
+            if value[1] < 1:
+                raise InvalidArgument(
+                    f"a call node reads node {value[1]} of the nested model {value[0]!r}; Keras 2 numbers "
+                    "a nested model's calls from 1 (node 0 is its own input)"
+                )
+            value = [value[0], value[1] - 1, *value[2:]]
+        return [*value[:3], *(_shift_refs(v, shifted) for v in value[3:])]
+    if isinstance(value, list):
+        return [_shift_refs(v, shifted) for v in value]
+    if isinstance(value, dict):
+        return {k: _shift_refs(v, shifted) for k, v in value.items()}
+    return value
+
+
+def _functional(
+    inner: dict[str, Any], layers: list[dict[str, Any]], nested: dict[str, list[Shape | None] | None]
+) -> list[Shape | None] | None:
+    """Keras 2 call nodes into Keras 3 ones, with every tensor's shape propagated; the model's
+    output shapes (``None`` each where unknown), or ``None`` if it has no Keras 2 nodes."""
     by_name: dict[str, dict[str, Any]] = {}
     for entry in layers:
         name = entry["config"].get("name") if isinstance(entry["config"], dict) else None
@@ -239,7 +278,15 @@ def _functional(inner: dict[str, Any], layers: list[dict[str, Any]]) -> None:
         if _is_legacy_node(node)
     ]
     if not legacy:
-        return
+        return None
+    shifted = {name for name, entry in by_name.items() if is_model(entry) and _own_input_node(entry)}
+    if shifted:
+        for name, index in legacy:
+            nodes = by_name[name]["inbound_nodes"]
+            nodes[index] = _shift_refs(nodes[index], shifted)
+        for key in ("input_layers", "output_layers"):
+            if isinstance(inner.get(key), list):
+                inner[key] = _shift_refs(inner[key], shifted)
     produced: dict[tuple[str, int], list[Shape | None]] = {}
     dtypes: dict[str, str] = {}
     for name, entry in by_name.items():
@@ -259,8 +306,9 @@ def _functional(inner: dict[str, Any], layers: list[dict[str, Any]]) -> None:
                 continue
             converted, inputs = _convert_node(node, names, produced, dtypes)
             entry["inbound_nodes"][index] = converted
-            produced[(name, index)] = _outputs_of(entry, inputs, converted["kwargs"])
-            dtypes.setdefault(name, dtypes.get(refs[0][0], "float32") if refs else "float32")
+            produced[(name, index)] = _outputs_of(entry, inputs, converted["kwargs"], nested)
+            dtype = entry["config"].get("dtype") if isinstance(entry["config"], dict) else None
+            dtypes.setdefault(name, dtype if isinstance(dtype, str) else "float32")
             waiting.remove((name, index))
             progress = True
         if not progress:
@@ -274,6 +322,15 @@ def _functional(inner: dict[str, Any], layers: list[dict[str, Any]]) -> None:
                 f"{_where(by_name[name])}: its input comes from {missing[0]!r}, which is not computed before it "
                 "(a cycle, or a call node that does not exist); the graph must run from the inputs to the outputs"
             )
+    outputs = inner.get("output_layers")
+    if isinstance(outputs, list) and outputs and isinstance(outputs[0], str):
+        outputs = [outputs]
+    shapes: list[Shape | None] = []
+    for ref in outputs if isinstance(outputs, list) else []:
+        found = _tensor_ref(ref, names)
+        known = produced.get((found[0], found[1])) if found else None
+        shapes.append(known[found[2]] if known and found and found[2] < len(known) else None)
+    return shapes
 
 
 def _node_refs(node: Any, names: set[str]) -> list[tuple[str, int, int]]:
@@ -491,8 +548,26 @@ def _op_output(entry: dict[str, Any], inputs: list[Shape | None], kwargs: dict[s
     return [(*out, *shape[len(specs) :])]
 
 
+def _sequential_output(entry: dict[str, Any], shape: Shape | None) -> Shape | None:
+    """The output shape of a nested Sequential called on ``shape`` (``None`` if not computed)."""
+    for layer in entry["config"].get("layers") or []:
+        if shape is None:
+            return None
+        if layer["class_name"] == "InputLayer":
+            continue
+        if layer["class_name"] == "Sequential":
+            shape = _sequential_output(layer, shape)
+            continue
+        outputs = _outputs_of(layer, [shape])
+        shape = outputs[0] if len(outputs) == 1 else None
+    return shape
+
+
 def _outputs_of(
-    entry: dict[str, Any], inputs: list[Shape | None], kwargs: dict[str, Any] | None = None
+    entry: dict[str, Any],
+    inputs: list[Shape | None],
+    kwargs: dict[str, Any] | None = None,
+    nested: dict[str, list[Shape | None] | None] | None = None,
 ) -> list[Shape | None]:
     """The output shapes of one call of a layer (``None`` where they cannot be known)."""
     from .layers import RULES
@@ -500,7 +575,11 @@ def _outputs_of(
     class_name = entry["class_name"]
     if class_name in WEIGHTLESS_OPS:
         return _op_output(entry, inputs, kwargs or {})
-    if is_model(entry) or any(shape is None for shape in inputs):
+    if class_name == "Sequential":
+        return [_sequential_output(entry, inputs[0] if len(inputs) == 1 else None)]
+    if is_model(entry):
+        return (nested or {}).get(str(entry["config"].get("name"))) or [None]
+    if any(shape is None for shape in inputs):
         return [None]
     rule = RULES.get(class_name)
     if rule is None:

@@ -113,7 +113,18 @@ def func_tf_ops():
     return K.Model(x, y)
 
 
+def func_nested():
+    block = K.Sequential(
+        [L.Dense(5, kernel_initializer=seeded(29)), L.Dense(4, kernel_initializer=seeded(30))], name="block"
+    )
+    x = K.Input((6,), name="features")
+    y = block(x)
+    y = L.Dense(2, kernel_initializer=seeded(31))(y)
+    return K.Model(x, y)
+
+
 MODELS = {
+    "func_nested": func_nested,
     "seq_mlp": seq_mlp,
     "seq_cnn": seq_cnn,
     "func_cnn": func_cnn,
