@@ -430,3 +430,49 @@ def test_model_config_with_unseeded_seed_generators_is_reproducible(keras, tmp_p
         assert result.exit_code == 0, result.stderr
     with np.load(tmp_path / "a.npz") as a, np.load(tmp_path / "b.npz") as b:
         assert all(a[k].tobytes() == b[k].tobytes() for k in ("d/kernel", "e/kernel"))
+
+
+def test_keras_initializer_with_a_shared_generator_stays_shared(keras):
+    shared, reference = keras.random.SeedGenerator(31), keras.random.SeedGenerator(31)
+    theirs = keras.initializers.HeNormal(seed=shared)
+    ours = get(theirs)
+    expected = [np.asarray(keras.initializers.HeNormal(seed=reference)((3, 2))) for _ in range(3)]
+    assert ours((3, 2)).tobytes() == expected[0].tobytes()
+    assert np.asarray(theirs((3, 2))).tobytes() == expected[1].tobytes()  # Keras's side saw initcli's draw
+    assert ours((3, 2)).tobytes() == expected[2].tobytes()
+
+
+class _Unbuildable:
+    def __init__(self):
+        raise RuntimeError("no")
+
+
+class _HasBadArray:
+    shape = (2,)
+    dtype = "float32"
+
+    def __array__(self, *args, **kwargs):
+        raise ValueError("cannot")
+
+
+@pytest.mark.parametrize(
+    "bad, wording",
+    [
+        (_Unbuildable, "could not instantiate initializer class _Unbuildable"),
+        (_HasBadArray(), "could not read initializer array"),
+        (np.array(["a", "b"]), "not a number"),
+        (np.array([1, None], dtype=object), "not a number"),
+        (np.array([np.nan]), "not finite"),
+        (int, "could not interpret"),  # a class whose instance is no initializer
+    ],
+    ids=["class-raises", "bad-__array__", "strings", "objects", "nan", "int-class"],
+)
+def test_get_hostile_identifiers(bad, wording):
+    with pytest.raises(InvalidArgument, match=wording) as caught:
+        get(bad)
+    assert "\n" not in str(caught.value)
+
+
+def test_array_initializer_refuses_values_beyond_the_dtype():
+    with pytest.raises(InvalidArgument, match="does not fit float16"):
+        get(np.array([1e6]))((1,), dtype="float16")
