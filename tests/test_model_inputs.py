@@ -341,3 +341,68 @@ def test_hostile_hdf5_model_configs(tmp_path):
     assert result.exit_code == 0, result.stderr
     (tmp_path / "truncated.h5").write_bytes((CORPUS / "k2_seq_mlp.h5").read_bytes()[:3000])
     assert "truncated.h5" in _refused(tmp_path / "truncated.h5", tmp_path)
+
+
+KERAS1_SEQUENTIAL = {
+    "class_name": "Sequential",
+    "keras_version": "1.2.2",
+    "config": [
+        {
+            "class_name": "Dense",
+            "config": {
+                "name": "dense_1",
+                "output_dim": 8,
+                "init": "glorot_uniform",
+                "activation": "relu",
+                "W_regularizer": None,
+                "b_regularizer": None,
+                "activity_regularizer": None,
+                "W_constraint": None,
+                "b_constraint": None,
+                "bias": True,
+                "input_dim": 4,
+                "input_dtype": "float32",
+                "batch_input_shape": [None, 4],
+                "trainable": True,
+            },
+        },
+        {"class_name": "Dropout", "config": {"name": "dropout_1", "p": 0.5, "trainable": True}},
+        {"class_name": "Dense", "config": {"name": "dense_2", "output_dim": 3, "init": "he_normal", "bias": False}},
+    ],
+}
+
+
+def test_keras1_dense_sequential(keras, tmp_path):
+    """Keras 1's Dense (output_dim, init, bias, input_dim) and Dropout(p), with Keras 1 initializer names."""
+    (tmp_path / "k1.json").write_text(json.dumps(KERAS1_SEQUENTIAL))
+    result = run_in_process(["model", "k1.json", "--dry-run", "--json"], tmp_path)
+    assert result.exit_code == 0, result.stderr
+    records = json.loads(result.stdout)["weights"]
+    assert [(r["path"], r["shape"], r["initializer"]["class_name"]) for r in records] == [
+        ("dense_1/kernel", [4, 8], "GlorotUniform"),
+        ("dense_1/bias", [8], "Zeros"),
+        ("dense_2/kernel", [8, 3], "HeNormal"),
+    ]
+    result = run_in_process(["model", "k1.json", "--seed", "2", "-o", "k1.keras"], tmp_path)
+    assert result.exit_code == 0, result.stderr
+    model = keras.models.load_model(str(tmp_path / "k1.keras"))  # the Keras 3 form of the config, and the weights
+    assert [layer.name for layer in model.layers] == ["dense_1", "dropout_1", "dense_2"]
+    assert model.layers[1].rate == 0.5 and model.layers[2].use_bias is False
+
+
+@pytest.mark.parametrize(
+    "layer,message",
+    [
+        ({"class_name": "Convolution2D", "config": {"name": "c", "nb_filter": 4}}, "is a Keras 1 layer class"),
+        (
+            {"class_name": "Dense", "config": {"name": "d", "output_dim": 2, "W_regularizer": {"l2": 0.1}}},
+            "Keras 1 W_regularizer={'l2': 0.1} is not converted",
+        ),
+    ],
+)
+def test_keras1_layers_not_converted_are_named(tmp_path, layer, message):
+    config = {"class_name": "Sequential", "config": [{**layer, "config": {**layer["config"], "input_dim": 3}}]}
+    (tmp_path / "k1.json").write_text(json.dumps(config))
+    result = run_in_process(["model", "k1.json", "--dry-run"], tmp_path)
+    assert result.exit_code == 2 and message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert "load the model in Keras 2" in result.stderr

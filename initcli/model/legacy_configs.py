@@ -27,6 +27,8 @@ tfjs layers models write it:
   weights: they stay in the graph, planned as weightless (Keras 3 itself cannot rebuild
   them).
 
+Keras 1's ``Dense`` (``output_dim``, ``init``, ``bias``, ``input_dim``) becomes Keras 2's;
+other Keras 1 classes (``Convolution2D``, ``Merge``, ...) are refused, naming the layer.
 Initializer configs need no rewriting: Keras 2's form (no ``module``) and Keras 1's names
 (``"glorot_uniform"``, ``"normal"``) are what ``keras.initializers.get`` and
 :func:`initcli.initializers.get` accept.  Keras 2's ``VarianceScaling(distribution=
@@ -99,6 +101,9 @@ def _model(model: dict[str, Any]) -> list[Shape | None] | None:
     layers = inner.get("layers")
     if not isinstance(layers, list):
         raise InvalidArgument(f"model {inner.get('name')!r}: config has no 'layers' list")
+    for entry in layers:
+        if isinstance(entry, dict) and isinstance(entry.get("config"), dict):
+            _keras1(entry)
     first = layers[0] if layers else None
     first_shape = (
         _first_layer_shape(first["config"])
@@ -134,6 +139,55 @@ def _model(model: dict[str, Any]) -> list[Shape | None] | None:
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+KERAS1_CLASSES = (
+    "Convolution1D",
+    "Convolution2D",
+    "Convolution3D",
+    "AtrousConvolution1D",
+    "AtrousConvolution2D",
+    "Deconvolution2D",
+    "SeparableConvolution2D",
+    "MaxoutDense",
+    "Highway",
+    "TimeDistributedDense",
+    "Merge",
+)
+"""Keras 1 layer classes that Keras 2 renamed or removed."""
+
+
+def _keras1(entry: dict[str, Any]) -> None:
+    """Keras 1's Dense (``output_dim``, ``init``, ``bias``, ``input_dim``) in Keras 2 terms;
+    other Keras 1 layers are refused with how to convert them."""
+    config = entry["config"]
+    class_name = entry["class_name"]
+    how = "load the model in Keras 2 (which converts Keras 1 configs) and save model.to_json() again"
+    if class_name in KERAS1_CLASSES:
+        raise InvalidArgument(
+            f"{_where(entry)} is a Keras 1 layer class; accepted: Keras 2 and 3 configs and Keras 1 Dense: {how}"
+        )
+    if "input_dtype" in config:  # Keras 1's name of the input dtype
+        dtype = config.pop("input_dtype")
+        config.setdefault("dtype", dtype)
+    if class_name == "Dropout" and "p" in config and "rate" not in config:
+        config["rate"] = config.pop("p")
+    if class_name != "Dense" or "output_dim" not in config or "units" in config:
+        return
+    for key in ("W_regularizer", "b_regularizer", "W_constraint", "b_constraint"):
+        if config.get(key) is not None:
+            raise InvalidArgument(
+                f"{_where(entry)}: Keras 1 {key}={_short(config[key])} is not converted; accepted: null; {how}"
+            )
+        config.pop(key, None)
+    config["units"] = config.pop("output_dim")
+    if "init" in config:
+        config["kernel_initializer"] = config.pop("init")
+    if "bias" in config:
+        config["use_bias"] = config.pop("bias")
+    input_dim = config.pop("input_dim", None)
+    if isinstance(input_dim, int) and "batch_input_shape" not in config:
+        config["batch_input_shape"] = [None, input_dim]
 
 
 def _layer(entry: dict[str, Any]) -> None:
