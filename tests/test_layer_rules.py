@@ -180,6 +180,27 @@ def rnn_stacked(keras):
     )
 
 
+def bidirectional_cells(keras):
+    L = keras.layers
+    return keras.Sequential(
+        [
+            keras.Input((5, 3)),
+            L.Bidirectional(L.RNN(_cell(keras, "LSTMCell", 4), return_sequences=True)),
+            L.Bidirectional(
+                L.RNN(
+                    L.StackedRNNCells([_cell(keras, "GRUCell", 3), _cell(keras, "LSTMCell", 2)]), return_sequences=True
+                ),
+                merge_mode="sum",
+            ),
+            L.Bidirectional(
+                L.LSTM(3, kernel_initializer=seeded(keras), recurrent_initializer=seeded(keras, "Orthogonal")),
+                backward_layer=L.RNN([_cell(keras, "SimpleRNNCell", 2)], go_backwards=True),
+            ),
+            L.Dense(2, kernel_initializer=seeded(keras)),
+        ]
+    )
+
+
 def lambda_with_shape(keras):
     L = keras.layers
     return keras.Sequential(
@@ -312,6 +333,7 @@ MODELS = {
     "discretization_int": discretization_int,
     "rnn_cells": rnn_cells,
     "rnn_stacked": rnn_stacked,
+    "bidirectional_cells": bidirectional_cells,
     "lambda_with_shape": lambda_with_shape,
     "dot": dot,
     "applications_layers": applications_layers,

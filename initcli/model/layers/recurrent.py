@@ -50,32 +50,53 @@ def rnn(class_name: str) -> Callable[[dict[str, Any], Shape], Built]:
     return rule
 
 
+def _direction(
+    config: dict[str, Any], inner: dict[str, Any], fan_in: int, direction: str
+) -> tuple[list[BuiltWeight], dict[str, str], int]:
+    """One direction of a ``Bidirectional``: its weights (``forward/kernel`` ... under
+    ``forward_layer/cell``), the ``@name`` of its cell groups and its output width."""
+    class_name = inner.get("class_name")
+    inner_config = inner.get("config") or {}
+    if class_name in _GATES:
+        prefix, sub = f"{direction}/", f"{direction}_layer/cell"
+        weights = _cell_weights(inner_config, fan_in, _GATES[str(class_name)], prefix, sub)
+        return weights, {sub: _CELL_NAMES[str(class_name)]}, int(inner_config["units"])
+    if class_name == "RNN":
+        weights, names, width = _generic_cells(inner_config, inner_config["cell"], fan_in)
+        for weight in weights:
+            weight.name = f"{direction}/{weight.name}"
+            weight.sub = f"{direction}_layer/{weight.sub}"
+        return weights, {f"{direction}_layer/{k}": v for k, v in names.items()}, width
+    raise InvalidArgument(
+        f"layer {config.get('name')!r}: Bidirectional around {class_name!r} is not supported; "
+        "use LSTM, GRU, SimpleRNN or RNN over their cells"
+    )
+
+
 def bidirectional(config: dict[str, Any], shape: Shape) -> Built:
+    """``Bidirectional`` around LSTM, GRU, SimpleRNN or ``RNN(cell)`` (and a ``backward_layer`` of
+    another of these): the forward layer's weights, then the backward layer's."""
     forward = config["layer"]
     backward = config.get("backward_layer") or forward
-    for inner in (forward, backward):
-        if inner.get("class_name") not in _GATES:
-            raise InvalidArgument(
-                f"layer {config.get('name')!r}: Bidirectional around {inner.get('class_name')!r} is not supported; "
-                "use LSTM, GRU or SimpleRNN"
-            )
     fan_in = _known(shape[-1], "feature dimension", config)
-    weights = _cell_weights(forward["config"], fan_in, _GATES[forward["class_name"]], "forward/", "forward_layer/cell")
-    weights += _cell_weights(
-        backward["config"], fan_in, _GATES[backward["class_name"]], "backward/", "backward_layer/cell"
-    )
-    out_f = _rnn_output(forward["config"], shape)
-    out_b = _rnn_output(backward["config"], shape)
+    weights, names, width_f = _direction(config, forward, fan_in, "forward")
+    more, back_names, _ = _direction(config, backward, fan_in, "backward")
+    weights += more
+    steps = (shape[0], shape[1]) if forward["config"].get("return_sequences", False) else (shape[0],)
     merge = config.get("merge_mode", "concat")
-    output = (*out_f[:-1], out_f[-1] + out_b[-1]) if merge == "concat" else out_f  # type: ignore[operator]
+    # Bidirectional.compute_output_shape: from the forward layer alone (a backward layer of another
+    # width still gives twice the forward width, as Keras builds the next layer with)
+    output: Any = (*steps, 2 * width_f) if merge == "concat" else (*steps, width_f)
+    if merge is None:
+        output = [(*steps, width_f), (*steps, width_f)]
     inner_name = forward["config"].get("name", "rnn")
     names = {
         "forward_layer": f"forward_{inner_name}",
-        "forward_layer/cell": _CELL_NAMES[forward["class_name"]],
+        **names,
         "backward_layer": config["backward_layer"]["config"].get("name", "backward")
         if config.get("backward_layer")
         else f"backward_{inner_name}",
-        "backward_layer/cell": _CELL_NAMES[backward["class_name"]],
+        **back_names,
     }
     return Built(weights, output, names)
 
