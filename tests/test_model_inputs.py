@@ -195,7 +195,10 @@ REFUSED = {
         {"class_name": "Sequential", "config": {"layers": [{"class_name": "Dense", "config": [1]}]}},
         "its config is [1]; expected an object",
     ),
-    "model config a number": ({"class_name": "Sequential", "config": 3}, "'config' is a int"),
+    "model config a number": (
+        {"class_name": "Sequential", "config": 3},
+        "'config' is 3; a Keras model config has an object",
+    ),
     "no layers": ({"class_name": "Functional", "config": {"name": "m"}}, "config has no 'layers' list"),
     "node from an unknown layer": (
         _functional([_INPUT, {**_DENSE, "name": "d", "inbound_nodes": [[["nowhere", 0, 0, {}]]]}]),
@@ -406,3 +409,57 @@ def test_keras1_layers_not_converted_are_named(tmp_path, layer, message):
     result = run_in_process(["model", "k1.json", "--dry-run"], tmp_path)
     assert result.exit_code == 2 and message in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert "load the model in Keras 2" in result.stderr
+
+
+_WRONG_VALUES = [None, 0, -1, 1.5, "x", "4", [], {}, [1], {"a": 1}, True, [None], ["x", 0, 0], 10**6]
+_PYTHON_WORDS = ("Error", "object has no attribute", "unhashable", "not subscriptable", "NoneType", "int()")
+
+
+def _paths(value, prefix=()):
+    yield prefix
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _paths(item, (*prefix, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _paths(item, (*prefix, index))
+
+
+def test_mutated_corpus_configs_are_planned_or_refused_in_one_line():
+    """1,000 corpus configs with one to three values replaced by values of other kinds (or keys
+    deleted), fixed seed: each is planned or refused with initcli's own one-line error, never a
+    Python exception or its text."""
+    import copy
+    import random
+
+    from initcli.errors import InitcliError
+    from initcli.model.keras_config import plan_from_keras_config
+
+    files = sorted(p for p in CORPUS.glob("*.json") if p.name != "expected.json")
+    originals = {path: load_model_config(path) for path in files}
+    rng = random.Random(12)
+    refused = planned = 0
+    for _ in range(1000):
+        path = rng.choice(files)
+        config = copy.deepcopy(originals[path])
+        places = list(_paths(config))[1:]
+        for _ in range(rng.randint(1, 3)):
+            place = rng.choice(places)
+            parent = config
+            try:
+                for key in place[:-1]:
+                    parent = parent[key]
+                if rng.random() < 0.3 and isinstance(parent, dict):
+                    del parent[place[-1]]
+                else:
+                    parent[place[-1]] = copy.deepcopy(rng.choice(_WRONG_VALUES))
+            except (KeyError, IndexError, TypeError):
+                pass  # the place went away with an earlier change
+        try:
+            plan_from_keras_config(config)
+            planned += 1
+        except InitcliError as error:
+            refused += 1
+            text = str(error)
+            assert "\n" not in text and not any(word in text for word in _PYTHON_WORDS), (path.name, place, text)
+    assert refused > 200 and planned > 200  # both outcomes are exercised

@@ -48,7 +48,9 @@ def plan_from_keras_config(config: dict[str, Any]) -> ModelPlan:
         layers = _model_layers(config, prefix="", path_prefix="", model_dtype=_dtype_of(inner, "float32"))
     except InvalidArgument:
         raise
-    except (TypeError, ValueError, KeyError, IndexError, AttributeError) as error:
+    except RecursionError:
+        raise InvalidArgument("the model config is nested too deeply to be a model") from None
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError, ArithmeticError) as error:
         raise InvalidArgument(f"the model config is malformed: {_describe(error)}") from None
     plan = ModelPlan(name=name, layers=layers, keras_config=config)
     plan.check()
@@ -62,6 +64,17 @@ def _describe(error: Exception) -> str:
     if isinstance(error, AttributeError | TypeError):
         return "an entry has the wrong kind of value (an object, list, string or number where another is expected)"
     return " ".join(str(error).split()) or "a value cannot be read"
+
+
+def _config_problem(error: Exception) -> str:
+    """A layer rule's failure in the config's terms."""
+    if isinstance(error, ArithmeticError):
+        return "a size, stride or rate of 0"
+    if isinstance(error, IndexError):
+        return "an axis or a tuple beyond the input's rank"
+    if isinstance(error, ValueError) and "invalid literal" in str(error):
+        return "a number written as a string " + str(error).rsplit(":", 1)[-1].strip()
+    return "a value of the wrong kind (null, a list, an object or a string where a number is expected)"
 
 
 def _dtype_of(config: dict[str, Any], default: str) -> str:
@@ -129,10 +142,15 @@ def _model_layers(model: dict[str, Any], prefix: str, path_prefix: str, model_dt
             built: Built = rule(layer_config, *inputs)
         except KeyError as error:
             raise InvalidArgument(f"layer {name!r} ({class_name}): its config lacks {error.args[0]!r}") from None
-        except (TypeError, ValueError, IndexError) as error:
+        except (TypeError, ValueError, IndexError, ArithmeticError, AttributeError) as error:
             if isinstance(error, InvalidArgument):
                 raise
-            raise InvalidArgument(f"layer {name!r} ({class_name}): cannot read its config: {error}") from None
+            shapes = ", ".join(str(tuple(shape)) if shape is not None else "unknown" for shape in inputs)
+            raise InvalidArgument(
+                f"layer {name!r} ({class_name}): cannot build it from its config on input shape {shapes}: "
+                f"{_config_problem(error)}; accepted: the values Keras's {class_name} takes (positive integers "
+                "for sizes, strides and rates)"
+            ) from None
         _check_shapes(name, str(class_name), inputs, built)
         current = built.output
         per_object: dict[str, int] = {}

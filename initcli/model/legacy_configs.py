@@ -96,7 +96,7 @@ def _model(model: dict[str, Any]) -> list[Shape | None] | None:
         model["config"] = inner
     if not isinstance(inner, dict):
         raise InvalidArgument(
-            f"model config: 'config' is a {type(inner).__name__}; a Keras model config has an object or a layer list"
+            f"model config: 'config' is {_short(inner)}; a Keras model config has an object or a layer list there"
         )
     layers = inner.get("layers")
     if not isinstance(layers, list):
