@@ -476,3 +476,38 @@ def test_get_hostile_identifiers(bad, wording):
 def test_array_initializer_refuses_values_beyond_the_dtype():
     with pytest.raises(InvalidArgument, match="does not fit float16"):
         get(np.array([1e6]))((1,), dtype="float16")
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"class_name": "GlorotUniform", "config": {"seed": 1, "dtype": "float32"}},
+        {"class_name": "RandomNormal", "config": {"mean": 0.0, "stddev": 0.05, "seed": 2, "dtype": "float32"}},
+        {"class_name": "VarianceScaling", "config": {"scale": 2.0, "mode": "fan_in", "seed": 3, "dtype": "float64"}},
+        {"class_name": "Zeros", "config": {"dtype": "float32"}},
+        {"class_name": "Constant", "config": {"value": 0.25, "dtype": "float32"}},
+    ],
+    ids=lambda c: c["class_name"],
+)
+def test_tf1_keras_configs_with_a_dtype(keras, config):
+    """tf.keras on TensorFlow 1 wrote the initializer's call dtype into its config (Keras 2 form):
+    it is left out, giving the initializer the same config without it gives (Keras 3 refuses it,
+    except for Constant, whose from_config ignores it)."""
+    without = {
+        "class_name": config["class_name"],
+        "config": {k: v for k, v in config["config"].items() if k != "dtype"},
+    }
+    assert get(config)((3, 2)).tobytes() == np.asarray(keras.initializers.get(without)((3, 2))).tobytes()
+
+
+@pytest.mark.parametrize(
+    "config, wording",
+    [
+        ({"class_name": "HeNormal", "config": {"seed": 1, "dtype": "int32"}}, "not a float dtype"),
+        ({"class_name": "HeNormal", "config": {"seed": 1, "dtype": ["x"]}}, "not a float dtype"),
+        ({"module": "keras.initializers", "class_name": "HeNormal", "config": {"dtype": "float32"}}, "does not take"),
+    ],
+)
+def test_dtype_in_initializer_configs_refused_where_it_means_nothing(config, wording):
+    with pytest.raises(InvalidArgument, match=wording):
+        get(config)

@@ -102,7 +102,7 @@ class Constant(_Filled):
     def from_config(cls, config: dict[str, Any]) -> Constant:
         """A ``Constant`` from :meth:`get_config` output; a ``__tensor__`` or ``__numpy__`` value
         (Keras's serialized array, any backend) becomes a NumPy array of its recorded dtype."""
-        unknown = sorted(set(config) - {"value"})
+        unknown = sorted(set(config) - {"value", "dtype"})  # Keras's from_config ignores a dtype (tf.keras 1)
         if unknown:
             raise InvalidArgument(f"Constant does not take {', '.join(map(repr, unknown))}; it takes value")
         return cls(decode_value(config["value"]) if "value" in config else 0.0)

@@ -53,10 +53,25 @@ def deserialize(config: dict[str, Any], custom_objects: dict[str, type[Initializ
     arguments = config.get("config") or {}
     if not isinstance(arguments, dict):
         raise InvalidArgument(f"initializer config for {name!r} is {arguments!r}; use a dict of arguments")
+    if "dtype" in arguments and "module" not in config and cls.__name__ != "Constant":
+        arguments = _without_legacy_dtype(name, arguments)
     try:
         return cls.from_config(arguments)
     except TypeError as error:
         raise InvalidArgument(f"bad arguments for {cls.__name__}: {error}") from None
+
+
+def _without_legacy_dtype(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    """A Keras 2 form config (no ``module``) without its ``dtype``: tf.keras on TensorFlow 1
+    (``keras_version`` ``2.x-tf``) wrote the initializer's default call dtype into its config;
+    the layer calling it names its own dtype, so it is left out.  It must name a float dtype."""
+    dtype = arguments["dtype"]
+    if dtype not in ("float16", "bfloat16", "float32", "float64"):
+        raise InvalidArgument(
+            f"initializer {name!r}: dtype {dtype!r} is not a float dtype; tf.keras configs record "
+            "float16, bfloat16, float32 or float64 there"
+        )
+    return {key: value for key, value in arguments.items() if key != "dtype"}
 
 
 def _keras_initializer(identifier: Any) -> Initializer | None:
