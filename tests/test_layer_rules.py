@@ -663,3 +663,63 @@ def test_batch_config_orders_the_new_classes_weights_as_keras_does(keras, tmp_pa
     model.load_weights(str(tmp_path / "o.weights.h5"))
     values = [float(np.asarray(v).flat[0]) for v in model.weights]
     assert values == [1.0, 2.0, 3.0, 0.5, 4.0, 5.0, 6.0]
+
+
+def _set(config: dict[str, Any], path: list[Any], value: Any) -> None:
+    for key in path[:-1]:
+        config = config[key]
+    config[path[-1]] = value
+
+
+NOT_COUNTS = [4.7, 4.0, "4", True, 0, -3, None]
+
+
+@pytest.mark.parametrize("value", NOT_COUNTS, ids=repr)
+@pytest.mark.parametrize(
+    "layer,key",
+    [
+        ("Dense", ["units"]),
+        ("Conv2D", ["filters"]),
+        ("LSTM", ["units"]),
+        ("Embedding", ["input_dim"]),
+        ("Resizing", ["height"]),
+        ("CategoryEncoding", ["num_tokens"]),
+        ("RNN", ["cell", "config", "units"]),
+        ("LayerScale", ["projection_dim"]),
+        ("MultiHeadAttention", ["num_heads"]),
+    ],
+)
+def test_counts_keras_refuses_are_refused_in_one_line(keras, tmp_path, layer, key, value):
+    from keras.src.applications.convnext import LayerScale
+
+    L = keras.layers
+    make = {
+        "Dense": lambda: L.Dense(3, name="bad"),
+        "Conv2D": lambda: L.Conv2D(2, 1, name="bad"),
+        "LSTM": lambda: L.LSTM(2, name="bad"),
+        "Embedding": lambda: L.Embedding(10, 2, name="bad"),
+        "Resizing": lambda: L.Resizing(2, 2, name="bad"),
+        "CategoryEncoding": lambda: L.CategoryEncoding(4, name="bad"),
+        "RNN": lambda: L.RNN(L.GRUCell(2, name="the_cell"), name="bad"),
+        "LayerScale": lambda: LayerScale(0.1, 3, name="bad"),
+        "MultiHeadAttention": None,
+    }[layer]
+    if make is None:
+        q = keras.Input((4, 3))
+        model = keras.Model(q, L.MultiHeadAttention(2, 4, name="bad")(q, q))
+    else:
+        shape = {"Resizing": (4, 4, 3), "RNN": (5, 3), "LSTM": (5, 3), "Conv2D": (4, 4, 3)}.get(layer, (3,))
+        model = keras.Sequential([keras.Input(shape), make()])
+    config = json.loads(model.to_json())
+    entry = next(e for e in config["config"]["layers"] if e["config"].get("name") == "bad")
+    _set(entry["config"], key, value)
+    (tmp_path / "m.json").write_text(json.dumps(config))
+    result = run_in_process(["model", "m.json", "-o", "m.weights.h5"], tmp_path)
+    assert result.exit_code == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    named = "the_cell" if layer == "RNN" else "bad"  # the cell's own config holds its units
+    reason = f"{key[-1]} must be a positive integer (as Keras requires), got {value!r}"
+    assert lines[0] == f"initcli: error: layer {named!r}: {reason}"
+    assert "Error" not in lines[0] and "Traceback" not in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json"]

@@ -10,12 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from ...initializers import Constant
-from .base import Built, Shape, _weight
+from .base import Built, Shape, _weight, positive_int
 
 
 def layer_scale(config: dict[str, Any], shape: Shape) -> Built:
     """``convnext.LayerScale.build``: ``gamma`` of shape ``(projection_dim,)``, ``Constant(init_values)``."""
-    size = int(config["projection_dim"])
+    size = positive_int(config, "projection_dim")
     return Built([_weight("gamma", (size,), Constant(value=float(config["init_values"])))], shape)
 
 

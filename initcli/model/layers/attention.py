@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from ...initializers import GlorotUniform, Ones
-from .base import Built, BuiltWeight, Shape, _known, _weight, initializer_of, with_einsum_axes
+from .base import Built, BuiltWeight, Shape, _known, _weight, initializer_of, positive_int, with_einsum_axes
 
 
 def multi_head_attention(config: dict[str, Any], query: Shape, value: Shape, key: Shape | None = None) -> Built:
     key = key or value
-    heads = int(config["num_heads"])
-    key_dim = int(config["key_dim"])
-    value_dim = int(config.get("value_dim") or key_dim)
+    heads = positive_int(config, "num_heads")
+    key_dim = positive_int(config, "key_dim")
+    value_dim = positive_int(config, "value_dim", key_dim)
     out_dim = config.get("output_shape")
     q_dim = _known(query[-1], "query feature dimension", config)
     if out_dim is None:
@@ -43,7 +43,7 @@ def _attention_projections(
     bias_init = initializer_of(config, "bias_initializer", "zeros")
     weights: list[BuiltWeight] = []
     for name, sub, shape, dim in projections:
-        heads = heads_out if name in ("query", "gate") else int(config.get("num_key_value_heads", heads_out))
+        heads = heads_out if name in ("query", "gate") else positive_int(config, "num_key_value_heads", heads_out)
         features = _known(shape[-1], f"{name} feature dimension", config)
         init = with_einsum_axes(kernel_init, [0], [1, 2])
         weights.append(_weight(f"{name}/kernel", (features, heads, dim), init, sub=sub))
@@ -61,8 +61,8 @@ def _attention_projections(
 
 def group_query_attention(config: dict[str, Any], query: Shape, value: Shape, key: Shape | None = None) -> Built:
     key = key or value
-    heads = int(config["num_query_heads"])
-    head_dim = int(config["head_dim"])
+    heads = positive_int(config, "num_query_heads")
+    head_dim = positive_int(config, "head_dim")
     q_dim = _known(query[-1], "query feature dimension", config)
     projections = [("query", "_query_dense", query, head_dim), ("key", "_key_dense", key, head_dim)]
     if config.get("use_gate", False):

@@ -109,3 +109,20 @@ class UnknownShape(tuple):  # type: ignore[type-arg]
         if isinstance(index, slice):
             return self
         raise InvalidArgument(self.reason)
+
+
+_REQUIRED = object()
+
+
+def positive_int(config: dict[str, Any], key: str, default: Any = _REQUIRED) -> int:
+    """``config[key]`` as Keras accepts it: an integer of at least 1 (``4.7``, ``4.0``, ``"4"``,
+    ``True`` and ``0`` are refused, as Keras refuses ``Dense(units=4.7)``). A missing or ``None``
+    value is ``default``; without one, a missing key is the ``KeyError`` the model reader reports."""
+    value = config.get(key) if default is not _REQUIRED else config[key]
+    if value is None and default is not _REQUIRED:
+        value = default
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidArgument(
+            f"layer {config.get('name')!r}: {key} must be a positive integer (as Keras requires), got {value!r}"
+        )
+    return value

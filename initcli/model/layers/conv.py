@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .base import Built, Shape, _channel_axis, _known, _tuple, _weight, initializer_of
+from .base import Built, Shape, _channel_axis, _known, _tuple, _weight, initializer_of, positive_int
 
 
 def _conv_output(config: dict[str, Any], shape: Shape, rank: int, filters: int, transpose: bool = False) -> Shape:
@@ -32,9 +32,9 @@ def _conv_output(config: dict[str, Any], shape: Shape, rank: int, filters: int, 
 
 def conv(rank: int) -> Callable[[dict[str, Any], Shape], Built]:
     def rule(config: dict[str, Any], shape: Shape) -> Built:
-        filters = int(config["filters"])
+        filters = positive_int(config, "filters")
         channels = _known(shape[_channel_axis(config, len(shape))], "channel dimension", config)
-        groups = int(config.get("groups", 1) or 1)
+        groups = positive_int(config, "groups", 1)
         kernel = (*_tuple(config["kernel_size"], rank), channels // groups, filters)
         weights = [_weight("kernel", kernel, initializer_of(config, "kernel_initializer", "glorot_uniform"))]
         if config.get("use_bias", True):
@@ -46,7 +46,7 @@ def conv(rank: int) -> Callable[[dict[str, Any], Shape], Built]:
 
 def conv_transpose(rank: int) -> Callable[[dict[str, Any], Shape], Built]:
     def rule(config: dict[str, Any], shape: Shape) -> Built:
-        filters = int(config["filters"])
+        filters = positive_int(config, "filters")
         channels = _known(shape[_channel_axis(config, len(shape))], "channel dimension", config)
         kernel = (*_tuple(config["kernel_size"], rank), filters, channels)
         weights = [_weight("kernel", kernel, initializer_of(config, "kernel_initializer", "glorot_uniform"))]
@@ -59,7 +59,7 @@ def conv_transpose(rank: int) -> Callable[[dict[str, Any], Shape], Built]:
 
 def depthwise_conv(rank: int) -> Callable[[dict[str, Any], Shape], Built]:
     def rule(config: dict[str, Any], shape: Shape) -> Built:
-        multiplier = int(config.get("depth_multiplier", 1))
+        multiplier = positive_int(config, "depth_multiplier", 1)
         channels = _known(shape[_channel_axis(config, len(shape))], "channel dimension", config)
         kernel = (*_tuple(config["kernel_size"], rank), channels, multiplier)
         weights = [_weight("kernel", kernel, initializer_of(config, "depthwise_initializer", "glorot_uniform"))]
@@ -74,8 +74,8 @@ def depthwise_conv(rank: int) -> Callable[[dict[str, Any], Shape], Built]:
 
 def separable_conv(rank: int) -> Callable[[dict[str, Any], Shape], Built]:
     def rule(config: dict[str, Any], shape: Shape) -> Built:
-        multiplier = int(config.get("depth_multiplier", 1))
-        filters = int(config["filters"])
+        multiplier = positive_int(config, "depth_multiplier", 1)
+        filters = positive_int(config, "filters")
         channels = _known(shape[_channel_axis(config, len(shape))], "channel dimension", config)
         depthwise = (*_tuple(config["kernel_size"], rank), channels, multiplier)
         pointwise = (*(1,) * rank, channels * multiplier, filters)

@@ -7,12 +7,22 @@ from typing import Any
 
 from ...errors import InvalidArgument
 from .. import einsum
-from .base import Built, Shape, UnknownShape, _known, _unsupported_option, _weight, initializer_of, with_einsum_axes
+from .base import (
+    Built,
+    Shape,
+    UnknownShape,
+    _known,
+    _unsupported_option,
+    _weight,
+    initializer_of,
+    positive_int,
+    with_einsum_axes,
+)
 
 
 def dense(config: dict[str, Any], shape: Shape) -> Built:
     _unsupported_option(config, "lora_rank", "LoRA")
-    units = int(config["units"])
+    units = positive_int(config, "units")
     fan_in = _known(shape[-1], "last dimension", config)
     weights = [_weight("kernel", (fan_in, units), initializer_of(config, "kernel_initializer", "glorot_uniform"))]
     if config.get("use_bias", True):
@@ -33,7 +43,7 @@ def einsum_dense(config: dict[str, Any], shape: Shape) -> Built:
 
 def embedding(config: dict[str, Any], shape: Shape) -> Built:
     _unsupported_option(config, "lora_rank", "LoRA")
-    size = (int(config["input_dim"]), int(config["output_dim"]))
+    size = (positive_int(config, "input_dim"), positive_int(config, "output_dim"))
     initializer = initializer_of(config, "embeddings_initializer", "uniform")
     weights = [_weight("embeddings", size, initializer)]
     if config.get("tie_weights") is False:  # ReversibleEmbedding: the same instance, so the same seed
@@ -76,7 +86,7 @@ def permute(config: dict[str, Any], shape: Shape) -> Built:
 
 
 def repeat_vector(config: dict[str, Any], shape: Shape) -> Built:
-    return Built([], (shape[0], int(config["n"]), shape[1]))
+    return Built([], (shape[0], positive_int(config, "n"), shape[1]))
 
 
 def merge(config: dict[str, Any], *shapes: Shape) -> Built:

@@ -17,7 +17,7 @@ from typing import Any
 
 from ...errors import InvalidArgument
 from ...initializers import STFT
-from .base import Built, Shape, _known, _weight
+from .base import Built, Shape, _known, _weight, positive_int
 
 AUGMENTATION_SAME_SHAPE = (
     "AugMix",
@@ -56,7 +56,7 @@ AUGMENTATION_SAME_SHAPE = (
 def image_size(config: dict[str, Any], shape: Shape) -> Built:
     """``Resizing``, ``CenterCrop``, ``RandomCrop``: the image's height and width become the config's."""
     out = list(shape)
-    height, width = int(config["height"]), int(config["width"])
+    height, width = positive_int(config, "height"), positive_int(config, "width")
     batched = len(shape) == 4
     first = (2 if batched else 1) if config.get("data_format") == "channels_first" else (1 if batched else 0)
     out[first], out[first + 1] = height, width
@@ -69,7 +69,7 @@ def discretization(config: dict[str, Any], shape: Shape) -> Built:
     if mode == "int":
         return Built([], shape)
     boundaries = config.get("bin_boundaries")
-    depth = len(boundaries) + 1 if boundaries is not None else int(config["num_bins"])
+    depth = len(boundaries) + 1 if boundaries is not None else positive_int(config, "num_bins")
     if mode == "one_hot":
         if shape and shape[-1] == 1 and len(shape) > 1:
             return Built([], (*shape[:-1], depth))
@@ -81,7 +81,7 @@ def discretization(config: dict[str, Any], shape: Shape) -> Built:
 
 def category_encoding(config: dict[str, Any], shape: Shape) -> Built:
     """``CategoryEncoding.compute_output_shape``: the last axis becomes ``num_tokens`` wide."""
-    tokens = int(config["num_tokens"])
+    tokens = positive_int(config, "num_tokens")
     if len(shape) == 0:
         return Built([], (tokens,))
     if config.get("output_mode", "multi_hot") == "one_hot" and (shape[-1] != 1 or len(shape) == 1):
@@ -91,8 +91,8 @@ def category_encoding(config: dict[str, Any], shape: Shape) -> Built:
 
 def mel_spectrogram(config: dict[str, Any], shape: Shape) -> Built:
     """``MelSpectrogram.compute_output_shape`` (weightless): ``(batch, num_mel_bins, frames)``."""
-    bins = int(config.get("num_mel_bins", 128))
-    stride = int(config.get("sequence_stride", 512))
+    bins = positive_int(config, "num_mel_bins", 128)
+    stride = positive_int(config, "sequence_stride", 512)
     length = shape[0] if len(shape) == 1 else shape[1]
     frames = None if length is None else (length + stride + 1) // stride
     return Built([], (bins, frames) if len(shape) == 1 else (shape[0], bins, frames))
@@ -105,9 +105,9 @@ def stft_spectrogram(config: dict[str, Any], shape: Shape) -> Built:
     from .conv import _conv_output
 
     mode = config.get("mode", "log")
-    frame_length = int(config["frame_length"])
-    step = int(config.get("frame_step") or frame_length // 2)
-    fft_length = int(config.get("fft_length") or 2 ** ceil(log2(frame_length)))
+    frame_length = positive_int(config, "frame_length")
+    step = positive_int(config, "frame_step", frame_length // 2)
+    fft_length = positive_int(config, "fft_length", 2 ** ceil(log2(frame_length)))
     kernel = (frame_length, 1, fft_length // 2 + 1)
     window, scaling, periodic = config.get("window", "hann"), config.get("scaling", "density"), config.get("periodic")
     weights = [

@@ -8,12 +8,12 @@ from typing import Any
 from ...errors import InvalidArgument
 from ...initializers import Ones
 from ..plan import Piece
-from .base import Built, BuiltWeight, Shape, _channel_axis, _known, _tuple, _weight, initializer_of
+from .base import Built, BuiltWeight, Shape, _channel_axis, _known, _tuple, _weight, initializer_of, positive_int
 from .conv import _conv_output
 
 
 def _cell_weights(config: dict[str, Any], fan_in: int, gates: int, prefix: str, sub: str) -> list[BuiltWeight]:
-    units = int(config["units"])
+    units = positive_int(config, "units")
     kernel = initializer_of(config, "kernel_initializer", "glorot_uniform")
     recurrent = initializer_of(config, "recurrent_initializer", "orthogonal")
     weights = [
@@ -37,7 +37,7 @@ _CELL_NAMES = {"LSTM": "lstm_cell", "GRU": "gru_cell", "SimpleRNN": "simple_rnn_
 
 
 def _rnn_output(config: dict[str, Any], shape: Shape) -> Shape:
-    units = int(config["units"])
+    units = positive_int(config, "units")
     return (shape[0], shape[1], units) if config.get("return_sequences", False) else (shape[0], units)
 
 
@@ -60,7 +60,7 @@ def _direction(
     if class_name in _GATES:
         prefix, sub = f"{direction}/", f"{direction}_layer/cell"
         weights = _cell_weights(inner_config, fan_in, _GATES[str(class_name)], prefix, sub)
-        return weights, {sub: _CELL_NAMES[str(class_name)]}, int(inner_config["units"])
+        return weights, {sub: _CELL_NAMES[str(class_name)]}, positive_int(inner_config, "units")
     if class_name == "RNN":
         weights, names, width = _generic_cells(inner_config, inner_config["cell"], fan_in)
         for weight in weights:
@@ -103,7 +103,7 @@ def bidirectional(config: dict[str, Any], shape: Shape) -> Built:
 
 def conv_lstm(rank: int) -> Callable[[dict[str, Any], Shape], Built]:
     def rule(config: dict[str, Any], shape: Shape) -> Built:
-        filters = int(config["filters"])
+        filters = positive_int(config, "filters")
         step = (shape[0], *shape[2:])  # one time step
         channels = _known(step[_channel_axis(config, len(step))], "channel dimension", config)
         size = _tuple(config["kernel_size"], rank)
@@ -149,7 +149,7 @@ def _generic_cells(
     config = cell.get("config") or {}
     if class_name in _CELL_GATES:
         weights = _cell_weights(config, fan_in, _CELL_GATES[class_name], "", "cell")
-        return weights, {"cell": str(config.get("name", _snake(str(class_name))))}, int(config["units"])
+        return weights, {"cell": str(config.get("name", _snake(str(class_name))))}, positive_int(config, "units")
     if class_name != "StackedRNNCells":
         raise InvalidArgument(
             f"layer {layer.get('name')!r}: RNN over a cell of class {class_name!r} is not supported by initcli; "
@@ -177,7 +177,7 @@ def _generic_cells(
         cell_name = str(inner_config.get("name", snake))
         weights += _cell_weights(inner_config, width, _CELL_GATES[str(inner_class)], f"{cell_name}/", sub)
         names[sub] = cell_name
-        width = int(inner_config["units"])
+        width = positive_int(inner_config, "units")
     return weights, names, width
 
 
