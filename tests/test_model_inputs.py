@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -463,3 +464,22 @@ def test_mutated_corpus_configs_are_planned_or_refused_in_one_line():
             text = str(error)
             assert "\n" not in text and not any(word in text for word in _PYTHON_WORDS), (path.name, place, text)
     assert refused > 200 and planned > 200  # both outcomes are exercised
+
+
+def test_an_hdf5_file_that_makes_the_library_loop_is_one_line(tmp_path, monkeypatch):
+    """A byte-mutated whole-model .h5 (kept in the corpus as it was found) on which HDF5 itself
+    never returns from reading model_config: the read runs in a child with a time limit, so the
+    command ends with one line instead of hanging."""
+    import time
+
+    from initcli.model import sources
+
+    monkeypatch.setattr(sources, "MODEL_CONFIG_SECONDS", 2.0)
+    shutil.copy(Path(__file__).parent / "model_corpus" / "damaged_loops.h5", tmp_path / "m.h5")
+    started = time.monotonic()
+    result = run_in_process(["model", "m.h5", "--dry-run"], tmp_path)
+    assert time.monotonic() - started < 30
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "did not finish in 2 s: the file is damaged" in lines[0], result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.h5"]

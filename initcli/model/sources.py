@@ -119,7 +119,25 @@ def _keras_archive(handle: Any, path: Path) -> tuple[bytes, str]:
     return data, f"{path}:config.json"
 
 
+MODEL_CONFIG_SECONDS = 30.0
+"""How long reading an HDF5 file's ``model_config`` may take before the file counts as damaged
+(some damaged files make the HDF5 library loop forever; see :mod:`initcli.reading.bounded`)."""
+
+
 def _hdf5_model_config(path: Path) -> str:
+    """The root ``model_config`` attribute of an HDF5 file, as text, read in a child process
+    with a time limit (:data:`MODEL_CONFIG_SECONDS`)."""
+    from ..reading.bounded import in_child
+
+    text = in_child(
+        lambda: _read_hdf5_model_config(path).encode("utf-8", "surrogatepass"),
+        MODEL_CONFIG_SECONDS,
+        f"reading the model_config of {str(path)!r}",
+    )
+    return text.decode("utf-8", "surrogatepass")
+
+
+def _read_hdf5_model_config(path: Path) -> str:
     """The root ``model_config`` attribute of an HDF5 file, as text (see the module)."""
     import h5py
 
