@@ -29,6 +29,7 @@ from typing import Any
 import click
 
 from ..errors import InitcliError, InvalidArgument
+from ..interrupts import ENDING, Terminated, install
 
 _STDOUT_WAS_CLOSED = False
 """Whether file descriptor 1 was closed when :func:`guard_standard_streams` ran."""
@@ -36,20 +37,7 @@ _STDOUT_WAS_CLOSED = False
 _FIXED_COMMANDS = ("list",)
 
 
-class Terminated(BaseException):
-    """SIGTERM, SIGHUP or SIGQUIT arrived: unwind like Ctrl-C, so that scratch files are removed."""
-
-    def __init__(self, signum: int = signal.SIGTERM) -> None:
-        super().__init__(signum)
-        self.signum = signum
-
-
-_ENDING_SIGNALS = {signal.SIGTERM: "terminated", signal.SIGHUP: "hung up", signal.SIGQUIT: "quit"}
-"""Signals that end a run after cleanup (exit 128 + number), with the word the error line says."""
-
-
-def _on_sigterm(signum: int, frame: Any) -> None:
-    raise Terminated(signum)
+_ENDING_SIGNALS = ENDING
 
 
 class BareCall(Exception):
@@ -161,8 +149,7 @@ class InitcliGroup(click.Group):
         extra.pop("standalone_mode", None)
         guard_standard_streams()
         if threading.current_thread() is threading.main_thread():
-            for ending in _ENDING_SIGNALS:
-                signal.signal(ending, _on_sigterm)
+            install()
         try:
             code = super().main(args=args, prog_name=prog_name or "initcli", standalone_mode=False, **extra)
             _flush_stdout()

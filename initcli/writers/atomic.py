@@ -64,6 +64,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from ..errors import ResourceError
+from ..interrupts import raise_if_pending
 
 NO_TMPFILE_ENV = "INITCLI_NO_TMPFILE"
 """Set to ``1`` to use named ``.part`` scratch files even where ``O_TMPFILE`` works (for tests)."""
@@ -507,6 +508,7 @@ def atomic_write(path: str | os.PathLike[str], *, force: bool, committed: Commit
         yield _WritebackHints(scratch)
         scratch.finish()
         with directory_lock(target.path):
+            raise_if_pending()  # a signal whose exception Python dropped still stops the commit
             replaced = scratch.commit(force=force)
             _sync_directory(target.directory)
             if committed is not None:
