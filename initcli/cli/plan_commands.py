@@ -179,8 +179,9 @@ def batch_command(config: str, **options: Any) -> None:
 def model_command(model: str, **options: Any) -> None:
     """Initialize every weight of a Keras model config, as Keras would, into one file.
 
-    MODEL is the JSON of model.to_json() or a .keras archive (only its
-    config.json is read). Shapes come from each layer's config; initializers
+    MODEL is the JSON of model.to_json() (Keras 3, 2 or 1), a tfjs model.json,
+    a .keras archive (only its config.json is read) or an .h5 saved by
+    model.save(). Shapes come from each layer's config; initializers
     from its *_initializer fields. Seeded initializers give exactly Keras's
     numbers; unseeded ones get seeds derived from --seed and the weight's path.
     A .keras output is a complete archive that keras.models.load_model() reads.

@@ -130,7 +130,7 @@ def _model_layers(model: dict[str, Any], prefix: str, path_prefix: str, model_dt
         if rule is None:
             raise InvalidArgument(
                 f"layer {name!r} of class {class_name!r} is not supported by initcli yet; "
-                "no file was written (see 'initcli model --help' for the supported layers)"
+                "no file was written (see 'initcli layers' for the supported layers)"
             )
         inputs = _input_shapes(entry, current)
         if inputs is None or (inputs and inputs[0] is None):
