@@ -389,34 +389,19 @@ def _functional(
 
 def _node_refs(node: Any, names: set[str]) -> list[tuple[str, int, int]]:
     """Every tensor a Keras 2 call node reads (positional, then in its kwargs)."""
-    refs: list[tuple[str, int, int]] = []
-
-    def walk(value: Any) -> None:
-        ref = _tensor_ref(value, names)
-        if ref is not None:
-            refs.append(ref)
-            if len(value) == 4:
-                walk(value[3])
-            return
-        if isinstance(value, list):
-            for item in value:
-                walk(item)
-        elif isinstance(value, dict):
-            for item in value.values():
-                walk(item)
-
-    walk(node)
-    unknown = _unknown_refs(node, names)
+    triples = _triples(node)
+    unknown = [t[0] for t in triples if t[0] not in names]
     if unknown:
         raise InvalidArgument(
             f"a call node reads {unknown[0]!r}, which is not a layer of the model; accepted: one of {sorted(names)[:8]}"
         )
-    return refs
+    return [(t[0], t[1], t[2]) for t in triples]
 
 
-def _unknown_refs(node: Any, names: set[str]) -> list[str]:
-    """Names in ``[name, int, int]`` triples of a node that are no layer of the model."""
-    found: list[str] = []
+def _triples(node: Any) -> list[list[Any]]:
+    """Every ``["layer", node, tensor]`` (optionally with a kwargs dict, itself searched) in a
+    Keras 2 call node, in order."""
+    found: list[list[Any]] = []
 
     def walk(value: Any) -> None:
         if (
@@ -426,8 +411,7 @@ def _unknown_refs(node: Any, names: set[str]) -> list[str]:
             and isinstance(value[1], int)
             and isinstance(value[2], int)
         ):
-            if value[0] not in names:
-                found.append(value[0])
+            found.append(value)
             if len(value) == 4:
                 walk(value[3])
             return
