@@ -265,16 +265,21 @@ def _is_legacy_node(node: Any) -> bool:
 
 def _tensor_ref(value: Any, names: set[str]) -> tuple[str, int, int] | None:
     """``["layer", node, tensor]`` (optionally with a kwargs dict) naming a layer of the model."""
-    if (
+    if _is_triple(value) and value[0] in names:
+        return value[0], value[1], value[2]
+    return None
+
+
+def _is_triple(value: Any) -> bool:
+    """Whether ``value`` has the shape of a Keras 2 tensor reference: ``["layer", node, tensor]``,
+    optionally with a kwargs dict."""
+    return (
         isinstance(value, list)
         and len(value) in (3, 4)
         and isinstance(value[0], str)
-        and value[0] in names
         and isinstance(value[1], int)
         and isinstance(value[2], int)
-    ):
-        return value[0], value[1], value[2]
-    return None
+    )
 
 
 def _own_input_node(entry: dict[str, Any]) -> bool:
@@ -288,13 +293,7 @@ def _own_input_node(entry: dict[str, Any]) -> bool:
 
 def _shift_refs(value: Any, shifted: set[str]) -> Any:
     """Keras 2 references to nested models' call nodes, renumbered as Keras 3 numbers them."""
-    if (
-        isinstance(value, list)
-        and len(value) in (3, 4)
-        and isinstance(value[0], str)
-        and isinstance(value[1], int)
-        and isinstance(value[2], int)
-    ):
+    if _is_triple(value):
         if value[0] in shifted:
             if value[1] < 1:
                 raise InvalidArgument(
@@ -404,13 +403,7 @@ def _triples(node: Any) -> list[list[Any]]:
     found: list[list[Any]] = []
 
     def walk(value: Any) -> None:
-        if (
-            isinstance(value, list)
-            and len(value) in (3, 4)
-            and isinstance(value[0], str)
-            and isinstance(value[1], int)
-            and isinstance(value[2], int)
-        ):
+        if _is_triple(value):
             found.append(value)
             if len(value) == 4:
                 walk(value[3])
