@@ -48,3 +48,14 @@ def h5_datasets(path: Path) -> dict[str, tuple[int, ...]]:
     with h5py.File(path) as handle:
         handle.visititems(lambda name, obj: found.__setitem__(name, obj.shape) if hasattr(obj, "shape") else None)
     return found
+
+
+def json_paths(value, prefix=()):
+    """Every path (tuple of keys and indices) into a JSON-like value, the value itself first."""
+    yield prefix
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from json_paths(item, (*prefix, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from json_paths(item, (*prefix, index))

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from .helpers import run_in_process
+from .helpers import json_paths, run_in_process
 
 INPUTS_TRIED: list[str] = []
 
@@ -199,20 +199,10 @@ def _mutate(value, path, replacement):
     return copy
 
 
-def _paths(value, prefix=()):
-    yield prefix
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield from _paths(item, (*prefix, key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _paths(item, (*prefix, index))
-
-
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_fuzzed_model_configs(tmp_path_factory, model_config, data):
-    paths = list(_paths(model_config))
+    paths = list(json_paths(model_config))
     where = data.draw(st.sampled_from(paths[1:]))
     _dry_run_is_clean(tmp_path_factory, "model", "m.json", _mutate(model_config, where, data.draw(JSON_VALUES)))
 

@@ -25,7 +25,7 @@ import pytest
 from initcli.model.legacy_configs import normalize
 from initcli.model.sources import load_model_config
 
-from .helpers import run_in_process, run_subprocess
+from .helpers import json_paths, run_in_process, run_subprocess
 
 CORPUS = Path(__file__).resolve().parent / "model_corpus"
 EXPECTED: dict[str, dict] = json.loads((CORPUS / "expected.json").read_text())
@@ -426,16 +426,6 @@ _WRONG_VALUES = [None, 0, -1, 1.5, "x", "4", [], {}, [1], {"a": 1}, True, [None]
 _PYTHON_WORDS = ("Error", "object has no attribute", "unhashable", "not subscriptable", "NoneType", "int()")
 
 
-def _paths(value, prefix=()):
-    yield prefix
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield from _paths(item, (*prefix, key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _paths(item, (*prefix, index))
-
-
 def test_mutated_corpus_configs_are_planned_or_refused_in_one_line():
     """1,000 corpus configs with one to three values replaced by values of other kinds (or keys
     deleted), fixed seed: each is planned or refused with initcli's own one-line error, never a
@@ -453,7 +443,7 @@ def test_mutated_corpus_configs_are_planned_or_refused_in_one_line():
     for _ in range(1000):
         path = rng.choice(files)
         config = copy.deepcopy(originals[path])
-        places = list(_paths(config))[1:]
+        places = list(json_paths(config))[1:]
         for _ in range(rng.randint(1, 3)):
             place = rng.choice(places)
             parent = config
