@@ -104,6 +104,8 @@ def _model_layers(model: dict[str, Any], prefix: str, path_prefix: str, model_dt
         class_name = entry.get("class_name")
         layer_config = entry.get("config") or {}
         name = layer_config.get("name") or to_snake_case(str(class_name))
+        if is_ops_node(entry):
+            continue  # a keras.ops call in a Functional graph: not a layer, no weights, no group
         if class_name == "InputLayer":
             shape = layer_config.get("batch_shape") or layer_config.get("batch_input_shape")
             current = tuple(shape) if shape else current
@@ -178,6 +180,16 @@ def _model_layers(model: dict[str, Any], prefix: str, path_prefix: str, model_dt
     return plans
 
 
+def is_ops_node(entry: dict[str, Any]) -> bool:
+    """A ``keras.ops`` call recorded in a Functional graph (``x + 3.0``, ``ops.reshape``, the mask of
+    ``Embedding(mask_zero=True)``): Keras 3 saves it as an entry whose ``module`` is
+    ``keras.src.ops.*``.  It is an ``Operation``, not a ``Layer``: it holds no weights and is left out
+    of ``model.layers``, so it takes no ``.weights.h5`` group and no per-class counter (its class
+    names, ``Add``, ``Multiply``, ``Reshape``, are those of layers: the module tells them apart)."""
+    module = entry.get("module")
+    return isinstance(module, str) and (module.startswith("keras.src.ops.") or module.startswith("keras.ops"))
+
+
 def _check_shapes(name: str, class_name: str, inputs: Any, built: Built) -> None:
     """A weight or output dimension below 1 means the config cannot be built (Keras refuses it too)."""
     for weight in built.weights:
@@ -209,6 +221,8 @@ def _input_shapes(entry: dict[str, Any], current: Any) -> list[tuple[int | None,
         return [tuple(shape)]
     if "shapes_dict" in build:
         shapes = build["shapes_dict"]
+        if "sequences_shape" in shapes:  # an RNN called with initial_state: build(sequences_shape, ...)
+            return [tuple(shapes["sequences_shape"])]
         ordered = [shapes.get("query_shape"), shapes.get("value_shape"), shapes.get("key_shape")]
         return [tuple(s) if s is not None else None for s in ordered]  # type: ignore[misc]
     nodes = entry.get("inbound_nodes") or []
