@@ -13,12 +13,19 @@ config's ``layers`` list.  This module replays it:
    the largest of its nodes';
 3. layers sorted by depth, deepest first, ties by first-seen number; inputs
    unconnected to the outputs come last (depth 0, number -1).
+
+A graph Keras refuses to rebuild is refused here, in one line naming the
+layer: a call node reading a layer the model does not have (Keras: "Unknown
+layer"), ``input_layers``/``output_layers`` naming one (Keras: "could not find
+layer"), and a cycle (Keras: "the graph ... has loops").
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from typing import Any
+
+from ..errors import InvalidArgument
 
 Node = tuple[str, int]
 
@@ -45,11 +52,27 @@ def _triples(value: Any) -> list[tuple[str, int, int]]:
     return [(v[0], int(v[1]), int(v[2])) for v in value]
 
 
+def _check_known(tensors: list[tuple[str, int, int]], by_name: dict[Any, Any], what: str, keras: str) -> None:
+    """Every tensor's layer is a layer of the model, or one line naming the first that is not."""
+    for layer, _, _ in tensors:
+        if layer not in by_name:
+            known = sorted(str(name) for name in by_name)
+            shown = ", ".join(repr(name) for name in known[:8]) + (", ..." if len(known) > 8 else "")
+            raise InvalidArgument(
+                f"{what} {layer!r}, which is not a layer of the model (Keras refuses it: {keras}); "
+                f"accepted: one of {shown}"
+            )
+
+
 def functional_layer_order(config: dict[str, Any]) -> list[dict[str, Any]] | None:
     """The layer entries of a Functional model config in Keras's ``model.layers`` order,
-    or ``None`` if the config's graph cannot be read (then the list order is used)."""
+    or ``None`` if the config's graph cannot be read (then the list order is used).
+
+    :raises InvalidArgument: the graph names a layer the model does not have, or has a cycle."""
     try:
         return _order(config)
+    except InvalidArgument:
+        raise
     except (TypeError, ValueError, KeyError, IndexError, AttributeError, RecursionError):
         return None
 
@@ -64,9 +87,12 @@ def _order(config: dict[str, Any]) -> list[dict[str, Any]] | None:
             _history(node.get("args", []), tensors)
             _history(node.get("kwargs", {}), tensors)
             inputs_of[(name, index)] = tensors
+            _check_known(tensors, by_name, f"layer {name!r}: its call node {index} reads", "Unknown layer")
     model_inputs = set(_triples(config.get("input_layers")))
     outputs = _triples(config.get("output_layers"))
-    if not outputs or any(layer not in by_name for layer, _, _ in outputs):
+    _check_known(list(model_inputs), by_name, "the model's input_layers name", "could not find layer")
+    _check_known(outputs, by_name, "the model's output_layers name", "could not find layer")
+    if not outputs:
         return None
     finished: set[Node] = set()
     in_progress: set[Node] = set()
@@ -83,7 +109,11 @@ def _order(config: dict[str, Any]) -> list[dict[str, Any]] | None:
             finished.add(node)
             return
         if node in in_progress:
-            raise ValueError(f"layer {layer!r} is part of a cycle")
+            raise InvalidArgument(
+                f"layer {layer!r}: its call node {node_index} reads its own output through the graph (a cycle; "
+                "Keras refuses it: the graph of the Functional model has loops); accepted: a graph that runs from "
+                "the inputs to the outputs"
+            )
         first_seen.setdefault(layer, len(first_seen))
         in_progress.add(node)
         if not is_input:
@@ -96,6 +126,8 @@ def _order(config: dict[str, Any]) -> list[dict[str, Any]] | None:
     try:
         for output in outputs:
             visit(output)
+    except InvalidArgument:
+        raise
     except (ValueError, KeyError, RecursionError):
         return None
     in_graph = set(ordered_nodes)

@@ -25,6 +25,7 @@ from ..dtypes import resolve_dtype
 from ..errors import InvalidArgument
 from ..initializers.registry import to_snake_case
 from . import sources
+from .config_checks import check_model_config
 from .functional_order import functional_layer_order
 from .layers import RULES, Built
 from .legacy_configs import WEIGHTLESS_OPS, normalize
@@ -42,6 +43,7 @@ def plan_from_keras_config(config: dict[str, Any]) -> ModelPlan:
     """The plan of every weight of the model described by ``config`` (Keras 1, 2 or 3 form:
     see :mod:`initcli.model.legacy_configs`); the plan keeps the Keras 3 form of the config."""
     try:
+        check_model_config(config)
         config = normalize(config)
         inner = config.get("config") or {}
         name = inner.get("name", "model")
@@ -116,7 +118,6 @@ def _model_layers(model: dict[str, Any], prefix: str, path_prefix: str, model_dt
         if class_name == "InputLayer":
             plans.append(layer)
             continue
-        dtype = resolve_dtype(_dtype_of(layer_config, model_dtype))
         if class_name in MODEL_CLASSES:
             for sub in _model_layers(entry, f"{h5_object}/", f"{path_prefix}{name}/", model_dtype):
                 layer.weights.extend(sub.weights)
@@ -154,6 +155,8 @@ def _model_layers(model: dict[str, Any], prefix: str, path_prefix: str, model_dt
                 "for sizes, strides and rates)"
             ) from None
         _check_shapes(name, str(class_name), inputs, built)
+        # a weightless layer's dtype (Hashing's int64, a lookup's string) names no weight
+        dtype = resolve_dtype(_dtype_of(layer_config, model_dtype)) if built.weights else np.dtype("float32")
         current = built.output
         per_object: dict[str, int] = {}
         for sub_path, sub_name in built.sub_names.items():

@@ -60,10 +60,14 @@ from .preprocessing import (
     FOREIGN_CODE,
     category_encoding,
     discretization,
+    hashed_crossing,
+    hashing,
     image_size,
+    lookup,
     mel_spectrogram,
     refuse,
     stft_spectrogram,
+    text_vectorization,
 )
 from .recurrent import bidirectional, conv_lstm, generic_rnn, rnn
 from .wrappers import spectral_normalization, time_distributed
@@ -170,6 +174,11 @@ RULES: dict[str, Callable[..., Built]] = {
     **{f"Adaptive{kind}Pooling{rank}D": adaptive_pooling(rank) for kind in ("Average", "Max") for rank in (1, 2, 3)},
     "MelSpectrogram": mel_spectrogram,
     "STFTSpectrogram": stft_spectrogram,
+    "Hashing": hashing,
+    "HashedCrossing": hashed_crossing,
+    "IntegerLookup": lookup("IntegerLookup"),
+    "StringLookup": lookup("StringLookup"),
+    "TextVectorization": text_vectorization,
     **{name: refuse(name) for name in FOREIGN_CODE},
     # keras.applications' own layer classes
     "LayerScale": layer_scale,

@@ -153,3 +153,149 @@ def refuse(class_name: str) -> Callable[..., Built]:
         )
 
     return rule
+
+
+def _encoded(mode: str, shape: Shape, depth: int | None, name: str) -> Shape:
+    """The output shape of Keras's categorical encodings (``Hashing``, the lookup layers): ``int`` keeps
+    the shape; ``one_hot`` encodes each element (a last axis of 1 is replaced); ``multi_hot``, ``count``
+    and ``tf_idf`` turn the last (sample) axis into a ``depth``-wide one."""
+    if mode == "int":
+        return shape
+    if mode not in ("one_hot", "multi_hot", "count", "tf_idf"):
+        raise InvalidArgument(
+            f"layer {name!r}: output_mode {mode!r} is not one Keras takes; accepted: int, one_hot, multi_hot, "
+            "count, tf_idf"
+        )
+    if len(shape) == 0:
+        return (depth,)
+    if mode == "one_hot" and not (len(shape) > 1 and shape[-1] == 1):
+        return (*shape, depth)
+    return (*shape[:-1], depth)
+
+
+def hashing(config: dict[str, Any], shape: Shape) -> Built:
+    """``Hashing`` (weightless: Keras writes no variables): ``compute_output_shape`` keeps the shape
+    for ``int`` and gives the last axis ``num_bins`` entries otherwise (``one_hot`` too: Keras's
+    symbolic shape replaces the last axis whatever its size)."""
+    bins = positive_int(config, "num_bins")
+    mode = config.get("output_mode", "int")
+    if mode not in ("int", "one_hot", "multi_hot", "count"):
+        raise InvalidArgument(
+            f"layer {config.get('name')!r}: output_mode {mode!r} is not one Hashing takes; accepted: int, one_hot, "
+            "multi_hot, count"
+        )
+    if mode == "int":
+        return Built([], shape)
+    return Built([], (*shape[:-1], bins) if shape else (bins,))
+
+
+def hashed_crossing(config: dict[str, Any], *shapes: Shape) -> Built:
+    """``HashedCrossing`` (weightless) over its two inputs of one shape: ``compute_output_shape``."""
+    name = config.get("name")
+    bins = positive_int(config, "num_bins")
+    if len(shapes) != 2:
+        raise InvalidArgument(f"layer {name!r} (HashedCrossing): it takes 2 inputs, its call has {len(shapes)}")
+    first, second = shapes
+    if first and second and first[-1] != second[-1]:
+        raise InvalidArgument(
+            f"layer {name!r} (HashedCrossing): its inputs {tuple(first)} and {tuple(second)} differ in the last "
+            "axis (Keras refuses it); accepted: two inputs of one shape"
+        )
+    mode = config.get("output_mode", "int")
+    if mode not in ("int", "one_hot"):
+        raise InvalidArgument(
+            f"layer {name!r}: output_mode {mode!r} is not one HashedCrossing takes; accepted: int, one_hot"
+        )
+    if not first:
+        return Built([], () if mode == "int" else (bins,))
+    if mode == "int":
+        return Built([], first)
+    if first[-1] != 1:
+        return Built([], (*first, bins))
+    return Built([], (*first[:-1], bins))
+
+
+LOOKUP_SPECIAL = {"StringLookup": "[UNK]", "IntegerLookup": -1}
+"""Each lookup class's default OOV token."""
+
+
+def _vocabulary(config: dict[str, Any], class_name: str) -> list[Any]:
+    """The vocabulary written in a lookup layer's config, or one line saying why initcli cannot proceed."""
+    name = config.get("name")
+    vocabulary = config.get("vocabulary")
+    if config.get("output_mode") == "tf_idf":
+        raise InvalidArgument(
+            f"layer {name!r} ({class_name}): output_mode 'tf_idf' keeps its idf_weights in the weights file as "
+            "data (inverse document frequencies of a corpus), not an initial value, so initcli does not write "
+            "them; accepted: output_mode int, one_hot, multi_hot or count"
+        )
+    if vocabulary is None:
+        raise InvalidArgument(
+            f"layer {name!r} ({class_name}): its config has no vocabulary (an adapted layer keeps it as an asset "
+            "of the .keras file, which a config does not carry); the vocabulary is data, not an initial value, so "
+            "initcli cannot write it; accepted: the layer built with vocabulary=[...] in its config"
+        )
+    if isinstance(vocabulary, str):
+        raise InvalidArgument(
+            f"layer {name!r} ({class_name}): its vocabulary is the file {vocabulary!r}, which initcli does not read "
+            "(Keras reads it only outside safe mode); accepted: the vocabulary as a list in the config"
+        )
+    if not isinstance(vocabulary, list):
+        raise InvalidArgument(
+            f"layer {name!r} ({class_name}): vocabulary {vocabulary!r} is not a list; accepted: a list of tokens"
+        )
+    return vocabulary
+
+
+def _lookup_depth(config: dict[str, Any], vocabulary: list[Any], oov_token: Any) -> int:
+    """``IndexLookup``'s vocabulary size outside ``int`` mode: ``max_tokens`` with ``pad_to_max_tokens``,
+    else the OOV indices plus the tokens (the vocabulary without a leading run of OOV tokens)."""
+    if config.get("pad_to_max_tokens") and config.get("max_tokens") is not None:
+        return positive_int(config, "max_tokens")
+    size = config.get("vocabulary_size")
+    if isinstance(size, int) and not isinstance(size, bool) and size > 0:
+        return size
+    oov = config.get("num_oov_indices", 1)
+    if isinstance(oov, bool) or not isinstance(oov, int) or oov < 0:
+        raise InvalidArgument(
+            f"layer {config.get('name')!r}: num_oov_indices {oov!r} is not a count; accepted: an integer of at least 0"
+        )
+    special = [config.get("oov_token", oov_token)] * oov
+    tokens = vocabulary[oov:] if vocabulary[:oov] == special else vocabulary
+    return oov + len(tokens)
+
+
+def lookup(class_name: str) -> Callable[..., Built]:
+    """``StringLookup`` / ``IntegerLookup`` with its vocabulary in the config: weightless (Keras's
+    ``save_own_variables`` writes only ``tf_idf``'s idf_weights, and no asset when the vocabulary is in
+    the config); ``compute_output_shape`` per ``output_mode``."""
+
+    def rule(config: dict[str, Any], shape: Shape) -> Built:
+        vocabulary = _vocabulary(config, class_name)
+        mode = config.get("output_mode", "int")
+        depth = None if mode == "int" else _lookup_depth(config, vocabulary, LOOKUP_SPECIAL[class_name])
+        return Built([], _encoded(mode, shape, depth, str(config.get("name"))))
+
+    return rule
+
+
+def text_vectorization(config: dict[str, Any], shape: Shape) -> Built:
+    """``TextVectorization`` with its vocabulary in the config: weightless, with the group of its
+    ``_lookup_layer`` (a ``StringLookup``); ``compute_output_shape``: ``int`` gives
+    ``(batch, output_sequence_length)``, the other modes its lookup's encoding of the split tokens."""
+    vocabulary = _vocabulary(config, "TextVectorization")
+    mode = config.get("output_mode", "int")
+    sub_names = {"_lookup_layer": "string_lookup"}
+    if mode == "int":
+        length = config.get("output_sequence_length")
+        if length is not None:
+            length = positive_int(config, "output_sequence_length")
+        return Built([], (shape[0] if shape else None, length), sub_names)
+    tokens: Shape = tuple(shape)
+    if config.get("split", "whitespace") is None:
+        if len(tokens) <= 1:
+            tokens = (*tokens, 1)
+    else:
+        tokens = (*tokens, None)
+    depth = _lookup_depth(config, vocabulary, "[UNK]")
+    return Built([], _encoded(mode, tokens, depth, str(config.get("name"))), sub_names)
