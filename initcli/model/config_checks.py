@@ -104,12 +104,12 @@ def _check_shapes(value: Any, where: str) -> None:
         if isinstance(value, str | float | bool):
             raise InvalidArgument(f"{where} is {value!r}, not a shape; accepted: a list of dimensions, {ACCEPTED}")
         return
-    if all(not isinstance(item, list | dict) for item in value):
+    if value and all(isinstance(item, list | dict) for item in value):  # one shape per input
         for item in value:
-            _check_dimension(item, value, where)
+            _check_shapes(item, where)
         return
     for item in value:
-        _check_shapes(item, where)
+        _check_dimension(item, value, where)
 
 
 def _check_dimension(dim: Any, shape: Any, where: str) -> None:
@@ -121,7 +121,7 @@ def _check_dimension(dim: Any, shape: Any, where: str) -> None:
             f"it as {int(dim)}); {ACCEPTED}"
         )
     if not isinstance(dim, int):
-        kind = {float: "a float", str: "a string"}.get(type(dim), "not a number")
+        kind = {float: "a float", str: "a string", list: "a list", dict: "an object"}.get(type(dim), "not a number")
         raise InvalidArgument(
             f"{where} {_show(shape)}: dimension {_show(dim)} is {kind} (Keras refuses it: cannot convert to a "
             f"shape); {ACCEPTED}"

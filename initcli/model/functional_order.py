@@ -95,7 +95,7 @@ def _order(config: dict[str, Any]) -> list[dict[str, Any]] | None:
     if not outputs:
         return None
     finished: set[Node] = set()
-    in_progress: set[Node] = set()
+    in_progress: list[Node] = []  # the path from an output to the node being visited
     ordered_nodes: list[Node] = []
     first_seen: dict[str, int] = {}
 
@@ -109,18 +109,19 @@ def _order(config: dict[str, Any]) -> list[dict[str, Any]] | None:
             finished.add(node)
             return
         if node in in_progress:
+            loop = [name for name, _ in in_progress[in_progress.index(node) + 1 :]][::-1]
+            chain = " -> ".join(repr(name) for name in [layer, *loop, layer])
             raise InvalidArgument(
-                f"layer {layer!r}: its call node {node_index} reads its own output through the graph (a cycle; "
-                "Keras refuses it: the graph of the Functional model has loops); accepted: a graph that runs from "
-                "the inputs to the outputs"
+                f"layer {layer!r} reads its own output: {chain} is a cycle (Keras refuses it: the graph of the "
+                "Functional model has loops); accepted: a graph that runs from the inputs to the outputs"
             )
         first_seen.setdefault(layer, len(first_seen))
-        in_progress.add(node)
+        in_progress.append(node)
         if not is_input:
             for parent in inputs_of.get(node, []):
                 visit(parent)
         finished.add(node)
-        in_progress.discard(node)
+        in_progress.pop()
         ordered_nodes.append(node)
 
     try:
