@@ -528,19 +528,9 @@ def test_layers_running_foreign_code_are_refused_in_one_line(keras, tmp_path, cl
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json"]
 
 
-KNOWN_MISSING = {
-    # need TensorFlow (not installed with Keras's numpy backend), so no test can build them here
-    "Hashing",
-    "HashedCrossing",
-    "IntegerLookup",
-    "StringLookup",
-    "TextVectorization",
-    # cells: used inside RNN (and StackedRNNCells), which have rules; not as layers of their own
-    "LSTMCell",
-    "GRUCell",
-    "SimpleRNNCell",
-    "StackedRNNCells",
-}
+KNOWN_MISSING: set[str] = set()
+# every canonical keras.layers class has a rule: the lookup and hashing layers (which need TensorFlow)
+# are tested in tests/test_lookup_layers.py, the cells called by themselves in tests/test_cell_layers.py
 """Canonical ``keras.layers`` classes without a rule, each with its reason."""
 
 

@@ -69,7 +69,7 @@ from .preprocessing import (
     stft_spectrogram,
     text_vectorization,
 )
-from .recurrent import bidirectional, conv_lstm, generic_rnn, rnn
+from .recurrent import bidirectional, cell, conv_lstm, generic_rnn, rnn, stacked_cells
 from .wrappers import spectral_normalization, time_distributed
 
 __all__ = ["FOREIGN_CODE", "RULES", "Built", "BuiltWeight", "Shape", "initializer_of", "with_einsum_axes"]
@@ -165,6 +165,10 @@ RULES: dict[str, Callable[..., Built]] = {
     "Dot": dot,
     "Lambda": lambda_layer,
     "RNN": generic_rnn,
+    "LSTMCell": cell("LSTMCell"),
+    "GRUCell": cell("GRUCell"),
+    "SimpleRNNCell": cell("SimpleRNNCell"),
+    "StackedRNNCells": stacked_cells,
     "Resizing": image_size,
     "CenterCrop": image_size,
     "RandomCrop": image_size,

@@ -6,6 +6,14 @@
 layer with weights), ``weightless`` (it never does; nothing of it is in a
 weights file) or ``refused`` (it runs code or files initcli cannot see: an
 error naming the layer and the reason).
+
+The cells (``LSTMCell``, ``GRUCell``, ``SimpleRNNCell``, ``StackedRNNCells``) are listed with weights:
+inside ``RNN`` and called by themselves in a Functional model (``cell(x, states)``, which Keras 3
+saves and loads) they build the same weights.  The lookup and hashing layers (``Hashing``,
+``HashedCrossing``, ``IntegerLookup``, ``StringLookup``, ``TextVectorization``; Keras runs them on
+TensorFlow) are weightless: a vocabulary written in the config is no weight, and a vocabulary
+that is not (an adapted layer's, kept as an asset of the ``.keras`` file) or ``tf_idf``'s
+idf_weights are data, refused in one line.
 """
 
 from __future__ import annotations
@@ -37,6 +45,10 @@ WITH_WEIGHTS = frozenset(
         "GRU",
         "SimpleRNN",
         "RNN",
+        "LSTMCell",
+        "GRUCell",
+        "SimpleRNNCell",
+        "StackedRNNCells",
         "Bidirectional",
         "ConvLSTM1D",
         "ConvLSTM2D",

@@ -1,4 +1,5 @@
-"""Recurrent layers: LSTM, GRU, SimpleRNN, Bidirectional and ConvLSTM1D/2D/3D."""
+"""Recurrent layers: LSTM, GRU, SimpleRNN, generic RNN over cells, the cells called by themselves,
+Bidirectional and ConvLSTM1D/2D/3D."""
 
 from __future__ import annotations
 
@@ -189,3 +190,36 @@ def generic_rnn(config: dict[str, Any], shape: Shape) -> Built:
     weights, names, width = _generic_cells(config, config["cell"], fan_in)
     output = (shape[0], shape[1], width) if config.get("return_sequences", False) else (shape[0], width)
     return Built(weights, output, names)
+
+
+def cell(class_name: str) -> Callable[..., Built]:
+    """``LSTMCell``, ``GRUCell`` or ``SimpleRNNCell`` called by itself in a Functional model
+    (``cell(x, states)``, which Keras 3 saves and loads): the weights it builds inside ``RNN``
+    (``kernel``, ``recurrent_kernel``, ``bias``), in the layer's own group; it returns its output and
+    its new states, each ``(batch, units)`` (an LSTM cell has two states)."""
+
+    def rule(config: dict[str, Any], *shapes: Shape) -> Built:
+        if not shapes:
+            raise InvalidArgument(f"layer {config.get('name')!r} ({class_name}): its input shape is unknown")
+        shape = shapes[0]
+        fan_in = _known(shape[-1], "feature dimension", config)
+        weights = _cell_weights(config, fan_in, _CELL_GATES[class_name], "", "")
+        step = (shape[0], positive_int(config, "units"))
+        return Built(weights, [step] * (3 if class_name == "LSTMCell" else 2))
+
+    return rule
+
+
+def stacked_cells(config: dict[str, Any], *shapes: Shape) -> Built:
+    """``StackedRNNCells`` called by itself (``cells(x, states)``): its cells' weights as inside
+    ``RNN``, under ``cells/<class>`` with a per-class counter; the output is the last cell's."""
+    if not shapes:
+        raise InvalidArgument(f"layer {config.get('name')!r} (StackedRNNCells): its input shape is unknown")
+    shape = shapes[0]
+    fan_in = _known(shape[-1], "feature dimension", config)
+    entry = {"class_name": "StackedRNNCells", "config": config}
+    weights, names, width = _generic_cells(config, entry, fan_in)
+    for weight in weights:
+        weight.sub = weight.sub.removeprefix("cell/")
+    sub_names = {sub.removeprefix("cell/"): name for sub, name in names.items() if sub != "cell"}
+    return Built(weights, (shape[0], width), sub_names)
