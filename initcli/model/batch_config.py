@@ -19,7 +19,8 @@ A config lists a model's layers in order::
 optionally ``seed`` and ``dtype``.  For a class initcli knows (see
 :mod:`initcli.model.catalog`) the weights are put in Keras's order and
 unknown weight names are errors; for any other class they are kept in the
-order given.
+order given, unless its name is a near miss of a known class (``dense``,
+``Conv2d``, ``BatchNormalisation``): that is an error suggesting the class.
 
 Each weight's path is ``<layer name>/<weight name>``; its seed is the
 ``seed`` of its spec, else the seed in its initializer config, else derived
@@ -39,7 +40,7 @@ from ..initializers import get
 from ..initializers.registry import to_snake_case
 from ..shapes import normalize_shape
 from ..streams import check_seed
-from .catalog import slots_for
+from .catalog import near_class, slots_for
 from .config_files import read_document
 from .plan import LayerPlan, ModelPlan, Piece, WeightPlan, h5_group
 
@@ -93,6 +94,12 @@ def _layer(entry: Any, at: str, dtype: np.dtype, counters: dict[str, int], names
     class_name = entry.get("class")
     if not isinstance(class_name, str) or not class_name:
         raise InvalidArgument(f"{at}: 'class' is missing; give the Keras layer class, e.g. Dense")
+    near = near_class(class_name)
+    if near is not None:
+        raise InvalidArgument(
+            f"{at}: class {class_name!r} is not a Keras layer class; did you mean {near!r}? (a class initcli does "
+            "not know gets neither Keras's weight order nor its group name)"
+        )
     layer_name = entry.get("name") or to_snake_case(class_name)
     if not isinstance(layer_name, str) or "/" in layer_name:
         raise InvalidArgument(f"{at}: name {layer_name!r} must be a string without '/'")

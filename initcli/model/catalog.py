@@ -9,6 +9,10 @@ trainable, so the file loads whatever order the config lists them in.
 Weights a layer does not have in a given configuration (``bias`` with
 ``use_bias=False``, ``beta`` with ``center=False``) are simply left out, and
 the remaining ones are numbered in order, as Keras does.
+
+A class name that is a near miss of a class initcli knows (``dense``, ``Conv2d``,
+``BatchNormalisation``) is a misspelling, not a class of the user's own: :func:`near_class`
+finds the class meant, and the readers refuse the name with it as a suggestion.
 """
 
 from __future__ import annotations
@@ -87,3 +91,40 @@ SLOTS: dict[str, tuple[Slot, ...]] = {
 def slots_for(class_name: str) -> tuple[Slot, ...] | None:
     """The slots of ``class_name``, or ``None`` for a class initcli does not know."""
     return SLOTS.get(class_name)
+
+
+def _fold(name: str) -> str:
+    """A class name without case and underscores: ``batch_normalization`` and ``BatchNormalization`` agree."""
+    return name.replace("_", "").lower()
+
+
+def known_classes() -> list[str]:
+    """Every Keras class name initcli knows: the layer rules, ``InputLayer`` and the model classes."""
+    from .layers import RULES
+    from .layers.listing import MODELS
+
+    return sorted({*RULES, *MODELS})
+
+
+def near_class(class_name: str) -> str | None:
+    """The known class ``class_name`` is a near miss of (``dense``, ``Conv2d``, ``BatchNormalisation``,
+    ``LSTMcell``), or ``None`` for a known class or one far from every known class (a class of the
+    user's own).  A match ignoring case and underscores comes first, then the closest of
+    :func:`difflib.get_close_matches` on those folded names (similarity at least 0.85, so a
+    custom ``MyDense`` is no near miss of ``Dense``)."""
+    import difflib
+
+    known = known_classes()
+    if class_name in known:
+        return None
+    folded = {_fold(name): name for name in known}
+    if _fold(class_name) in folded:
+        return folded[_fold(class_name)]
+    close = difflib.get_close_matches(_fold(class_name), list(folded), n=1, cutoff=0.85)
+    return folded[close[0]] if close else None
+
+
+def class_hint(class_name: str) -> str:
+    """``"; did you mean 'Dense'?"`` for a near miss of a known class, else ``""``."""
+    near = near_class(class_name)
+    return f"; did you mean {near!r}?" if near else ""

@@ -25,6 +25,7 @@ from ..dtypes import resolve_dtype
 from ..errors import InvalidArgument
 from ..initializers.registry import to_snake_case
 from . import sources
+from .catalog import class_hint
 from .config_checks import check_model_config
 from .functional_order import functional_layer_order
 from .layers import RULES, Built
@@ -132,7 +133,7 @@ def _model_layers(model: dict[str, Any], prefix: str, path_prefix: str, model_dt
         rule = RULES.get(str(class_name))
         if rule is None:
             raise InvalidArgument(
-                f"layer {name!r} of class {class_name!r} is not supported by initcli yet; "
+                f"layer {name!r} of class {class_name!r} is not supported by initcli yet{class_hint(str(class_name))}; "
                 "no file was written (see 'initcli layers' for the supported layers)"
             )
         inputs = _input_shapes(entry, current)

@@ -8,6 +8,7 @@ from typing import Any
 
 from ...errors import InvalidArgument
 from ...initializers import Ones
+from ..catalog import class_hint
 from ..plan import Piece
 from .base import Built, BuiltWeight, Shape, _channel_axis, _known, _tuple, _weight, initializer_of, positive_int
 from .conv import _conv_output
@@ -69,8 +70,8 @@ def _direction(
             weight.sub = f"{direction}_layer/{weight.sub}"
         return weights, {f"{direction}_layer/{k}": v for k, v in names.items()}, width
     raise InvalidArgument(
-        f"layer {config.get('name')!r}: Bidirectional around {class_name!r} is not supported; "
-        "use LSTM, GRU, SimpleRNN or RNN over their cells"
+        f"layer {config.get('name')!r}: Bidirectional around {class_name!r} is not supported"
+        f"{class_hint(str(class_name))}; use LSTM, GRU, SimpleRNN or RNN over their cells"
     )
 
 
@@ -153,8 +154,8 @@ def _generic_cells(
         return weights, {"cell": str(config.get("name", _snake(str(class_name))))}, positive_int(config, "units")
     if class_name != "StackedRNNCells":
         raise InvalidArgument(
-            f"layer {layer.get('name')!r}: RNN over a cell of class {class_name!r} is not supported by initcli; "
-            "use LSTMCell, GRUCell, SimpleRNNCell or StackedRNNCells of them"
+            f"layer {layer.get('name')!r}: RNN over a cell of class {class_name!r} is not supported by initcli"
+            f"{class_hint(str(class_name))}; use LSTMCell, GRUCell, SimpleRNNCell or StackedRNNCells of them"
         )
     cells = config.get("cells")
     if not isinstance(cells, list) or not cells:
@@ -167,8 +168,8 @@ def _generic_cells(
         inner_class = inner.get("class_name") if isinstance(inner, dict) else None
         if inner_class not in _CELL_GATES:
             raise InvalidArgument(
-                f"layer {layer.get('name')!r}: StackedRNNCells over {inner_class!r} is not supported by initcli; "
-                "use LSTMCell, GRUCell or SimpleRNNCell"
+                f"layer {layer.get('name')!r}: StackedRNNCells over {inner_class!r} is not supported by initcli"
+                f"{class_hint(str(inner_class))}; use LSTMCell, GRUCell or SimpleRNNCell"
             )
         inner_config = inner.get("config") or {}
         snake = _snake(str(inner_class))

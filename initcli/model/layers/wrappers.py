@@ -7,6 +7,7 @@ from typing import Any
 
 from ...errors import InvalidArgument
 from ...initializers import TruncatedNormal
+from ..catalog import class_hint
 from .base import Built, BuiltWeight, Shape, _weight
 
 
@@ -17,7 +18,10 @@ def _inner(config: dict[str, Any]) -> tuple[str, dict[str, Any], Callable[..., B
 
     rule = RULES.get(str(class_name))
     if rule is None:
-        raise InvalidArgument(f"layer {config.get('name')!r}: wrapping {class_name!r} is not supported by initcli yet")
+        raise InvalidArgument(
+            f"layer {config.get('name')!r}: wrapping {class_name!r} is not supported by initcli yet"
+            f"{class_hint(str(class_name))}"
+        )
     return str(class_name), inner.get("config") or {}, rule
 
 
