@@ -79,3 +79,42 @@ def test_a_cell_plan_names_keras_variable_paths(keras, tmp_path, kind):
     assert result.exit_code == 0, result.stderr
     paths = [weight["path"] for weight in json.loads(result.stdout)["weights"]]
     assert paths == [variable.path for variable in model.weights]
+
+
+def test_a_batch_config_puts_a_cells_weights_in_keras_order(keras, tmp_path):
+    """A batch config listing a GRUCell's weights in any order: Keras's order in the cell's own group."""
+    model = _model(keras, "GRUCell")
+
+    def constant(value, shape):
+        return {"shape": shape, "initializer": {"class_name": "Constant", "config": {"value": value}}}
+
+    config = {
+        "layers": [
+            {
+                "name": "cell",
+                "class": "GRUCell",
+                "weights": {
+                    "bias": constant(3.0, [2, 9]),
+                    "recurrent_kernel": constant(2.0, [3, 9]),
+                    "kernel": constant(1.0, [4, 9]),
+                },
+            },
+            {
+                "name": "head",
+                "class": "Dense",
+                "weights": {"kernel": constant(4.0, [3, 2]), "bias": constant(5.0, [2])},
+            },
+        ]
+    }
+    (tmp_path / "c.json").write_text(json.dumps(config))
+    result = run_in_process(["batch", "c.json", "--seed", "1", "-o", "o.weights.h5"], tmp_path)
+    assert result.exit_code == 0, result.stderr
+    model.load_weights(str(tmp_path / "o.weights.h5"))
+    values = {variable.path: float(np.asarray(variable).flat[0]) for variable in model.weights}
+    assert values == {
+        "cell/kernel": 1.0,
+        "cell/recurrent_kernel": 2.0,
+        "cell/bias": 3.0,
+        "head/kernel": 4.0,
+        "head/bias": 5.0,
+    }

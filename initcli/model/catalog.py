@@ -76,6 +76,7 @@ SLOTS: dict[str, tuple[Slot, ...]] = {
     "GRU": _cell(),
     "SimpleRNN": _cell(),
     "RNN": _cell(),
+    **{name: _cell(sub="") for name in ("LSTMCell", "GRUCell", "SimpleRNNCell")},
     "Bidirectional": _cell("forward/", "forward_layer/cell") + _cell("backward/", "backward_layer/cell"),
     "MultiHeadAttention": (
         _einsum("query", "query_dense")
@@ -85,7 +86,8 @@ SLOTS: dict[str, tuple[Slot, ...]] = {
     ),
 }
 """Weight slots of the layer classes a batch config can name, in Keras's variable order
-(``RNN`` over one built-in cell: ``RNN(LSTMCell(...))`` and the like)."""
+(``RNN`` over one built-in cell: ``RNN(LSTMCell(...))`` and the like; a cell called by itself in a
+Functional model keeps its weights in its own group)."""
 
 
 def slots_for(class_name: str) -> tuple[Slot, ...] | None:
