@@ -17,6 +17,9 @@ DESCRIPTIONS = {
     "lstm_text_classifier.toml": ("batch", "text classifier: Embedding(20000, 128), LSTM(64), Dense(1)"),
     "transformer_encoder.yaml": ("batch", "one transformer encoder block: MultiHeadAttention(4, 16), Dense, LayerNorm"),
     "classifier_model.json": ("model", "Keras model config (model.to_json()): Conv2D, BatchNormalization, Dense"),
+    "keras2_sentiment.json": ("model", "Keras 2 (tf.keras 2.21) to_json(): Sequential Embedding, LSTM, Dense"),
+    "tfjs_digits_model.json": ("model", "tfjs layers-model model.json: Functional Conv2D, MaxPooling2D, Dense"),
+    "keras2_digits.h5": ("model", "whole-model .h5 saved by Keras 2 model.save(): the same CNN"),
 }
 """Each shipped file: the command that reads it and what it describes."""
 

@@ -304,6 +304,12 @@ def inspect_file(
                         if prediction is not None:
                             entry["predicted"] = _prediction_json(prediction)
                             entry["flags"] = flags(entry["stats"], prediction, tensor.dtype)
+                elif len(pieces) > 1:  # built from several initializers along axis 0 (an LSTM's bias)
+                    entry["pieces"] = [
+                        {"shape": piece.get("shape"), "initializer": piece.get("initializer")}
+                        for piece in pieces
+                        if isinstance(piece, dict)
+                    ]
                 elif "alias_of" in record:
                     entry["alias_of"] = record["alias_of"]
             found = value_flags(entry["stats"])
