@@ -22,12 +22,16 @@ tfjs layers models write it:
   ``groups`` of depthwise and separable convolutions (when 1) and their unused
   ``kernel_initializer``/``kernel_regularizer``/``kernel_constraint``, ``MultiHeadAttention``'s
   ``query_shape``/``value_shape``/``key_shape`` (moved to its ``build_config``);
-  ``axis: [k]`` of ``BatchNormalization`` becomes ``k``;
+  ``axis: [k]`` of ``BatchNormalization`` becomes ``k``; ``trainable`` and ``noise_shape``
+  of the ``SpatialDropout`` layers (Keras 3's take neither); the ``dtype`` of initializer
+  configs (tf.keras 2.2.4-tf wrote it; Keras 3 initializers refuse it);
+* a tfjs-converted Keras 3 ``InputLayer``'s ``batchInputShape`` becomes ``batch_shape``;
 * ``TFOpLambda`` and ``SlicingOpLambda`` (TensorFlow ops recorded as layers) hold no
   weights: they stay in the graph, planned as weightless (Keras 3 itself cannot rebuild
   them).
 
-Keras 1's ``Dense`` (``output_dim``, ``init``, ``bias``, ``input_dim``) becomes Keras 2's;
+Keras 1's ``Dense`` (``output_dim``, ``init``, ``bias``, ``input_dim``, and its
+``W_regularizer``/``b_regularizer`` ``WeightRegularizer(l1, l2)``, which is ``L1L2``) becomes Keras 2's;
 other Keras 1 classes (``Convolution2D``, ``Merge``, ...) are refused, naming the layer.
 Initializer configs need no rewriting: Keras 2's form (no ``module``) and Keras 1's names
 (``"glorot_uniform"``, ``"normal"``) are what ``keras.initializers.get`` and
@@ -157,6 +161,20 @@ KERAS1_CLASSES = (
 """Keras 1 layer classes that Keras 2 renamed or removed."""
 
 
+def _keras1_regularizer(value: Any) -> dict[str, Any] | None:
+    """Keras 1's ``WeightRegularizer(l1, l2)`` as it serialized it (``{"name": "WeightRegularizer",
+    "l1": a, "l2": b}``) in Keras 2/3 terms: ``L1L2(l1=a, l2=b)``, the same penalty. None for
+    anything else (which is refused by the caller)."""
+    if not isinstance(value, dict) or value.get("name") != "WeightRegularizer":
+        return None
+    if set(value) - {"name", "l1", "l2"}:
+        return None
+    factors = {key: value.get(key, 0.0) for key in ("l1", "l2")}
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0 for v in factors.values()):
+        return None
+    return {"class_name": "L1L2", "config": {key: float(v) for key, v in factors.items()}}
+
+
 def _keras1(entry: dict[str, Any]) -> None:
     """Keras 1's Dense (``output_dim``, ``init``, ``bias``, ``input_dim``) in Keras 2 terms;
     other Keras 1 layers are refused with how to convert them."""
@@ -174,6 +192,11 @@ def _keras1(entry: dict[str, Any]) -> None:
         config["rate"] = config.pop("p")
     if class_name != "Dense" or "output_dim" not in config or "units" in config:
         return
+    for key, keras2 in (("W_regularizer", "kernel_regularizer"), ("b_regularizer", "bias_regularizer")):
+        regularizer = _keras1_regularizer(config.get(key))
+        if regularizer is not None:
+            config.pop(key)
+            config[keras2] = regularizer
     for key in ("W_regularizer", "b_regularizer", "W_constraint", "b_constraint"):
         if config.get(key) is not None:
             raise InvalidArgument(
@@ -190,14 +213,19 @@ def _keras1(entry: dict[str, Any]) -> None:
         config["batch_input_shape"] = [None, input_dim]
 
 
+_SPATIAL_DROPOUT = ("SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D")
+
+
 def _layer(entry: dict[str, Any]) -> None:
     """Rewrite one (non-model) layer entry's arguments in place."""
     entry.setdefault("module", "keras.layers")
     config = entry["config"]
     class_name = entry["class_name"]
     if class_name == "InputLayer":
-        if "batch_input_shape" in config and "batch_shape" not in config:
-            config["batch_shape"] = config.pop("batch_input_shape")
+        # the tfjs converter writes a Keras 3 InputLayer's shape as tfjs names it (batchInputShape)
+        for key in ("batch_input_shape", "batchInputShape"):
+            if key in config and "batch_shape" not in config:
+                config["batch_shape"] = config.pop(key)
         return
     for key in _SHAPE_KEYS:
         config.pop(key, None)  # Keras 2 records the model's input shape on layers; Keras 3 refuses it
@@ -208,6 +236,16 @@ def _layer(entry: dict[str, Any]) -> None:
                 "accepted: time_major false (batch-major inputs)"
             )
         del config["time_major"]
+    for key, value in config.items():
+        if key.endswith("_initializer") and isinstance(value, dict) and isinstance(value.get("config"), dict):
+            # tf.keras 1.x-era initializers took a dtype (Keras 2.2.4-tf wrote it); Keras 3's take
+            # the dtype when called, from the layer, and refuse it as an argument
+            value["config"].pop("dtype", None)
+    if class_name in _SPATIAL_DROPOUT:
+        # Keras 2 wrote the base layer's trainable and Dropout's noise_shape (which the spatial
+        # dropouts ignore, computing their own); Keras 3's SpatialDropout refuses both arguments
+        config.pop("trainable", None)
+        config.pop("noise_shape", None)
     if class_name in _DEPTHWISE and "groups" in config:
         if config["groups"] not in (1, None):
             raise InvalidArgument(
