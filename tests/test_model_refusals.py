@@ -280,3 +280,12 @@ def test_any_bad_dimension_anywhere_is_refused(bases, data):
         plan_from_keras_config(config)
     message = str(error.value)
     assert "\n" not in message and json.dumps(value) in message and "accepted" in message
+
+
+@pytest.mark.parametrize("value", [8.5, "8", True, -1])
+def test_a_keras1_input_dim_keras_refuses_is_refused(tmp_path, value):
+    layer = {"class_name": "Dense", "config": {"name": "d", "output_dim": 3, "input_dim": value, "init": "zero"}}
+    config = {"class_name": "Sequential", "config": [layer], "keras_version": "1.2.2"}
+    (tmp_path / "model.json").write_text(json.dumps(config))
+    result = run_in_process(["model", "model.json", "--seed", "1", "-o", "out.weights.h5"], tmp_path)
+    _assert_one_line_refusal(result, ["'d' (Dense): input_dim", json.dumps(value), "integer of at least 0"], tmp_path)

@@ -47,6 +47,9 @@ SHAPE_KEYS = frozenset(
 
 MODEL_CLASSES = frozenset({"Sequential", "Functional", "Model"})
 
+EMBEDDINGS = frozenset({"Embedding", "ReversibleEmbedding"})
+"""Classes whose ``input_dim`` is a vocabulary size, not an input shape (their rules check it)."""
+
 ACCEPTED = "accepted: an integer of at least 0, or null for an unknown size (as Keras requires)"
 
 
@@ -80,11 +83,12 @@ def _walk(value: Any, where: str) -> None:
         return
     if value.get("class_name") in MODEL_CLASSES:
         _check_unique_names(value)
+    inner = value.get("config")
+    if isinstance(inner, dict) and inner.get("input_dim") is not None and value.get("class_name") not in EMBEDDINGS:
+        _check_dimension(inner["input_dim"], inner["input_dim"], f"{where}: input_dim")  # Keras 1's input size
     for key, item in value.items():
         if key in SHAPE_KEYS:
             _check_shapes(item, f"{where}: {key}")
-        elif key == "input_dim" and item is not None and value.get("class_name") is None:
-            _check_dimension(item, item, f"{where}: input_dim")  # a layer config's own input_dim (Keras 1)
         else:
             _walk(item, where)
 
