@@ -232,5 +232,5 @@ def test_legacy_h5_loads_into_keras2_built_from_the_original(tmp_path, name):
         value = np.asarray(variable)
         key = hashlib.sha256(value.tobytes() + str(value.shape).encode()).hexdigest()
         assert key in by_bytes, f"{name}: {variable.name} holds values no dataset of out.h5 has"
-        weight = variable.name.split(":")[0].split("/")[-1]
+        weight = _k2_name(variable.name.split(":")[0]).split("/")[-1]
         assert any(p["path"].split("/")[-1] == weight for p in by_bytes[key]), variable.name
