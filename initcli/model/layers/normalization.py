@@ -47,6 +47,8 @@ def rms_normalization(config: dict[str, Any], shape: Shape) -> Built:
 
 
 def normalization(config: dict[str, Any], shape: Shape) -> Built:
+    """``Normalization.build`` without a given mean and variance: ``mean`` and ``variance`` in the
+    layer's variable dtype (float16 under a float16 policy), ``count`` an int32 scalar."""
     if config.get("mean") is not None and config.get("variance") is not None:
         return Built([], shape)
     axis = config.get("axis", -1)
@@ -57,8 +59,8 @@ def normalization(config: dict[str, Any], shape: Shape) -> Built:
         size = tuple(_known(shape[a], f"axis {a}", config) for a in axes)
     zeros, ones = Zeros(), Ones()
     weights = [
-        _weight("mean", size, zeros, trainable=False, dtype="float32"),
-        _weight("variance", size, ones, trainable=False, dtype="float32"),
+        _weight("mean", size, zeros, trainable=False),
+        _weight("variance", size, ones, trainable=False),
         _weight("count", (), zeros, trainable=False, dtype="int32"),
     ]
     return Built(weights, shape)
