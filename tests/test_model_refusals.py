@@ -141,6 +141,24 @@ def _read(source, target):
     return mutate
 
 
+def _read_node(node_index):
+    """d2 reads call node ``node_index`` of d1, which is called once."""
+
+    def mutate(config):
+        node = _layer(config, "d2")["inbound_nodes"][0]
+        if isinstance(node, dict):
+            node["args"][0]["config"]["keras_history"][1] = node_index
+        else:
+            node[0][1] = node_index
+
+    return mutate
+
+
+def _output_node(config):
+    outputs = config["config"]["output_layers"]
+    (outputs[0] if isinstance(outputs[0], list) else outputs)[1] = 2
+
+
 def _missing_output(config):
     outputs = config["config"]["output_layers"]
     (outputs[0] if isinstance(outputs[0], list) else outputs)[0] = "nope"
@@ -166,8 +184,17 @@ MUTATIONS = {
     "self loop": (_read("d1", "d1"), ["'d1'", "cycle"]),
     "inbound from missing layer": (_read("nope", "d2"), ["'nope'", "not a layer of the model", "'d1'"]),
     "output names missing layer": (_missing_output, ["output_layers", "'nope'", "not a layer of the model", "'d2'"]),
+    "inbound node index 5": (_read_node(5), ["'d1'", "node"]),
+    "output node index 2": (_output_node, ["output_layers", "'d2'", "node 2"]),
 }
-FUNCTIONAL_ONLY = {"cycle", "self loop", "inbound from missing layer", "output names missing layer"}
+FUNCTIONAL_ONLY = {
+    "cycle",
+    "self loop",
+    "inbound from missing layer",
+    "output names missing layer",
+    "inbound node index 5",
+    "output node index 2",
+}
 CASES = [
     (base, mutation)
     for base in ("k3func", "k3seq", "k2func", "k2seq")

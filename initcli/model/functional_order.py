@@ -53,14 +53,25 @@ def _triples(value: Any) -> list[tuple[str, int, int]]:
 
 
 def _check_known(tensors: list[tuple[str, int, int]], by_name: dict[Any, Any], what: str, keras: str) -> None:
-    """Every tensor's layer is a layer of the model, or one line naming the first that is not."""
-    for layer, _, _ in tensors:
+    """Every tensor's layer is a layer of the model, and its call node one the layer has (an
+    ``InputLayer`` has node 0; a nested model, which Keras numbers from its own first node, is not
+    checked), or one line naming the first that is not."""
+    for layer, node_index, _ in tensors:
         if layer not in by_name:
             known = sorted(str(name) for name in by_name)
             shown = ", ".join(repr(name) for name in known[:8]) + (", ..." if len(known) > 8 else "")
             raise InvalidArgument(
                 f"{what} {layer!r}, which is not a layer of the model (Keras refuses it: {keras}); "
                 f"accepted: one of {shown}"
+            )
+        entry = by_name[layer]
+        if entry.get("class_name") in ("Sequential", "Functional", "Model"):
+            continue
+        calls = 1 if entry.get("class_name") == "InputLayer" else len(entry.get("inbound_nodes") or [])
+        if not 0 <= node_index < calls:
+            raise InvalidArgument(
+                f"{what} {layer!r} at call node {node_index}, but {layer!r} is called {calls} time(s) (Keras refuses "
+                f"it: layer node index out of bounds); accepted: a node index from 0 to {calls - 1}"
             )
 
 
