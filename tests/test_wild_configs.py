@@ -187,6 +187,7 @@ def test_written_files_load_into_keras3_with_keras_values(keras, tmp_path, name)
 REFUSAL = {
     "wild_k1_1.2.1_seq_cnn_lambda.json": "layer 'convolution2d_17' (Convolution2D) is a Keras 1 layer class",
     "wild_k2_2.0.6_seq_nested_custom.json": "layer 'clustering' of class 'ClusteringLayer' is not supported",
+    "wild_k2_2.3.1_func_siamese_lambda.json": "kernel_initializer: unknown initializer 'w_init'",
     "wild_k3_func_siamese_lambda.json": "layer 'embedding' (Embedding): its input shape is unknown",
 }
 """initcli's line for each config Keras itself cannot rebuild (the manifest says why Keras cannot)."""

@@ -17,7 +17,9 @@ tfjs layers models write it:
 * Functional graphs: Keras 2 ``inbound_nodes`` (``[[["name", 0, 0, {kwargs}]]]``, and the
   single-tensor form ``[["name", 0, 0, {}]]`` of ``TFOpLambda``) become Keras 3 call nodes
   (``{"args": [...], "kwargs": {...}}`` of ``__keras_tensor__`` entries) whose shapes are
-  propagated from the ``InputLayer`` shapes through each layer's rule, in graph order;
+  propagated from the ``InputLayer`` shapes through each layer's rule, in graph order
+  (an ``LSTM``/``GRU``/``SimpleRNN`` with ``return_state`` adds its states to its outputs,
+  and one called on ``[x, *states]`` is called on ``x`` with ``initial_state``);
 * arguments Keras 3 dropped: RNN ``time_major`` (when false; a true one is refused),
   ``groups`` of depthwise and separable convolutions (when 1) and their unused
   ``kernel_initializer``/``kernel_regularizer``/``kernel_constraint``, ``MultiHeadAttention``'s
@@ -396,6 +398,11 @@ def _functional(
             if any((layer, node_index) not in produced for layer, node_index, _ in refs):
                 continue
             converted, inputs = _convert_node(node, names, produced, dtypes)
+            if entry["class_name"] in _STATES and len(inputs) > 1 and "initial_state" not in converted["kwargs"]:
+                # Keras 2 records rnn(x, initial_state=[h, c]) as one node of the tensors x, h, c
+                tensors = converted["args"][0]
+                converted = {"args": [tensors[0]], "kwargs": {**converted["kwargs"], "initial_state": tensors[1:]}}
+                inputs = inputs[:1]
             entry["inbound_nodes"][index] = converted
             produced[(name, index)] = _outputs_of(entry, inputs, converted["kwargs"], nested)
             dtype = entry["config"].get("dtype") if isinstance(entry["config"], dict) else None
@@ -662,4 +669,13 @@ def _outputs_of(
     output = built.output
     if isinstance(output, list):
         return [tuple(o) if o is not None else None for o in output]
-    return [tuple(output) if output is not None else None]
+    shapes = [tuple(output) if output is not None else None]
+    states = _STATES.get(class_name, 0)
+    if states and entry["config"].get("return_state") and isinstance(entry["config"].get("units"), int):
+        # [output, *states]: an encoder's final states feed a decoder's initial_state
+        shapes += [(inputs[0][0], entry["config"]["units"])] * states
+    return shapes
+
+
+_STATES = {"LSTM": 2, "GRU": 1, "SimpleRNN": 1}
+"""How many state tensors a recurrent layer called with return_state returns after its output."""

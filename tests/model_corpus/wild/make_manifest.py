@@ -32,6 +32,10 @@ REFUSED_WHY = {
     "wild_k2_2.0.6_seq_nested_custom.json": (
         "custom layer class ClusteringLayer (user code, not part of Keras): Keras cannot rebuild it without that code"
     ),
+    "wild_k2_2.3.1_func_siamese_lambda.json": (
+        "a user initializer function (w_init) and a Lambda layer holding Python bytecode: Keras "
+        "cannot rebuild them without that code"
+    ),
     "wild_k3_func_siamese_lambda.json": (
         "Lambda layers that call a user function (cosine_similarity, not part of Keras) and "
         "Python bytecode: Keras 3 refuses them (safe_mode) and cannot rebuild them without the code"
@@ -184,7 +188,9 @@ def child(which: str, names: list[str]) -> None:
             model = build(model_text(text))
             out[name] = {"built_by": f"{which} {version}", "weights": describe(lib, model)}
         except Exception as error:
-            out[name] = {"built_by": f"{which} {version}", "keras_error": f"{type(error).__name__}: {error}"[:300]}
+            text = " ".join(f"{type(error).__name__}: {error}".split())
+            text = text if len(text) <= 400 else f"{text[:150]} ... {text[-250:]}"  # Keras's reason ends it
+            out[name] = {"built_by": f"{which} {version}", "keras_error": text}
     print(json.dumps(out))
 
 
