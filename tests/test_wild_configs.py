@@ -147,6 +147,14 @@ def test_the_corpus_is_what_it_says():
     assert '"build_config"' in text["wild_tfk_2.15.0_func_bilstm.json"]
     assert '"batchInputShape"' in text["wild_tfjs_3.15.1_seq_cnn.json"]
     assert '"W_regularizer": {' in text["wild_k1_1.0.5_seq_mlp.json"]
+    seq2seq = json.loads(text["wild_k2_2.2.4_func_seq2seq_shared_embedding.json"])["config"]
+    assert len(seq2seq["layers"][2]["inbound_nodes"]) == 2  # one Embedding shared by encoder and decoder
+    assert len(seq2seq["layers"][4]["inbound_nodes"][0]) == 3  # the decoder LSTM on [x, h, c]
+    outputs = json.loads(text["wild_tfk_2.10.0_func_multi_output_attention.json"])["config"]["output_layers"]
+    assert isinstance(outputs, dict) and len(outputs) == 4  # four named outputs
+    assert len(json.loads(text["wild_k2_2.2.4_func_two_inputs_lstm.json"])["config"]["input_layers"]) == 3
+    nested = json.loads(text["wild_k2_2.2.5_func_nested_autoencoder.json"])["config"]["layers"]
+    assert [layer["class_name"] for layer in nested] == ["InputLayer", "Model", "Model"]
 
 
 @pytest.mark.parametrize("name", LOADED)
