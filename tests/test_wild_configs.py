@@ -29,7 +29,10 @@ from .helpers import run_in_process
 WILD = Path(__file__).resolve().parent / "model_corpus" / "wild"
 MANIFEST: dict[str, dict] = json.loads((WILD / "manifest.json").read_text())
 LOADED = sorted(name for name, entry in MANIFEST.items() if "refused" not in entry)
-REFUSED = sorted(name for name, entry in MANIFEST.items() if "refused" in entry)
+PLANNED_WITHOUT_KERAS = {"wild_k3_func_siamese_lambda.json"}
+"""Keras cannot rebuild these without the user's code (a Lambda's function), but every weight's shape
+is in the config (Keras 3 records the tensors' shapes), so initcli plans them: the user has the code."""
+REFUSED = sorted(name for name, entry in MANIFEST.items() if "refused" in entry and name not in PLANNED_WITHOUT_KERAS)
 KERAS2 = sorted(
     name
     for name in LOADED
@@ -196,7 +199,6 @@ REFUSAL = {
     "wild_k1_1.2.1_seq_cnn_lambda.json": "layer 'convolution2d_17' (Convolution2D) is a Keras 1 layer class",
     "wild_k2_2.0.6_seq_nested_custom.json": "layer 'clustering' of class 'ClusteringLayer' is not supported",
     "wild_k2_2.3.1_func_siamese_lambda.json": "kernel_initializer: unknown initializer 'w_init'",
-    "wild_k3_func_siamese_lambda.json": "layer 'embedding' (Embedding): its input shape is unknown",
 }
 """initcli's line for each config Keras itself cannot rebuild (the manifest says why Keras cannot)."""
 
@@ -212,6 +214,28 @@ def test_configs_keras_cannot_rebuild_are_refused_in_one_line(tmp_path, name):
     for python in ("Traceback", "Error:", "internal error"):
         assert python not in lines[0]
     assert not (tmp_path / "out.weights.h5").exists()
+
+
+def test_a_graph_keras_needs_user_code_for_is_planned_from_its_recorded_shapes(tmp_path):
+    """The Keras 3 siamese model: its Lambdas (a user function, Python bytecode) are never run; the
+    Embedding (``build_config`` with an empty ``shapes_dict``) reads its call's tensors; every weight's
+    shape is the one the config's numbers and recorded tensor shapes give."""
+    (name,) = PLANNED_WITHOUT_KERAS
+    config = json.loads((WILD / name).read_text())["config"]
+    layers = {entry["config"]["name"]: entry for entry in config["layers"]}
+    result = run_in_process(["model", str(WILD / name), "--dry-run", "--json", "--seed", "1"], tmp_path)
+    assert result.exit_code == 0, result.stderr
+    planned = {w["path"]: w["shape"] for w in json.loads(result.stdout)["weights"]}
+    embedding = layers["embedding"]["config"]
+    assert planned["embedding/embeddings"] == [embedding["input_dim"], embedding["output_dim"]]
+    units = layers["bidirectional"]["config"]["layer"]["config"]["units"]
+    for direction in ("forward", "backward"):
+        assert planned[f"bidirectional/{direction}/kernel"] == [embedding["output_dim"], 4 * units]
+        assert planned[f"bidirectional/{direction}/recurrent_kernel"] == [units, 4 * units]
+    for dense in ("dense", "dense_1", "dense_2"):
+        arguments = layers[dense]["inbound_nodes"][0]["args"][0]["config"]["shape"]
+        assert planned[f"{dense}/kernel"] == [arguments[-1], layers[dense]["config"]["units"]]
+    assert len(planned) == 29
 
 
 def _tf_keras():

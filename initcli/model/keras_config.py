@@ -223,7 +223,7 @@ def _input_shapes(entry: dict[str, Any], current: Any) -> list[tuple[int | None,
         if shape and isinstance(shape[0], list):
             return [tuple(s) for s in shape]
         return [tuple(shape)]
-    if "shapes_dict" in build:
+    if build.get("shapes_dict"):  # an empty one: build() took no shape (Embedding): read the call's tensors
         shapes = build["shapes_dict"]
         if "sequences_shape" in shapes:  # an RNN called with initial_state: build(sequences_shape, ...)
             return [tuple(shapes["sequences_shape"])]
