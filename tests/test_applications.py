@@ -40,6 +40,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from .helpers import run_in_process
+
 SEED = 11
 
 VARIANTS: dict[str, tuple[str, tuple[int, int, int], dict[str, Any]]] = {
@@ -187,8 +189,6 @@ def check_family(name: str, directory: str, output: str, policy: str | None = No
     os.environ["KERAS_BACKEND"] = "numpy"
     import h5py
     import keras
-
-    from .helpers import run_in_process
 
     started, cpu = time.perf_counter(), time.process_time()
     phases: dict[str, float] = {}
@@ -360,3 +360,70 @@ def test_application_float16(checked, name):
     mean and variance among them (its count stays int32)."""
     result = checked["float16", name].result()
     assert result["counts"]["random"] > 0 and sum(result["counts"].values()) == result["weights"]
+
+
+KERAS2_MOBILENET_V3 = Path(__file__).resolve().parent / "applications_keras2" / "mobilenet_v3_small.json.gz"
+"""``tf_keras.applications.MobileNetV3Small(weights=None, input_shape=(32, 32, 3), classes=3,
+alpha=0.75).to_json()`` from tf_keras 2.21, gzipped: Keras 2 names its layers ``Conv``, ``Conv/BatchNorm``,
+``expanded_conv/depthwise/pad`` (a ``/`` in a name is a nested HDF5 group) and its hard-swish is made of
+``TFOpLambda`` layers."""
+
+
+def _keras2_mobilenet_v3(directory: Path) -> tuple[str, Path]:
+    import gzip
+
+    text = gzip.decompress(KERAS2_MOBILENET_V3.read_bytes()).decode()
+    (directory / "m.json").write_text(text)
+    result = run_in_process(["model", "m.json", "--seed", str(SEED), "-o", "ours.h5"], directory)
+    assert result.exit_code == 0, result.stderr
+    return text, directory / "ours.h5"
+
+
+def _legacy_weights(path: Path) -> list[list[np.ndarray]]:
+    """A legacy file's weights, per layer with weights, in ``layer_names`` and ``weight_names`` order."""
+    import h5py
+
+    with h5py.File(path) as handle:
+        found = []
+        for name in handle.attrs["layer_names"]:
+            names = list(handle[name].attrs["weight_names"])
+            if names:
+                found.append([np.asarray(handle[name][n]) for n in names])
+        return found
+
+
+def test_keras2_layer_names_with_slashes_write_a_legacy_h5(tmp_path):
+    """Keras 2 layer names with ``/`` (a parent layer ``Conv`` and a child ``Conv/BatchNorm``, in either
+    order) are nested HDF5 groups, created parents first as Keras writes them; every layer has its group."""
+    import h5py
+
+    text, path = _keras2_mobilenet_v3(tmp_path)
+    names = [layer["config"]["name"] for layer in json.loads(text)["config"]["layers"]]
+    assert "expanded_conv/depthwise/pad" in names and "expanded_conv/depthwise" in names
+    assert names.index("expanded_conv/depthwise/pad") < names.index("expanded_conv/depthwise")
+    with h5py.File(path) as handle:
+        assert list(handle.attrs["layer_names"]) == names
+        for name in names:
+            group = handle[name]
+            assert isinstance(group, h5py.Group), name
+            for weight in group.attrs["weight_names"]:
+                assert isinstance(group[weight], h5py.Dataset), (name, weight)
+    assert sum(map(len, _legacy_weights(path))) == 210
+
+
+def test_keras2_mobilenet_v3_legacy_h5_loads_into_keras2(tmp_path):
+    """The same file loads into the Keras 2 model (``tf_keras``) that wrote the config, every weight as
+    written (run in the TensorFlow environment, where ``INITCLI_REQUIRE_KERAS2=1`` makes it required)."""
+    if os.environ.get("INITCLI_REQUIRE_KERAS2"):
+        import tf_keras
+    tf_keras = pytest.importorskip("tf_keras", reason="Keras 2 (tf_keras) is not installed")
+    text, path = _keras2_mobilenet_v3(tmp_path)
+    model = tf_keras.models.model_from_json(text)
+    model.load_weights(str(path))
+    theirs = [layer.get_weights() for layer in model.layers if layer.weights]
+    ours = _legacy_weights(path)
+    assert len(theirs) == len(ours) > 50
+    for mine, loaded in zip(ours, theirs, strict=True):
+        assert len(mine) == len(loaded)
+        for a, b in zip(mine, loaded, strict=True):
+            assert a.shape == b.shape and a.tobytes() == b.astype(a.dtype).tobytes()

@@ -88,7 +88,8 @@ def _h5_layout_legacy(
     handle.attrs["layer_names"] = _string_array([layer.name for layer in plan.layers])
     handle.attrs["backend"] = "numpy"
     handle.attrs["keras_version"] = KERAS_VERSION
-    for layer in plan.layers:
+    # by name, as Keras writes them: a Keras 2 layer named "a/b" (tf.keras MobileNetV3) after its parent "a"
+    for layer in sorted(plan.layers, key=lambda layer: layer.name):
         group = handle.create_group(layer.name)
         unique = [w for w in layer.weights if w.alias_of is None]
         ordered = [w for w in unique if w.trainable] + [w for w in unique if not w.trainable]
