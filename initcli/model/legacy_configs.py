@@ -26,7 +26,8 @@ tfjs layers models write it:
   ``query_shape``/``value_shape``/``key_shape`` (moved to its ``build_config``);
   ``axis: [k]`` of ``BatchNormalization`` becomes ``k``; ``trainable`` and ``noise_shape``
   of the ``SpatialDropout`` layers (Keras 3's take neither); the ``dtype`` of initializer
-  configs (tf.keras 2.2.4-tf wrote it; Keras 3 initializers refuse it);
+  configs (tf.keras 2.2.4-tf wrote it; Keras 3 initializers refuse it); ``Embedding``'s
+  ``input_length`` where the layer also records its input shape (Keras 3 ignores it, warning);
 * a tfjs-converted Keras 3 ``InputLayer``'s ``batchInputShape`` becomes ``batch_shape``;
 * ``TFOpLambda`` and ``SlicingOpLambda`` (TensorFlow ops recorded as layers) hold no
   weights: they stay in the graph, planned as weightless (Keras 3 itself cannot rebuild
@@ -229,8 +230,13 @@ def _layer(entry: dict[str, Any]) -> None:
             if key in config and "batch_shape" not in config:
                 config["batch_shape"] = config.pop(key)
         return
+    shaped = any(key in config for key in _SHAPE_KEYS)
     for key in _SHAPE_KEYS:
         config.pop(key, None)  # Keras 2 records the model's input shape on layers; Keras 3 refuses it
+    if class_name == "Embedding" and shaped:
+        # Keras 2's Embedding(input_length) is its input shape, recorded in batch_input_shape as
+        # well; Keras 3 ignores the argument with a deprecation warning at every load
+        config.pop("input_length", None)
     if class_name in _RNN_CLASSES and "time_major" in config:
         if config["time_major"]:
             raise InvalidArgument(
