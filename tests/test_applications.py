@@ -29,6 +29,7 @@ import json
 import multiprocessing
 import os
 import re
+import shutil
 import tempfile
 import time
 import warnings
@@ -43,6 +44,8 @@ import pytest
 from .helpers import run_in_process
 
 SEED = 11
+TIMEOUT = 600
+"""Seconds a test waits for its family's worker (the whole module takes well under a minute alone)."""
 
 VARIANTS: dict[str, tuple[str, tuple[int, int, int], dict[str, Any]]] = {
     # family: its smallest variant, the smallest input shape Keras accepts, other arguments
@@ -182,10 +185,11 @@ def _kerass_value(
     return value, kind
 
 
-def check_family(name: str, directory: str, output: str, policy: str | None = None) -> dict[str, Any]:
-    """Build ``name``'s variant (under the dtype ``policy``, when given), write ``output``
-    (``.weights.h5`` or ``.keras``) with the real CLI, load it into Keras and compare every weight;
-    the counts of each kind of check, and the seconds."""
+def check_family(name: str, directory: str, outputs: tuple[str, ...], policy: str | None = None) -> dict[str, Any]:
+    """Build ``name``'s variant (under the dtype ``policy``, when given); for each of ``outputs``
+    (``.weights.h5``, ``.keras``) write it with the real CLI, check its datasets against Keras's own
+    ``save_weights``, load it into Keras and compare every weight.  Per output: the counts of each kind
+    of check; and the seconds (wall, CPU by phase)."""
     os.environ["KERAS_BACKEND"] = "numpy"
     import h5py
     import keras
@@ -196,7 +200,7 @@ def check_family(name: str, directory: str, output: str, policy: str | None = No
 
     def lap(phase: str) -> None:
         now = time.process_time()
-        phases[phase] = round(now - last[0], 2)
+        phases[phase] = round(phases.get(phase, 0.0) + now - last[0], 2)
         last[0] = now
 
     _check(f"Keras runs on {keras.backend.backend()}", keras.backend.backend() == "numpy")
@@ -218,66 +222,66 @@ def check_family(name: str, directory: str, output: str, policy: str | None = No
     fresh = {id(v): np.asarray(v).copy() for v in model.weights}
     lap("keras build")
     model.save_weights(str(folder / "keras.weights.h5"))
-    lap("keras save_weights")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        result = run_in_process(["model", "m.json", "--seed", str(SEED), "-o", output], folder)
-    _check(f"initcli model exited {result.exit_code}: {result.stderr.strip()}", result.exit_code == 0)
-    _check(f"initcli warned: {[str(w.message) for w in caught]}", not caught)
-    lap("initcli")
     with h5py.File(folder / "keras.weights.h5") as handle:
         theirs = _layout(handle)
-    if output.endswith(".keras"):
-        with zipfile.ZipFile(folder / output) as archive:
-            ours = h5py.File(io.BytesIO(archive.read("model.weights.h5")))
-    else:
-        ours = h5py.File(folder / output)
-    with ours:
-        layout = _layout(ours)
-        records = _records(ours)
-    only_ours, only_theirs = sorted(set(layout) - set(theirs)), sorted(set(theirs) - set(layout))
-    _check(
-        f"datasets only in initcli's file {only_ours[:3]}, only in Keras's {only_theirs[:3]}",
-        not only_ours and not only_theirs,
-    )
-    differ = [(k, layout[k], theirs[k]) for k in sorted(theirs) if layout[k] != theirs[k]]
-    _check(f"datasets of another shape or dtype than Keras's (ours, theirs): {differ[:3]}", not differ)
     (folder / "keras.weights.h5").unlink()
-    lap("layouts")
-    if output.endswith(".keras"):
-        loaded = keras.models.load_model(str(folder / output))
-        _check("load_model gave another architecture", loaded.to_json() == text)
-    else:
-        model.load_weights(str(folder / output))
-        loaded = model
-    lap("keras load")
-    variables = _variables(keras, loaded, config)
-    paths = sorted(path for path, _, _ in variables)
-    extra, missing = sorted(set(records) - set(paths)), sorted(set(paths) - set(records))
-    _check(
-        f"weights recorded but not in Keras {extra[:3]}, in Keras not recorded {missing[:3]}", not extra and not missing
-    )
-    _check(f"{len(records)} weights recorded, Keras has {len(paths)}", len(records) == len(paths))
-    counts = {"random": 0, "deterministic": 0, "fixed": 0}
-    for (path, entry, variable), (_, _, original) in zip(variables, _variables(keras, model, config), strict=True):
-        expected, kind = _kerass_value(keras, path, entry, variable, records[path], fresh[id(original)])
-        counts[kind] += 1
-        value = np.asarray(variable)
+    lap("keras save_weights")
+    results: dict[str, Any] = {"variant": variant, "input_shape": shape}
+    for output in outputs:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = run_in_process(["model", "m.json", "--seed", str(SEED), "-o", output], folder)
+        _check(f"initcli model exited {result.exit_code}: {result.stderr.strip()}", result.exit_code == 0)
+        _check(f"initcli warned: {[str(w.message) for w in caught]}", not caught)
+        lap("initcli")
+        if output.endswith(".keras"):
+            with zipfile.ZipFile(folder / output) as archive:
+                ours = h5py.File(io.BytesIO(archive.read("model.weights.h5")))
+        else:
+            ours = h5py.File(folder / output)
+        with ours:
+            layout = _layout(ours)
+            records = _records(ours)
+        only_ours, only_theirs = sorted(set(layout) - set(theirs)), sorted(set(theirs) - set(layout))
         _check(
-            f"{variant}: {path} is {value.shape} {value.dtype}, Keras's {expected.shape} {expected.dtype}",
-            value.shape == expected.shape and value.dtype == expected.dtype,
+            f"{output}: datasets only in initcli's file {only_ours[:3]}, only in Keras's {only_theirs[:3]}",
+            not only_ours and not only_theirs,
         )
-        _check(f"{variant}: {path} ({kind}) differs from Keras's", value.tobytes() == expected.tobytes())
-    lap("compare")
-    return {
-        "phases": phases,
-        "variant": variant,
-        "input_shape": shape,
-        "weights": len(records),
-        "counts": counts,
-        "seconds": round(time.perf_counter() - started, 1),
-        "cpu": round(time.process_time() - cpu, 1),
-    }
+        differ = [(k, layout[k], theirs[k]) for k in sorted(theirs) if layout[k] != theirs[k]]
+        _check(f"{output}: datasets of another shape or dtype than Keras's (ours, theirs): {differ[:3]}", not differ)
+        lap("layouts")
+        if output.endswith(".keras"):
+            loaded = keras.models.load_model(str(folder / output))
+            _check("load_model gave another architecture", loaded.to_json() == text)
+        else:
+            model.load_weights(str(folder / output))
+            loaded = model
+        lap("keras load")
+        variables = _variables(keras, loaded, config)
+        paths = sorted(path for path, _, _ in variables)
+        extra, missing = sorted(set(records) - set(paths)), sorted(set(paths) - set(records))
+        _check(
+            f"{output}: weights recorded but not in Keras {extra[:3]}, in Keras not recorded {missing[:3]}",
+            not extra and not missing,
+        )
+        _check(f"{output}: {len(records)} weights recorded, Keras has {len(paths)}", len(records) == len(paths))
+        counts = {"random": 0, "deterministic": 0, "fixed": 0}
+        originals = _variables(keras, model, config)
+        for (path, entry, variable), (_, _, original) in zip(variables, originals, strict=True):
+            expected, kind = _kerass_value(keras, path, entry, variable, records[path], fresh[id(original)])
+            counts[kind] += 1
+            value = np.asarray(variable)
+            _check(
+                f"{variant}: {path} is {value.shape} {value.dtype}, Keras's {expected.shape} {expected.dtype}",
+                value.shape == expected.shape and value.dtype == expected.dtype,
+            )
+            _check(f"{variant} {output}: {path} ({kind}) differs from Keras's", value.tobytes() == expected.tobytes())
+        lap("compare")
+        results[output] = {"weights": len(records), "counts": counts}
+    results["seconds"] = round(time.perf_counter() - started, 1)
+    results["cpu"] = round(time.process_time() - cpu, 1)
+    results["phases"] = phases
+    return results
 
 
 # --- the tests --------------------------------------------------------------------------------------
@@ -287,28 +291,36 @@ def _selected(session: Any, test: str) -> list[str]:
     return [item.callspec.params["name"] for item in session.items if getattr(item, "originalname", "") == test]
 
 
-@pytest.fixture(scope="module")
-def checked(request, keras):
-    """(test, family) -> the worker's result: every selected check, submitted at once to two processes."""
-    jobs = [("weights", name, "ours.weights.h5") for name in _selected(request.session, "test_application_weights")]
-    jobs += [("archive", name, "ours.keras") for name in _selected(request.session, "test_application_archive")]
-    jobs += [("float16", name, "ours.weights.h5") for name in _selected(request.session, "test_application_float16")]
+@pytest.fixture(scope="module", autouse=True)
+def checked(request):
+    """(kind, family) -> the worker's result for every selected check, submitted to two processes when
+    the module starts (the quick tests run meanwhile)."""
+    archive = set(_selected(request.session, "test_application_archive"))
+    jobs: list[tuple[str, str, tuple[str, ...], str | None]] = []
+    for name in _selected(request.session, "test_application_weights"):
+        jobs.append(
+            ("weights", name, ("ours.weights.h5", "ours.keras") if name in archive else ("ours.weights.h5",), None)
+        )
+    weighed = {name for _, name, _, _ in jobs}
+    jobs += [("weights", name, ("ours.keras",), None) for name in sorted(archive - weighed)]
+    jobs += [
+        ("float16", name, ("ours.weights.h5",), "float16")
+        for name in _selected(request.session, "test_application_float16")
+    ]
     jobs.sort(key=lambda job: LARGEST_FIRST.index(job[1]) if job[1] in LARGEST_FIRST else len(LARGEST_FIRST))
     root = Path(tempfile.mkdtemp(prefix="initcli-applications-"))
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=2, mp_context=context) as pool:
-        futures: dict[tuple[str, str], Future] = {}
-        for kind, name, output in jobs:
+    futures: dict[tuple[str, str], Future] = {}
+    if not jobs:
+        yield futures
+        shutil.rmtree(root)
+        return
+    with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        for kind, name, outputs, policy in jobs:
             folder = root / f"{name}-{kind}"
             folder.mkdir()
-            policy = "float16" if kind == "float16" else None
-            futures[kind, name] = pool.submit(check_family, name, str(folder), output, policy)
+            futures[kind, name] = pool.submit(check_family, name, str(folder), outputs, policy)
         yield futures
-    for folder in root.iterdir():
-        for path in folder.iterdir():
-            path.unlink()
-        folder.rmdir()
-    root.rmdir()
+    shutil.rmtree(root)
 
 
 def test_the_variants_cover_every_family_keras_applications_exposes(keras):
@@ -335,31 +347,34 @@ def test_the_input_shape_is_the_smallest_keras_accepts(keras, name):
         )
 
 
+def _passed(result: dict[str, Any], output: str) -> None:
+    checks = result[output]["counts"]
+    assert checks["random"] > 0 and sum(checks.values()) == result[output]["weights"], result
+
+
 @pytest.mark.parametrize("name", list(VARIANTS))
 def test_application_weights(checked, name):
     """``initcli model`` on the family's ``to_json()`` writes a ``.weights.h5`` with Keras's layout whose
     every weight, loaded by Keras, is bit for bit what real Keras gives for it."""
-    result = checked["weights", name].result()
-    assert result["counts"]["random"] > 0 and sum(result["counts"].values()) == result["weights"]
+    result = checked["weights", name].result(timeout=TIMEOUT)
+    _passed(result, "ours.weights.h5")
     print(
-        f"{result['variant']} {result['input_shape']}: {result['weights']} weights {result['counts']} "
-        f"{result['seconds']}s ({result['cpu']}s CPU: {result['phases']})"
+        f"{result['variant']} {result['input_shape']}: {result['ours.weights.h5']['weights']} weights "
+        f"{result['ours.weights.h5']['counts']} {result['seconds']}s ({result['cpu']}s CPU: {result['phases']})"
     )
 
 
 @pytest.mark.parametrize("name", KERAS_ARCHIVE)
 def test_application_archive(checked, name):
     """The same for a ``.keras`` archive, loaded by ``keras.models.load_model``."""
-    result = checked["archive", name].result()
-    assert result["counts"]["random"] > 0 and sum(result["counts"].values()) == result["weights"]
+    _passed(checked["weights", name].result(timeout=TIMEOUT), "ours.keras")
 
 
 @pytest.mark.parametrize("name", FLOAT16)
 def test_application_float16(checked, name):
     """The same under the ``float16`` dtype policy: every weight is float16 in Keras, Normalization's
     mean and variance among them (its count stays int32)."""
-    result = checked["float16", name].result()
-    assert result["counts"]["random"] > 0 and sum(result["counts"].values()) == result["weights"]
+    _passed(checked["float16", name].result(timeout=TIMEOUT), "ours.weights.h5")
 
 
 KERAS2_MOBILENET_V3 = Path(__file__).resolve().parent / "applications_keras2" / "mobilenet_v3_small.json.gz"
