@@ -72,6 +72,10 @@ Large are both here (two graphs; their hard-swish is made of keras.ops nodes, ``
 KERAS_ARCHIVE = ["mobilenet_v3_small", "efficientnet"]
 """Families also written as ``.keras`` and loaded with ``keras.models.load_model``."""
 
+TRANSFER = ["mobilenet_v3_small", "efficientnet"]
+"""Families also checked as the base of a transfer model: a ``Sequential`` of the base
+(``include_top=False``), ``GlobalAveragePooling2D`` and ``Dense``."""
+
 FLOAT16 = ["efficientnet"]
 """Families also built under the ``float16`` dtype policy (every weight float16, Normalization's state too)."""
 
@@ -185,8 +189,12 @@ def _kerass_value(
     return value, kind
 
 
-def check_family(name: str, directory: str, outputs: tuple[str, ...], policy: str | None = None) -> dict[str, Any]:
-    """Build ``name``'s variant (under the dtype ``policy``, when given); for each of ``outputs``
+def check_family(
+    name: str, directory: str, outputs: tuple[str, ...], policy: str | None = None, transfer: bool = False
+) -> dict[str, Any]:
+    """Build ``name``'s variant (under the dtype ``policy``, when given; as the base of a transfer
+    model, ``Sequential([base(include_top=False), GlobalAveragePooling2D(), Dense(3)])``, when
+    ``transfer``); for each of ``outputs``
     (``.weights.h5``, ``.keras``) write it with the real CLI, check its datasets against Keras's own
     ``save_weights``, load it into Keras and compare every weight.  Per output: the counts of each kind
     of check; and the seconds (wall, CPU by phase)."""
@@ -211,9 +219,16 @@ def check_family(name: str, directory: str, outputs: tuple[str, ...], policy: st
         keras.config.set_dtype_policy(policy or default_policy)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Keras's own warnings about its layers
-            model = getattr(keras.applications, variant)(
-                weights=None, input_shape=shape, include_top=True, classes=3, **arguments
-            )
+            if transfer:
+                base = getattr(keras.applications, variant)(
+                    weights=None, input_shape=shape, include_top=False, **arguments
+                )
+                L = keras.layers
+                model = keras.Sequential([base, L.GlobalAveragePooling2D(), L.Dense(3)])
+            else:
+                model = getattr(keras.applications, variant)(
+                    weights=None, input_shape=shape, include_top=True, classes=3, **arguments
+                )
     finally:
         keras.config.set_dtype_policy(default_policy)
     text = model.to_json()
@@ -296,7 +311,7 @@ def checked(request):
     """(kind, family) -> the worker's result for every selected check, submitted to two processes when
     the module starts (the quick tests run meanwhile)."""
     archive = set(_selected(request.session, "test_application_archive"))
-    jobs: list[tuple[str, str, tuple[str, ...], str | None]] = []
+    jobs: list[tuple[Any, ...]] = []
     for name in _selected(request.session, "test_application_weights"):
         jobs.append(
             ("weights", name, ("ours.weights.h5", "ours.keras") if name in archive else ("ours.weights.h5",), None)
@@ -307,6 +322,10 @@ def checked(request):
         ("float16", name, ("ours.weights.h5",), "float16")
         for name in _selected(request.session, "test_application_float16")
     ]
+    jobs += [
+        ("transfer", name, ("ours.weights.h5",), None, True)
+        for name in _selected(request.session, "test_application_as_a_transfer_base")
+    ]
     jobs.sort(key=lambda job: LARGEST_FIRST.index(job[1]) if job[1] in LARGEST_FIRST else len(LARGEST_FIRST))
     root = Path(tempfile.mkdtemp(prefix="initcli-applications-"))
     futures: dict[tuple[str, str], Future] = {}
@@ -315,10 +334,10 @@ def checked(request):
         shutil.rmtree(root)
         return
     with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn")) as pool:
-        for kind, name, outputs, policy in jobs:
+        for kind, name, outputs, policy, *transfer in jobs:
             folder = root / f"{name}-{kind}"
             folder.mkdir()
-            futures[kind, name] = pool.submit(check_family, name, str(folder), outputs, policy)
+            futures[kind, name] = pool.submit(check_family, name, str(folder), outputs, policy, *transfer)
         yield futures
     shutil.rmtree(root)
 
@@ -375,6 +394,13 @@ def test_application_float16(checked, name):
     """The same under the ``float16`` dtype policy: every weight is float16 in Keras, Normalization's
     mean and variance among them (its count stays int32)."""
     _passed(checked["float16", name].result(timeout=TIMEOUT), "ours.weights.h5")
+
+
+@pytest.mark.parametrize("name", TRANSFER)
+def test_application_as_a_transfer_base(checked, name):
+    """The same for the base model nested in a ``Sequential`` with a new head: the pooling after it
+    has no build_config (Keras records none for a weightless layer), the ``Dense`` has one."""
+    _passed(checked["transfer", name].result(timeout=TIMEOUT), "ours.weights.h5")
 
 
 KERAS2_MOBILENET_V3 = Path(__file__).resolve().parent / "applications_keras2" / "mobilenet_v3_small.json.gz"
@@ -442,3 +468,26 @@ def test_keras2_mobilenet_v3_legacy_h5_loads_into_keras2(tmp_path):
         assert len(mine) == len(loaded)
         for a, b in zip(mine, loaded, strict=True):
             assert a.shape == b.shape and a.tobytes() == b.astype(a.dtype).tobytes()
+
+
+def test_a_layer_with_weights_after_a_nested_model_needs_its_shape_in_one_line(keras, tmp_path):
+    """Without a build_config, a layer with weights after a nested model (and a weightless layer that
+    passes the unknown shape on) is refused in one line naming the nested model; nothing is written."""
+    L = keras.layers
+    inner = keras.Sequential([keras.Input((4, 4, 3)), L.Conv2D(2, 1)], name="base")
+    model = keras.Sequential([inner, L.GlobalAveragePooling2D(), L.Dense(3, name="head")])
+    config = json.loads(model.to_json())
+    (tmp_path / "kept.json").write_text(json.dumps(config))
+    result = run_in_process(["model", "kept.json", "--seed", "1", "-o", "kept.weights.h5"], tmp_path)
+    assert result.exit_code == 0, result.stderr
+    model.load_weights(str(tmp_path / "kept.weights.h5"))
+    head = next(layer for layer in config["config"]["layers"] if layer["config"]["name"] == "head")
+    del head["build_config"]
+    (tmp_path / "m.json").write_text(json.dumps(config))
+    result = run_in_process(["model", "m.json", "--seed", "1", "-o", "m.weights.h5"], tmp_path)
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        "initcli: error: the output shape of the nested model 'base' is not computed by initcli; give the "
+        "layers after it a build_config with their input_shape"
+    ]
+    assert not (tmp_path / "m.weights.h5").exists()

@@ -29,6 +29,7 @@ from .catalog import class_hint
 from .config_checks import check_model_config
 from .functional_order import functional_layer_order
 from .layers import RULES, Built
+from .layers.base import UnknownShape
 from .legacy_configs import WEIGHTLESS_OPS, normalize
 from .plan import LayerPlan, ModelPlan, WeightPlan, h5_group
 
@@ -123,7 +124,10 @@ def _model_layers(model: dict[str, Any], prefix: str, path_prefix: str, model_dt
             for sub in _model_layers(entry, f"{h5_object}/", f"{path_prefix}{name}/", model_dtype):
                 layer.weights.extend(sub.weights)
                 layer.h5_names.update(sub.h5_names)
-            current = None
+            current = UnknownShape(  # weightless layers pass it on; the next with weights needs its build_config
+                f"the output shape of the nested model {name!r} is not computed by initcli; give the layers "
+                "after it a build_config with their input_shape"
+            )
             plans.append(layer)
             continue
         if class_name in WEIGHTLESS_OPS:  # a TensorFlow op recorded as a layer (Keras 2): no weights

@@ -18,11 +18,13 @@ The rules live in one module per layer family (:mod:`.core`, :mod:`.conv`,
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
+from typing import Any
 
 from .applications import custom_scale, layer_scale
 from .attention import additive_attention, attention, group_query_attention, multi_head_attention
-from .base import Built, BuiltWeight, Shape, initializer_of, with_einsum_axes
+from .base import Built, BuiltWeight, Shape, UnknownShape, initializer_of, with_einsum_axes
 from .conv import (
     adaptive_pooling,
     conv,
@@ -48,6 +50,7 @@ from .core import (
     reshape,
     same_shape,
 )
+from .listing import CONDITIONAL, WITH_WEIGHTS
 from .normalization import (
     batch_normalization,
     group_normalization,
@@ -190,3 +193,24 @@ RULES: dict[str, Callable[..., Built]] = {
     "CustomScaleLayer": custom_scale,
 }
 """Rules by Keras class name; classes without a rule are reported as unsupported."""
+
+
+def _passes_unknown(rule: Callable[..., Built]) -> Callable[..., Built]:
+    """A weightless layer on an input whose shape initcli does not compute (the output of a nested
+    model, or of a ``Lambda`` without ``output_shape``): its output is unknown too, for the same
+    reason, so the layers after it that carry their own shapes (``build_config``) still plan, and one
+    that needs the shape gets the error naming where it was lost (a keras.applications base model in
+    a ``Sequential``, followed by ``GlobalAveragePooling2D`` and a ``Dense``)."""
+
+    @functools.wraps(rule)
+    def passes_unknown(config: dict[str, Any], *shapes: Shape) -> Built:
+        for shape in shapes:
+            if isinstance(shape, UnknownShape):
+                return Built([], shape)
+        return rule(config, *shapes)
+
+    return passes_unknown
+
+
+_KEEP_THEIR_RULES = WITH_WEIGHTS | CONDITIONAL | set(FOREIGN_CODE) | {"Lambda"}  # Lambda reads its own output_shape
+RULES.update({name: _passes_unknown(rule) for name, rule in RULES.items() if name not in _KEEP_THEIR_RULES})
