@@ -50,6 +50,16 @@ def h5_datasets(path: Path) -> dict[str, tuple[int, ...]]:
     return found
 
 
+def strip_build_configs(value):
+    """A model config without what records its layers' built shapes (``build_config``, a Sequential's
+    ``build_input_shape``): as Keras <= 2.12 wrote configs, so shapes must come from the graph."""
+    if isinstance(value, dict):
+        return {k: strip_build_configs(v) for k, v in value.items() if k not in ("build_config", "build_input_shape")}
+    if isinstance(value, list):
+        return [strip_build_configs(v) for v in value]
+    return value
+
+
 def json_paths(value, prefix=()):
     """Every path (tuple of keys and indices) into a JSON-like value, the value itself first."""
     yield prefix

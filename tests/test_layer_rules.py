@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from . import keras_models
-from .helpers import h5_datasets, run_in_process
+from .helpers import h5_datasets, run_in_process, strip_build_configs
 
 seeded = keras_models.seeded
 
@@ -357,14 +357,6 @@ def _from_json(keras, text: str):
     return keras.saving.deserialize_keras_object(config, custom_objects=_custom_objects(), safe_mode=False)
 
 
-def _strip_build_configs(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _strip_build_configs(v) for k, v in value.items() if k not in ("build_config", "build_input_shape")}
-    if isinstance(value, list):
-        return [_strip_build_configs(v) for v in value]
-    return value
-
-
 @pytest.fixture(scope="module")
 def built(keras, tmp_path_factory):
     """name -> (directory, model JSON, a function giving a fresh model, Keras's own initial weights)."""
@@ -393,7 +385,7 @@ def test_layer_rule_loads_with_kerass_values(built, name, strip):
         if json.loads(text)["class_name"] != "Sequential":
             pytest.skip("a Functional config keeps its shapes in its inbound nodes")
         source = "stripped.json"
-        (directory / source).write_text(json.dumps(_strip_build_configs(json.loads(text))))
+        (directory / source).write_text(json.dumps(strip_build_configs(json.loads(text))))
     output = f"ours_{strip}.weights.h5"
     result = run_in_process(["model", source, "--seed", "5", "-o", output, "--force"], directory)
     assert result.exit_code == 0, result.stderr
@@ -429,7 +421,7 @@ def test_lambda_without_output_shape_is_named_when_its_shape_is_needed(keras, tm
     (tmp_path / "kept.json").write_text(json.dumps(config))
     result = run_in_process(["model", "kept.json", "--seed", "1", "-o", "kept.weights.h5"], tmp_path)
     assert result.exit_code == 0, result.stderr  # the Dense carries its own build_config
-    (tmp_path / "m.json").write_text(json.dumps(_strip_build_configs(config)))
+    (tmp_path / "m.json").write_text(json.dumps(strip_build_configs(config)))
     result = run_in_process(["model", "m.json", "-o", "m.weights.h5"], tmp_path)
     assert result.exit_code == 2
     lines = result.stderr.strip().splitlines()

@@ -12,12 +12,11 @@ seeded initializers, so each weight initcli writes is compared bit for bit with 
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import numpy as np
 import pytest
 
-from .helpers import h5_datasets, run_in_process
+from .helpers import h5_datasets, run_in_process, strip_build_configs
 from .keras_models import seeded
 
 
@@ -70,14 +69,6 @@ def encoder_decoder(keras):
 MODELS = {"ops_after_layers": ops_after_layers, "masked_text": masked_text, "encoder_decoder": encoder_decoder}
 
 
-def _strip_build_configs(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _strip_build_configs(v) for k, v in value.items() if k != "build_config"}
-    if isinstance(value, list):
-        return [_strip_build_configs(v) for v in value]
-    return value
-
-
 @pytest.fixture(scope="module")
 def built(keras, tmp_path_factory):
     """name -> (directory, model JSON, Keras's own initial weights); each model rebuilt from its JSON."""
@@ -86,7 +77,7 @@ def built(keras, tmp_path_factory):
         directory = tmp_path_factory.mktemp(name)
         text = build(keras).to_json()
         (directory / "model.json").write_text(text)
-        (directory / "stripped.json").write_text(json.dumps(_strip_build_configs(json.loads(text))))
+        (directory / "stripped.json").write_text(json.dumps(strip_build_configs(json.loads(text))))
         reference = keras.models.model_from_json(text)
         reference.save_weights(str(directory / "keras.weights.h5"))
         out[name] = (directory, text, [np.asarray(v) for v in reference.weights])
