@@ -72,9 +72,10 @@ Large are both here (two graphs; their hard-swish is made of keras.ops nodes, ``
 KERAS_ARCHIVE = ["mobilenet_v3_small", "efficientnet"]
 """Families also written as ``.keras`` and loaded with ``keras.models.load_model``."""
 
-TRANSFER = ["mobilenet_v3_small", "efficientnet"]
+TRANSFER = ["mobilenet_v3_small"]
 """Families also checked as the base of a transfer model: a ``Sequential`` of the base
-(``include_top=False``), ``GlobalAveragePooling2D`` and ``Dense``."""
+(``include_top=False``), ``GlobalAveragePooling2D`` and ``Dense`` (every family passes this; one,
+with keras.ops nodes inside the nested model, keeps CI short)."""
 
 FLOAT16 = ["efficientnet"]
 """Families also built under the ``float16`` dtype policy (every weight float16, Normalization's state too)."""
@@ -95,7 +96,19 @@ UNNAMED_WEIGHTS = {"LayerScale": "gamma"}
 a global counter), with the name initcli gives it in its paths: the attribute that holds it."""
 
 
-LARGEST_FIRST = ["inception_resnet_v2", "nasnet", "densenet", "convnext", "inception_v3", "resnet_v2", "resnet"]
+LARGEST_FIRST = [
+    "inception_resnet_v2",
+    "nasnet",
+    "efficientnet",
+    "densenet",
+    "inception_v3",
+    "efficientnet_v2",
+    "mobilenet_v3_small",
+    "resnet",
+    "resnet_v2",
+    "convnext",
+    "xception",
+]
 """Submission order, so the two workers finish together."""
 
 
