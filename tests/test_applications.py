@@ -346,13 +346,16 @@ def checked(request):
         yield futures
         shutil.rmtree(root)
         return
-    with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn")) as pool:
+    pool = ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn"))
+    try:
         for kind, name, outputs, policy, *transfer in jobs:
             folder = root / f"{name}-{kind}"
             folder.mkdir()
             futures[kind, name] = pool.submit(check_family, name, str(folder), outputs, policy, *transfer)
         yield futures
-    shutil.rmtree(root)
+    finally:  # a run stopped early (-x, a failure) does not wait for the checks not yet started
+        pool.shutdown(wait=True, cancel_futures=True)
+        shutil.rmtree(root)
 
 
 def test_the_variants_cover_every_family_keras_applications_exposes(keras):
