@@ -5,7 +5,8 @@ the numbers of any of them with NumPy alone:
 
 * ``numpy`` (default): Keras's NumPy backend (:mod:`initcli.streams`);
 * ``jax``: Keras on JAX (:mod:`initcli.backends.jax_streams`);
-* ``tensorflow``: Keras on TensorFlow (:mod:`initcli.backends.tf_streams`).
+* ``tensorflow``: Keras on TensorFlow (:mod:`initcli.backends.tf_streams`);
+* ``torch``: Keras on PyTorch, CPU (:mod:`initcli.backends.torch_streams`).
 
 Each stream module has ``uniform_chunks``, ``normal_chunks`` and
 ``truncated_normal_chunks`` with one signature:
@@ -27,24 +28,29 @@ from typing import Any
 from ..errors import InvalidArgument
 
 DEFAULT = "numpy"
-BACKENDS = ("numpy", "jax", "tensorflow")
+BACKENDS = ("numpy", "jax", "tensorflow", "torch")
 _ALIASES = {"np": "numpy", "tf": "tensorflow"}
 _MODULES = {
     "numpy": "initcli.streams",
     "jax": "initcli.backends.jax_streams",
     "tensorflow": "initcli.backends.tf_streams",
+    "torch": "initcli.backends.torch_streams",
 }
 
 VERIFIED = {
     "numpy": "keras 3.15.1 with numpy 2.x (any platform: NumPy's own generators)",
     "jax": "keras 3.15.1 with jax/jaxlib 0.10.2 on x86-64 CPUs with FMA (float16: CPUs without AVX512-FP16)",
     "tensorflow": "keras 3.15.1 with tensorflow-cpu 2.21 on x86-64 Linux with glibc 2.28-2.40",
+    "torch": (
+        "golden hashes from keras 3.15.1 with torch 2.13.0+cpu on an x86-64 AVX2 CPU (float32, float64; "
+        "float16 refused); not yet compared live"
+    ),
 }
 """What each stream was checked against, bit for bit (recorded in provenance)."""
 
 
 def check_backend(name: Any) -> str:
-    """The canonical backend name for ``name`` (``numpy``, ``jax``, ``tensorflow``; also ``np``, ``tf``)."""
+    """The canonical backend name for ``name`` (``numpy``, ``jax``, ``tensorflow``, ``torch``; also ``np``, ``tf``)."""
     if isinstance(name, str):
         key = name.strip().lower()
         key = _ALIASES.get(key, key)

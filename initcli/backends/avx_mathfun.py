@@ -1,0 +1,107 @@
+"""PyTorch's float32 ``log`` and ``sincos`` of its AVX2 normal kernel, bit for bit.
+
+torch's CPU normal fill (AVX2 build) computes Box-Muller with ``log256_ps``
+and ``sincos256_ps`` from ``avx_mathfun.h`` (Cephes polynomials, after Julien
+Pommier's SSE code), compiled by GCC with ``-mfma``: GCC contracts
+``a * b + c`` into one fused multiply-add where the multiply comes first in
+the statement.  Every operation below is a float32 operation rounded to
+nearest; ``fma`` rounds once (:func:`initcli.backends.float32.fma`).
+
+``log256_ps(x)`` for ``x > 0``::
+
+    e = exponent(x) + 1;  m = mantissa(x) in [0.5, 1)
+    if m < sqrt(1/2):  x = (m - 1) + m;  e = e - 1   else  x = m - 1
+    z = x·x
+    y = fma(…fma(fma(p0, x, p1), x, p2)…, x, p8)          (Horner, 8 FMAs)
+    y = fma(y·x, z, e·q1) - z·0.5
+    log = fma(e, q2, x + y)
+
+``sincos256_ps(x)``: ``j = trunc(|x|·4/π)`` rounded up to even, Cody-Waite
+reduction ``x = fma(j, DP3, fma(j, DP2, fma(j, DP1, |x|)))``, then with ``z = x·x``::
+
+    cos = fma(fma(fma(c0, z, c1), z, c2)·z, z, -(z·0.5)) + 1
+    sin = fma(fma(fma(s0, z, s1), z, s2)·z, x, x)
+
+swapped when ``j & 2`` and sign-flipped by ``j & 4`` (and the sign of ``x``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .float32 import F32, U32, fma, from_bits, horner
+
+I32 = np.int32
+
+_SQRTHF = from_bits(0x3F3504F3)
+_LOG_P = tuple(
+    from_bits(w)
+    for w in (
+        0x3D9021BB,
+        0xBDEBD1B8,
+        0x3DEF251A,
+        0xBDFE5D4F,
+        0x3E11E9BF,
+        0xBE2AAE50,
+        0x3E4CCEAC,
+        0xBE7FFFFC,
+        0x3EAAAAAA,
+    )
+)
+_LOG_Q1 = from_bits(0xB95E8083)
+_LOG_Q2 = from_bits(0x3F318000)
+_MIN_NORMAL = from_bits(0x00800000)
+_FOPI = from_bits(0x3FA2F983)
+_DP = (from_bits(0xBF490000), from_bits(0xB97DA000), from_bits(0xB3222169))
+_SIN_P = (from_bits(0xB94CA1F9), from_bits(0x3C08839E), from_bits(0xBE2AAAA3))
+_COS_P = (from_bits(0x37CCF5CE), from_bits(0xBAB6061A), from_bits(0x3D2AAAA5))
+_ONE, _HALF = F32(1), F32(0.5)
+
+
+def log256_ps(x: np.ndarray) -> np.ndarray:
+    """``log256_ps`` of float32 ``x`` (NaN where ``x <= 0``), with GCC's FMA contraction."""
+    x = np.asarray(x, dtype=F32)
+    invalid = x <= 0
+    x = np.maximum(x, _MIN_NORMAL)
+    bits = x.view(U32)
+    e = ((bits >> U32(23)).astype(I32) - I32(0x7F)).astype(F32) + _ONE
+    m = ((bits & U32(0x807FFFFF)) | U32(0x3F000000)).view(F32)
+    below = m < _SQRTHF
+    x = (m - _ONE) + np.where(below, m, F32(0))
+    e -= below.astype(F32)
+    z = x * x
+    y = horner(x, _LOG_P[0], _LOG_P[1:])
+    y *= x
+    y = fma(y, z, e * _LOG_Q1)
+    y -= z * _HALF
+    out = fma(e, _LOG_Q2, x + y)
+    if invalid.any():
+        out[invalid] = np.nan
+    return out
+
+
+def sincos256_ps(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``sincos256_ps`` of float32 ``x`` -> ``(sin, cos)``, with GCC's FMA contraction."""
+    x = np.asarray(x, dtype=F32)
+    bits = x.view(U32)
+    sign_sin = bits & U32(0x80000000)
+    x = (bits & U32(0x7FFFFFFF)).view(F32)
+    j = (np.trunc(x * _FOPI).astype(I32) + I32(1)) & I32(~1)
+    y = j.astype(F32)
+    sign_sin ^= (j & I32(4)).astype(U32) << U32(29)
+    sign_cos = ((~(j - I32(2))) & I32(4)).astype(U32) << U32(29)
+    swap = (j & I32(2)) != 0
+    for dp in _DP:
+        x = fma(y, dp, x)
+    z = x * x
+    cos = horner(z, _COS_P[0], _COS_P[1:])
+    cos *= z
+    cos = fma(cos, z, -(z * _HALF))
+    cos += _ONE
+    sin = horner(z, _SIN_P[0], _SIN_P[1:])
+    sin *= z
+    sin = fma(sin, x, x)
+    sin, cos = np.where(swap, cos, sin), np.where(swap, sin, cos)
+    sin = (sin.view(U32) ^ sign_sin).view(F32)
+    cos = (cos.view(U32) ^ sign_cos).view(F32)
+    return sin, cos

@@ -1,0 +1,263 @@
+"""Keras 3's random streams under its torch backend (CPU), in NumPy.
+
+**Seed.** Keras reinterprets an integer seed ``s`` as int32 and hands torch the
+pair ``[s, 0]``; the ``i``-th draw of ``keras.random.SeedGenerator(s)`` hands
+``[s, i]``.  Each call builds a fresh ``torch.Generator("cpu")`` seeded with
+``(s0 + s1) mod 2**32``, so a seed ``s`` at draw ``i`` is the torch seed
+``(s + i) mod 2**32`` (:func:`torch_seed`): seeds ``s`` and ``s + 2**32`` (and
+``-1`` and ``2**32 - 1``) give the same numbers, and ``SeedGenerator(42)``'s second
+draw is seed 43.  The engine is mt19937 (:mod:`initcli.backends.mt19937`).
+
+**Uniform.** ``torch.rand``: float32 element ``i`` is ``(w_i & 0xFFFFFF)·2**-24``
+from word ``i``; float64 element ``i`` is ``((w_2i << 32 | w_2i+1) & (2**53 - 1))·2**-53``.
+Keras then computes ``(maxval - minval)·x + minval`` as two tensor ops:
+``RN(RN(span)·x) + RN(minval)`` in the dtype, ``span`` in double.
+
+**Normal.** ``torch.normal(mean, std)`` on ``n`` elements:
+
+* ``n >= 16``: all ``n`` uniforms first (as above), then each block of 16
+  (``a = u[0:8]``, ``b = u[8:16]``) becomes ``r = sqrt(-2·log(1 - a))``,
+  ``θ = 2π·b``, ``out[j] = fma(r·cos θ_j, std, mean)``, ``out[j+8] = fma(r·sin θ_j, std, mean)``.
+  float32 uses avx_mathfun's ``log``/``sincos`` with GCC's FMAs
+  (:mod:`initcli.backends.avx_mathfun`) and ``θ = 6.2831855f·b``; float64 the C
+  library's ``log``/``sin``/``cos``.  If ``n % 16 != 0`` the last 16 outputs are
+  recomputed from 16 *fresh* uniforms (words ``n .. n+15``, float64 ``2n .. 2n+31``).
+* ``n < 16``: serial double Box-Muller on word quadruples: ``u1``, ``u2`` float64
+  uniforms, ``r = sqrt(-2·log1p(-u2))``, ``θ = 2π·u1``, elements ``r·cos θ``,
+  ``r·sin θ`` in turn, each ``fma(z, std, mean)`` in double, then cast.
+
+**Truncated normal.** Keras's own: ``x = normal(0, 1)`` of ``4n`` elements;
+element ``i`` takes the first of ``x[4i .. 4i+3]`` with ``-2 < x < 2`` (``x[4i]``
+if none is), then ``RN(RN(x·RN(std)) + RN(mean))``.
+
+float16 is refused: what torch's half-precision kernels draw has not been
+verified.  What was verified: :data:`initcli.backends.VERIFIED`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+
+import numpy as np
+
+from ..errors import InvalidArgument
+from . import avx_mathfun
+from .chunking import counter_chunks
+from .float32 import F32, F64, U32, U64, fma
+from .mt19937 import WordStreams
+from .tf_streams import numpy_matches_the_c_library
+
+BLOCK = 1 << 16
+"""Elements per pass of the Box-Muller maths: a multiple of 16 whose float64 temporaries stay in cache."""
+
+SERIAL_BELOW = 16
+"""torch.normal draws tensors smaller than this serially (double precision, word quadruples)."""
+
+_TWO_PI_F32 = F32(2.0 * math.pi)
+_LOG = np.frompyfunc(math.log, 1, 1)
+_LOG1P = np.frompyfunc(math.log1p, 1, 1)
+_SIN = np.frompyfunc(math.sin, 1, 1)
+_COS = np.frompyfunc(math.cos, 1, 1)
+
+
+def torch_seed(seed: int, draw: int = 0) -> int:
+    """The torch seed of Keras's key ``[int32(seed), draw]``: ``(seed + draw) mod 2**32``."""
+    s32 = ((int(seed) & 0xFFFFFFFF) ^ 0x80000000) - 0x80000000
+    return (s32 + int(draw)) & 0xFFFFFFFF
+
+
+def _check_dtype(dtype: np.dtype) -> np.dtype:
+    dtype = np.dtype(dtype)
+    if dtype not in (np.dtype(F32), np.dtype(F64)):
+        raise InvalidArgument(
+            f"dtype {dtype.name} is not reproduced on the torch backend "
+            "(torch's float16 kernels are not verified); use float32 or float64"
+        )
+    return dtype
+
+
+def _libm(name: str) -> Callable[[np.ndarray], np.ndarray]:
+    """The C library's float64 ``name``: NumPy's when it agrees with it here, else ``math``'s."""
+    fast = getattr(np, name)
+    slow = {"log": _LOG, "log1p": _LOG1P, "sin": _SIN, "cos": _COS}[name]
+    if numpy_matches_the_c_library():
+        return fast
+    return lambda x: slow(x).astype(F64)
+
+
+# ---- exact float64 fused multiply-add -----------------------------------------------------
+
+
+def _two_sum(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    s = a + b
+    bb = s - a
+    return s, (a - (s - bb)) + (b - bb)
+
+
+def _split(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    t = a * F64(134217729.0)  # Veltkamp: 2**27 + 1
+    high = t - (t - a)
+    return high, a - high
+
+
+def fma64(a: np.ndarray, b: float, c: float) -> np.ndarray:
+    """``a·b + c`` rounded once in float64 (normal-range operands).
+
+    Dekker's exact product ``a·b = p + e``, Knuth's exact sum ``c + p = h + t``,
+    then ``h + RO(t + e)`` where ``RO`` rounds to odd: the final rounding then
+    equals one rounding of the exact value (Boldo-Melquiond).  ``c = +0`` is
+    ``RN(a·b) + 0`` (which turns ``-0`` into ``+0``, as the hardware does).
+    """
+    a = np.asarray(a, dtype=F64)
+    b64, c64 = F64(b), F64(c)
+    if c64 == 0 and not np.signbit(c64):
+        return a * b64 + F64(0)
+    p = a * b64
+    ah, al = _split(a)
+    bh, bl = _split(np.asarray(b64))
+    e = ((ah * bh - p) + ah * bl + al * bh) + al * bl
+    h, t = _two_sum(np.broadcast_to(c64, p.shape), p)
+    s, err = _two_sum(t, e)
+    odd = (err != 0) & ((s.view(np.int64) & 1) == 0) & np.isfinite(s)
+    if odd.any():
+        s = np.where(odd, np.nextafter(s, np.where(err > 0, np.inf, -np.inf)), s)
+    return h + s
+
+
+# ---- uniforms --------------------------------------------------------------------------
+
+
+def _unit_floats(words: np.ndarray) -> np.ndarray:
+    """float32 ``[0, 1)`` values: ``(w & 0xFFFFFF)·2**-24``."""
+    out = (words & U32(0xFFFFFF)).astype(F32)
+    out *= F32(2.0**-24)
+    return out
+
+
+def _unit_doubles(words: np.ndarray) -> np.ndarray:
+    """float64 ``[0, 1)`` values from word pairs: ``((hi << 32 | lo) & (2**53 - 1))·2**-53``."""
+    pairs = words.reshape(-1, 2).astype(U64)
+    bits = ((pairs[:, 0] << U64(32)) | pairs[:, 1]) & U64((1 << 53) - 1)
+    return bits.astype(F64) * F64(2.0**-53)
+
+
+def _units(stream: WordStreams, dtype: np.dtype, first: int, count: int) -> np.ndarray:
+    """Uniforms ``first .. first + count - 1`` of ``torch.rand`` in ``dtype``."""
+    if dtype == F64:
+        return _unit_doubles(stream.words(2 * first, 2 * count))
+    return _unit_floats(stream.words(first, count))
+
+
+# ---- normals ---------------------------------------------------------------------------
+
+
+def _blocks_f32(u: np.ndarray, mean: float, std: float) -> np.ndarray:
+    """Blocks of 16 float32 uniforms (rows) to normals, as torch's AVX2 fill does."""
+    radius = avx_mathfun.log256_ps(F32(1) - u[:, :8])
+    radius *= F32(-2)
+    np.sqrt(radius, out=radius)
+    sin, cos = avx_mathfun.sincos256_ps(_TWO_PI_F32 * u[:, 8:])
+    cos *= radius
+    sin *= radius
+    out = np.empty(u.shape, dtype=F32)
+    if std == 1 and mean == 0:  # fma(x, 1, +0) is x, with -0 turned into +0
+        np.add(cos, F32(0), out=out[:, :8])
+        np.add(sin, F32(0), out=out[:, 8:])
+    else:
+        out[:, :8] = fma(cos, F32(std), F32(mean))
+        out[:, 8:] = fma(sin, F32(std), F32(mean))
+    return out
+
+
+def _blocks_f64(u: np.ndarray, mean: float, std: float) -> np.ndarray:
+    """Blocks of 16 float64 uniforms (rows) to normals, as torch's float64 fill does."""
+    radius = np.sqrt(-2.0 * _libm("log")(1.0 - u[:, :8]))
+    theta = (2.0 * math.pi) * u[:, 8:]
+    out = np.empty(u.shape, dtype=F64)
+    out[:, :8] = fma64(radius * _libm("cos")(theta), std, mean)
+    out[:, 8:] = fma64(radius * _libm("sin")(theta), std, mean)
+    return out
+
+
+def _serial(stream: WordStreams, n: int, mean: float, std: float, dtype: np.dtype) -> np.ndarray:
+    """``torch.normal`` of ``n < 16`` elements: serial double Box-Muller, then cast."""
+    pairs = (n + 1) // 2
+    u = _unit_doubles(stream.words(0, 4 * pairs)).reshape(pairs, 2)
+    radius = np.sqrt(-2.0 * _libm("log1p")(-u[:, 1]))
+    theta = (2.0 * math.pi) * u[:, 0]
+    z = np.stack([radius * _libm("cos")(theta), radius * _libm("sin")(theta)], axis=1).reshape(-1)[:n]
+    return fma64(z, std, mean).astype(dtype)
+
+
+def _normals(
+    stream: WordStreams, n: int, mean: float, std: float, dtype: np.dtype, start: int, out: np.ndarray
+) -> None:
+    """Elements ``start .. start + len(out) - 1`` of ``torch.normal(mean, std)`` of ``n`` elements into ``out``."""
+    if n < SERIAL_BELOW:
+        out[:] = _serial(stream, n, mean, std, dtype)[start : start + out.size]
+        return
+    blocks = _blocks_f64 if dtype == F64 else _blocks_f32
+    end = start + out.size
+    tail = n - 16 if n % 16 else n  # outputs from here on come from the recomputed last block
+    if start < tail:
+        first, last = start // 16, -(-min(end, tail) // 16)
+        values = blocks(_units(stream, dtype, 16 * first, 16 * (last - first)).reshape(-1, 16), mean, std)
+        head = min(end, tail) - start
+        out[:head] = values.reshape(-1)[start - 16 * first : start - 16 * first + head]
+    if end > tail:
+        at = max(start, tail)
+        values = blocks(_units(stream, dtype, n, 16).reshape(1, 16), mean, std).reshape(-1)
+        out[at - start :] = values[at - tail : end - tail]
+
+
+# ---- the three streams -----------------------------------------------------------------
+
+
+def uniform_chunks(
+    n: int, minval: float, maxval: float, dtype: np.dtype, seed: int, draw: int = 0
+) -> Iterator[np.ndarray]:
+    """``n`` draws of ``keras.random.uniform(minval, maxval)`` under torch (CPU), as flat chunks."""
+    dtype = _check_dtype(dtype)
+    stream = WordStreams(torch_seed(seed, draw))
+    span, low = dtype.type(maxval - minval), dtype.type(minval)
+
+    def fill(start: int, out: np.ndarray) -> None:
+        np.multiply(_units(stream, dtype, start, out.size), span, out=out)
+        out += low
+
+    return counter_chunks(n, dtype, fill, drawn=dtype, block=BLOCK)
+
+
+def normal_chunks(
+    n: int, mean: float, stddev: float, dtype: np.dtype, seed: int, draw: int = 0
+) -> Iterator[np.ndarray]:
+    """``n`` draws of ``keras.random.normal(mean, stddev)`` under torch (CPU), as flat chunks."""
+    dtype = _check_dtype(dtype)
+    stream = WordStreams(torch_seed(seed, draw))
+
+    def fill(start: int, out: np.ndarray) -> None:
+        _normals(stream, n, mean, stddev, dtype, start, out)
+
+    return counter_chunks(n, dtype, fill, drawn=dtype, block=BLOCK)
+
+
+def truncated_normal_chunks(
+    n: int, mean: float, stddev: float, dtype: np.dtype, seed: int, draw: int = 0
+) -> Iterator[np.ndarray]:
+    """``n`` draws of ``keras.random.truncated_normal(mean, stddev)`` under torch (CPU), as flat chunks."""
+    dtype = _check_dtype(dtype)
+    stream = WordStreams(torch_seed(seed, draw))
+    scale, shift = dtype.type(stddev), dtype.type(mean)
+
+    def fill(start: int, out: np.ndarray) -> None:
+        candidates = np.empty(4 * out.size, dtype=dtype)
+        _normals(stream, 4 * n, 0.0, 1.0, dtype, 4 * start, candidates)
+        candidates = candidates.reshape(-1, 4)
+        inside = (candidates > -2) & (candidates < 2)
+        pick = np.argmax(inside, axis=1)
+        out[:] = candidates[np.arange(out.size), pick]
+        out *= scale
+        out += shift
+
+    return counter_chunks(n, dtype, fill, drawn=dtype, block=BLOCK // 4)
