@@ -279,3 +279,10 @@ def test_live_against_keras_on_torch():
     for (name, shape, dtype, seed), hexed in zip(cases, json.loads(done.stdout), strict=True):
         ours = initcli.sample(name, tuple(shape), dtype=dtype, seed=seed, backend="torch")
         assert ours.tobytes().hex() == hexed, (name, shape, dtype, seed)
+
+
+def test_a_zero_radius_is_plus_zero_as_the_fused_multiply_add_gives():
+    """u = 0 gives r = sqrt(-2·(+0)) = -0; torch's fma(-0·cos θ, 1, +0) is +0, never -0."""
+    for mean, std in ((0.0, 1.0), (0.0, 0.05)):
+        out = torch_streams._blocks_f32(np.zeros((1, 16), dtype=np.float32), mean, std)
+        assert out[0, 0] == 0 and not np.signbit(out[0, :8]).any()
