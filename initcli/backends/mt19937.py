@@ -91,6 +91,10 @@ def reference_words(seed: int, count: int) -> np.ndarray:
     return out
 
 
+REUSE_WITHIN = 1 << 18
+"""How far behind a request an idle engine may be and still serve it (rather than a new one)."""
+
+
 class _Stream:
     """One engine and how many words it has given."""
 
@@ -104,9 +108,10 @@ class WordStreams:
     """Words of one seed's stream at any offset, for several threads.
 
     :meth:`words` hands out ``count`` words from word ``start`` on.  It reuses
-    an idle engine that has not yet passed ``start`` (skipping ahead costs a
-    few ns per word) or starts a new one, so chunks asked for in order cost
-    one pass over the stream in total.
+    the idle engine closest below ``start`` if it is at most :data:`REUSE_WITHIN`
+    words behind (skipping ahead costs a few ns per word), else starts a new
+    one, so each thread keeps its own engine for its run of chunks and the
+    stream is passed over about once per thread.
     """
 
     def __init__(self, seed: int) -> None:
@@ -117,7 +122,7 @@ class WordStreams:
     def words(self, start: int, count: int) -> np.ndarray:
         """Tempered words ``start .. start + count - 1`` as uint32."""
         with self.lock:
-            usable = [s for s in self.idle if s.position <= start]
+            usable = [s for s in self.idle if start - REUSE_WITHIN <= s.position <= start]
             stream = max(usable, key=lambda s: s.position) if usable else _Stream(self.seed)
             if usable:
                 self.idle.remove(stream)

@@ -242,6 +242,78 @@ def normal_chunks(
     return counter_chunks(n, dtype, fill, drawn=dtype, block=BLOCK)
 
 
+def _lanes(a: np.ndarray, b: np.ndarray, use_sin: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """Single standard normals of the fill: ``r·cos θ`` (or ``r·sin θ`` where ``use_sin``) for
+    radius uniforms ``a`` and angle uniforms ``b``, exactly as in the 16-blocks (``+ 0`` is the
+    kernel's ``fma(x, 1, +0)``)."""
+    if dtype == F64:
+        radius = np.sqrt(-2.0 * _libm("log")(1.0 - a))
+        theta = (2.0 * math.pi) * b
+        out = np.empty(a.shape, dtype=F64)
+        out[use_sin] = _libm("sin")(theta[use_sin])
+        out[~use_sin] = _libm("cos")(theta[~use_sin])
+    else:
+        radius = avx_mathfun.log256_ps(F32(1) - a)
+        radius *= F32(-2)
+        np.sqrt(radius, out=radius)
+        sin, cos = avx_mathfun.sincos256_ps(_TWO_PI_F32 * b)
+        out = np.where(use_sin, sin, cos)
+    out *= radius
+    out += dtype.type(0)
+    return out
+
+
+def _first_inside(stream: WordStreams, dtype: np.dtype, start: int, out: np.ndarray) -> None:
+    """Keras's choice among the 4 candidates for outputs ``start ..`` (all before the tail block).
+
+    Output ``i`` sits in fill block ``i // 4``, slots ``4q .. 4q+3`` with ``q = i % 4``: candidate
+    ``c`` is pair ``p = 4·(q mod 2) + c``'s cosine (``q < 2``) or sine (``q >= 2``).  So the first
+    candidates of a block's four outputs are the cosines and sines of its pairs 0 and 4 (a quarter
+    of the fill's work); later candidates are computed only for the ~4.5 % of outputs whose
+    earlier ones all fell outside ``(-2, 2)``.
+    """
+    first = start // 4
+    blocks = -(-(start + out.size) // 4) - first
+    units = _units(stream, dtype, 16 * first, 16 * blocks).reshape(-1, 16)
+    both = np.ones((blocks, 2), dtype=bool)
+    sin = _lanes(units[:, 0:8:4], units[:, 8:16:4], both, dtype)
+    cos = _lanes(units[:, 0:8:4], units[:, 8:16:4], ~both, dtype)
+    skip = start - 4 * first
+    out[:] = np.concatenate([cos, sin], axis=1).reshape(-1)[skip : skip + out.size]
+    pending = np.flatnonzero((out <= -2) | (out >= 2))
+    if not pending.size:
+        return
+    index = pending + skip  # outputs counted from the first block's
+    rows, q = index // 4, index % 4
+    base, use_sin = 4 * (q % 2), q >= 2
+    for candidate in range(1, 4):
+        pairs = base + candidate
+        x = _lanes(units[rows, pairs], units[rows, pairs + 8], use_sin, dtype)
+        inside = (x > -2) & (x < 2)
+        out[pending[inside]] = x[inside]
+        keep = ~inside
+        pending, rows, pairs, base, use_sin = pending[keep], rows[keep], pairs[keep], base[keep], use_sin[keep]
+        if not pending.size:
+            return
+
+
+def _truncated(stream: WordStreams, n: int, dtype: np.dtype, start: int, out: np.ndarray) -> None:
+    """Standard truncated normals ``start .. start + len(out) - 1`` of ``n`` (before Keras's affine step)."""
+    end = start + out.size
+    tail = n - 4 if (4 * n) % 16 else n  # outputs whose candidates lie in the recomputed last block
+    if 4 * n < SERIAL_BELOW:
+        tail = 0
+    if start < tail:
+        _first_inside(stream, dtype, start, out[: min(end, tail) - start])
+    if end > tail:
+        at = max(start, tail)
+        candidates = np.empty(4 * (end - at), dtype=dtype)
+        _normals(stream, 4 * n, 0.0, 1.0, dtype, 4 * at, candidates)
+        candidates = candidates.reshape(-1, 4)
+        pick = np.argmax((candidates > -2) & (candidates < 2), axis=1)
+        out[at - start :] = candidates[np.arange(end - at), pick]
+
+
 def truncated_normal_chunks(
     n: int, mean: float, stddev: float, dtype: np.dtype, seed: int, draw: int = 0
 ) -> Iterator[np.ndarray]:
@@ -251,13 +323,8 @@ def truncated_normal_chunks(
     scale, shift = dtype.type(stddev), dtype.type(mean)
 
     def fill(start: int, out: np.ndarray) -> None:
-        candidates = np.empty(4 * out.size, dtype=dtype)
-        _normals(stream, 4 * n, 0.0, 1.0, dtype, 4 * start, candidates)
-        candidates = candidates.reshape(-1, 4)
-        inside = (candidates > -2) & (candidates < 2)
-        pick = np.argmax(inside, axis=1)
-        out[:] = candidates[np.arange(out.size), pick]
+        _truncated(stream, n, dtype, start, out)
         out *= scale
         out += shift
 
-    return counter_chunks(n, dtype, fill, drawn=dtype, block=BLOCK // 4)
+    return counter_chunks(n, dtype, fill, drawn=dtype, block=BLOCK)
