@@ -286,3 +286,15 @@ def test_a_zero_radius_is_plus_zero_as_the_fused_multiply_add_gives():
     for mean, std in ((0.0, 1.0), (0.0, 0.05)):
         out = torch_streams._blocks_f32(np.zeros((1, 16), dtype=np.float32), mean, std)
         assert out[0, 0] == 0 and not np.signbit(out[0, :8]).any()
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_truncated_normal_is_keras_choice_among_four_normals_even_when_none_is_inside(dtype):
+    """Output i is the first of normal(4n)[4i .. 4i+3] inside (-2, 2), else the first one; n = 2**20 + 3
+    has groups with no candidate inside (p = 0.0455**4 each) and a recomputed last block."""
+    n = 2**20 + 3
+    candidates = _draw("normal", 4 * n, 0.0, 1.0, dtype, 11).reshape(n, 4)
+    inside = (candidates > -2) & (candidates < 2)
+    assert (~inside.any(axis=1)).sum() >= 1
+    expected = candidates[np.arange(n), np.argmax(inside, axis=1)]
+    assert _draw("truncated_normal", n, 0.0, 1.0, dtype, 11).tobytes() == expected.tobytes()
