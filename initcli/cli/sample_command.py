@@ -140,7 +140,7 @@ def _help_text(cls: type, name: str) -> str:
     doc = (inspect.getdoc(cls) or cls.__name__).replace("``", "")
     example = f"initcli {name} {_EXAMPLE_ARGS.get(cls.__name__, '--shape 784,64 --seed 1 -o w.npy')}"
     backends = (
-        "under Keras 3's numpy backend, or with --backend jax|tensorflow under that backend"
+        "under Keras 3's numpy backend, or with --backend jax|tensorflow|torch under that backend"
         if cls.is_random
         else "under Keras 3 (any backend)"
     )

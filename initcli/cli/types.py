@@ -100,7 +100,7 @@ class BackendType(_CoreType):
 
 
 BACKEND_HELP = (
-    "Whose random numbers to reproduce: Keras's numpy, jax or tensorflow backend (same seed, different "
+    "Whose random numbers to reproduce: Keras's numpy, jax, tensorflow or torch (CPU) backend (same seed, different "
     "numbers on each). Default numpy, or $INITCLI_BACKEND."
 )
 
