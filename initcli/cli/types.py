@@ -96,7 +96,9 @@ class BackendType(_CoreType):
     def shell_complete(self, ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
         from click.shell_completion import CompletionItem
 
-        return [CompletionItem(name) for name in ("numpy", "jax", "tensorflow") if name.startswith(incomplete)]
+        from ..backends import BACKENDS
+
+        return [CompletionItem(name) for name in BACKENDS if name.startswith(incomplete)]
 
 
 BACKEND_HELP = (
