@@ -419,7 +419,7 @@ def test_keras1_layers_not_converted_are_named(tmp_path, layer, message):
     (tmp_path / "k1.json").write_text(json.dumps(config))
     result = run_in_process(["model", "k1.json", "--dry-run"], tmp_path)
     assert result.exit_code == 2 and message in result.stderr and len(result.stderr.strip().splitlines()) == 1
-    assert "load the model in Keras 2" in result.stderr
+    assert "load the model in standalone Keras 2.0-2.2" in result.stderr
 
 
 _WRONG_VALUES = [None, 0, -1, 1.5, "x", "4", [], {}, [1], {"a": 1}, True, [None], ["x", 0, 0], 10**6]

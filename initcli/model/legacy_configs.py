@@ -183,7 +183,7 @@ def _keras1(entry: dict[str, Any]) -> None:
     other Keras 1 layers are refused with how to convert them."""
     config = entry["config"]
     class_name = entry["class_name"]
-    how = "load the model in Keras 2 (which converts Keras 1 configs) and save model.to_json() again"
+    how = "load the model in standalone Keras 2.0-2.2 (which converts Keras 1 configs) and save model.to_json() again"
     if class_name in KERAS1_CLASSES:
         raise InvalidArgument(
             f"{_where(entry)} is a Keras 1 layer class; accepted: Keras 2 and 3 configs and Keras 1 Dense: {how}"
