@@ -29,6 +29,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import InvalidArgument
+from .legacy_configs import MODEL_CLASSES
 
 SHAPE_KEYS = frozenset(
     {
@@ -45,7 +46,6 @@ SHAPE_KEYS = frozenset(
 )
 """Keys whose value is a shape (or a list or mapping of shapes), wherever they appear in a config."""
 
-MODEL_CLASSES = frozenset({"Sequential", "Functional", "Model"})
 
 EMBEDDINGS = frozenset({"Embedding", "ReversibleEmbedding"})
 """Classes whose ``input_dim`` is a vocabulary size, not an input shape (their rules check it)."""

@@ -30,10 +30,9 @@ from .config_checks import check_model_config
 from .functional_order import functional_layer_order
 from .layers import RULES, Built
 from .layers.base import UnknownShape
-from .legacy_configs import WEIGHTLESS_OPS, normalize
+from .legacy_configs import MODEL_CLASSES, normalize
 from .plan import LayerPlan, ModelPlan, WeightPlan, h5_group
-
-MODEL_CLASSES = ("Sequential", "Functional", "Model")
+from .tf_op_layers import WEIGHTLESS_OPS
 
 
 def load_model_config(path: str | Path) -> dict[str, Any]:

@@ -48,10 +48,9 @@ import copy
 from typing import Any
 
 from ..errors import InvalidArgument
+from .tf_op_layers import WEIGHTLESS_OPS, op_output
 
 MODEL_CLASSES = ("Sequential", "Functional", "Model")
-WEIGHTLESS_OPS = ("TFOpLambda", "SlicingOpLambda")
-"""TensorFlow op layers of Keras 2 Functional graphs: no weights, no Keras 3 class."""
 _RNN_CLASSES = ("LSTM", "GRU", "SimpleRNN", "RNN", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D")
 _DEPTHWISE = ("DepthwiseConv1D", "DepthwiseConv2D", "SeparableConv1D", "SeparableConv2D")
 _SHAPE_KEYS = ("batch_input_shape", "batch_shape", "input_shape")
@@ -532,104 +531,6 @@ def _convert_node(
     return {"args": args, "kwargs": kwargs}, shapes
 
 
-ELEMENTWISE_OPS = frozenset(
-    f"{module}.{name}"
-    for module, names in (
-        (
-            "nn",
-            (
-                "relu",
-                "relu6",
-                "elu",
-                "selu",
-                "gelu",
-                "silu",
-                "swish",
-                "sigmoid",
-                "tanh",
-                "softplus",
-                "softsign",
-                "leaky_relu",
-                "softmax",
-                "log_softmax",
-                "dropout",
-            ),
-        ),
-        (
-            "math",
-            (
-                "abs",
-                "exp",
-                "log",
-                "sqrt",
-                "rsqrt",
-                "square",
-                "sigmoid",
-                "tanh",
-                "negative",
-                "sin",
-                "cos",
-                "softplus",
-                "reciprocal",
-                "sign",
-                "round",
-                "floor",
-                "ceil",
-                "erf",
-                "log1p",
-                "expm1",
-            ),
-        ),
-    )
-    for name in names
-) | {
-    "identity",
-    "cast",
-    "stop_gradient",
-    "clip_by_value",
-    "math.multiply",
-    "math.truediv",
-    "__operators__.add",
-    "math.add",
-    "math.subtract",
-    "math.maximum",
-    "math.minimum",
-    "math.pow",
-}
-"""TFOpLambda functions whose output has the shape of their first input (a scalar second operand, for
-the binary ones: Keras 2 records a tensor operand as a node input, then the shape is not computed)."""
-
-
-def _op_output(entry: dict[str, Any], inputs: list[Shape | None], kwargs: dict[str, Any]) -> list[Shape | None]:
-    """The output shape of a ``TFOpLambda`` (elementwise ops) or ``SlicingOpLambda`` (basic slices)."""
-    shape = inputs[0] if len(inputs) == 1 else None
-    if shape is None:
-        return [None]
-    function = entry["config"].get("function")
-    if entry["class_name"] == "TFOpLambda":
-        tensors = [v for v in kwargs.values() if isinstance(v, dict) and v.get("class_name") == "__keras_tensor__"]
-        return [shape] if function in ELEMENTWISE_OPS and not tensors else [None]
-    spec = kwargs.get("slice_spec")
-    if function != "__operators__.getitem" or spec is None:
-        return [None]
-    specs = spec if isinstance(spec, list) else [spec]
-    if len(specs) > len(shape):
-        return [None]
-    out: list[int | None] = []
-    for dim, item in zip(shape, specs, strict=False):
-        if isinstance(item, bool) or not isinstance(item, (int, dict)):
-            return [None]  # None (new axis), Ellipsis, tensors: not computed
-        if isinstance(item, int):
-            continue  # an index drops the axis
-        bounds = [item.get(k) for k in ("start", "stop", "step")]
-        if set(item) - {"start", "stop", "step"} or not all(b is None or type(b) is int for b in bounds):
-            return [None]
-        if bounds[2] == 0:
-            raise InvalidArgument(f"{_where(entry)}: a slice step of 0; accepted: a non-zero step")
-        out.append(None if dim is None else len(range(*slice(*bounds).indices(dim))))
-    return [(*out, *shape[len(specs) :])]
-
-
 def _sequential_output(entry: dict[str, Any], shape: Shape | None) -> Shape | None:
     """The output shape of a nested Sequential called on ``shape`` (``None`` if not computed)."""
     for layer in entry["config"].get("layers") or []:
@@ -656,7 +557,7 @@ def _outputs_of(
 
     class_name = entry["class_name"]
     if class_name in WEIGHTLESS_OPS:
-        return _op_output(entry, inputs, kwargs or {})
+        return op_output(entry, inputs, kwargs or {})
     if class_name == "Sequential":
         return [_sequential_output(entry, inputs[0] if len(inputs) == 1 else None)]
     if is_model(entry):
