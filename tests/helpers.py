@@ -50,6 +50,11 @@ def h5_datasets(path: Path) -> dict[str, tuple[int, ...]]:
     return found
 
 
+def constant_weight(value: float, shape: list[int]) -> dict:
+    """A batch config's weight entry: ``shape`` filled by ``Constant(value)``."""
+    return {"shape": shape, "initializer": {"class_name": "Constant", "config": {"value": value}}}
+
+
 def strip_build_configs(value):
     """A model config without what records its layers' built shapes (``build_config``, a Sequential's
     ``build_input_shape``): as Keras <= 2.12 wrote configs, so shapes must come from the graph."""

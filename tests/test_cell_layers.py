@@ -14,7 +14,7 @@ import json
 import numpy as np
 import pytest
 
-from .helpers import h5_datasets, run_in_process
+from .helpers import constant_weight, h5_datasets, run_in_process
 
 
 def _seeded(keras, seed):
@@ -85,24 +85,21 @@ def test_a_batch_config_puts_a_cells_weights_in_keras_order(keras, tmp_path):
     """A batch config listing a GRUCell's weights in any order: Keras's order in the cell's own group."""
     model = _model(keras, "GRUCell")
 
-    def constant(value, shape):
-        return {"shape": shape, "initializer": {"class_name": "Constant", "config": {"value": value}}}
-
     config = {
         "layers": [
             {
                 "name": "cell",
                 "class": "GRUCell",
                 "weights": {
-                    "bias": constant(3.0, [2, 9]),
-                    "recurrent_kernel": constant(2.0, [3, 9]),
-                    "kernel": constant(1.0, [4, 9]),
+                    "bias": constant_weight(3.0, [2, 9]),
+                    "recurrent_kernel": constant_weight(2.0, [3, 9]),
+                    "kernel": constant_weight(1.0, [4, 9]),
                 },
             },
             {
                 "name": "head",
                 "class": "Dense",
-                "weights": {"kernel": constant(4.0, [3, 2]), "bias": constant(5.0, [2])},
+                "weights": {"kernel": constant_weight(4.0, [3, 2]), "bias": constant_weight(5.0, [2])},
             },
         ]
     }

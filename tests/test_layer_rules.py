@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from . import keras_models
-from .helpers import h5_datasets, run_in_process, strip_build_configs
+from .helpers import constant_weight, h5_datasets, run_in_process, strip_build_configs
 
 seeded = keras_models.seeded
 
@@ -611,26 +611,26 @@ def test_keras_applications_with_their_own_layers_load(keras, tmp_path, applicat
 def test_batch_config_orders_the_new_classes_weights_as_keras_does(keras, tmp_path):
     from keras.src.applications.convnext import LayerScale
 
-    def constant(value: float, shape: list[int]) -> dict[str, Any]:
-        return {"shape": shape, "initializer": {"class_name": "Constant", "config": {"value": value}}}
-
     config = {
         "layers": [
             {
                 "name": "rec",
                 "class": "RNN",
                 "weights": {
-                    "bias": constant(3.0, [8]),
-                    "recurrent_kernel": constant(2.0, [2, 8]),
-                    "kernel": constant(1.0, [4, 8]),
+                    "bias": constant_weight(3.0, [8]),
+                    "recurrent_kernel": constant_weight(2.0, [2, 8]),
+                    "kernel": constant_weight(1.0, [4, 8]),
                 },
             },
-            {"name": "scale", "class": "LayerScale", "weights": {"gamma": constant(0.5, [2])}},
-            {"name": "norm", "class": "RMSNormalization", "weights": {"scale": constant(4.0, [2])}},
+            {"name": "scale", "class": "LayerScale", "weights": {"gamma": constant_weight(0.5, [2])}},
+            {"name": "norm", "class": "RMSNormalization", "weights": {"scale": constant_weight(4.0, [2])}},
             {
                 "name": "stft",
                 "class": "STFTSpectrogram",
-                "weights": {"imag_kernel": constant(6.0, [4, 1, 3]), "real_kernel": constant(5.0, [4, 1, 3])},
+                "weights": {
+                    "imag_kernel": constant_weight(6.0, [4, 1, 3]),
+                    "real_kernel": constant_weight(5.0, [4, 1, 3]),
+                },
             },
         ]
     }
