@@ -8,18 +8,30 @@ printed as "Exception ignored" and dropped: the run would go on and commit its o
 no signal had come.  So every handled signal is also recorded (:func:`pending`), the writers
 check the record just before they commit (:func:`raise_if_pending`), and such dropped
 exceptions are not printed.
+
+An exception raised inside the Python code of a lock, a condition or a queue (``threading``,
+``queue``, ``concurrent.futures``) can leave a lock held or a waiter registered: a queue
+whose mutex was never released, an executor whose shutdown waits for ever.  So while the
+main thread is inside such code it runs under :func:`held`: a signal that arrives then is
+recorded, and raised as soon as the main thread leaves the outermost ``held`` block.
 """
 
 from __future__ import annotations
 
 import signal
 import sys
+import threading
+from types import TracebackType
 from typing import Any
 
 ENDING = {signal.SIGTERM: "terminated", signal.SIGHUP: "hung up", signal.SIGQUIT: "quit"}
 """Signals that end a run after cleanup (exit 128 + number), with the word the error line says."""
 
 _PENDING: list[int] = []
+_HELD: list[int] = []
+"""Signals that arrived inside a :func:`held` block and have not been raised yet."""
+_DEPTH = [0]
+"""How deep the main thread is in :func:`held` blocks."""
 
 
 class Terminated(BaseException):
@@ -35,9 +47,43 @@ def _exception(signum: int) -> BaseException:
 
 
 def on_signal(signum: int, frame: Any) -> None:
-    """The handler: record the signal, then unwind."""
+    """The handler: record the signal, then unwind (at once, or on leaving a :func:`held` block)."""
     _PENDING.append(signum)
+    if _DEPTH[0]:
+        _HELD.append(signum)
+        return
+    _HELD.clear()
     raise _exception(signum)
+
+
+class _Held:
+    """The context manager :func:`held` returns (a class, not a generator: it runs per chunk)."""
+
+    __slots__ = ("main",)
+
+    def __enter__(self) -> None:
+        self.main = threading.current_thread() is threading.main_thread()
+        if self.main:
+            _DEPTH[0] += 1
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        if not self.main:
+            return
+        _DEPTH[0] -= 1
+        if not _DEPTH[0] and _HELD:
+            signum = _HELD[0]
+            _HELD.clear()
+            raise _exception(signum)
+
+
+def held() -> _Held:
+    """Hold ending signals while the main thread runs synchronisation code; raise on leaving.
+
+    Other threads never run signal handlers, so there the block does nothing.  A signal held
+    in a block that is left by another exception is still raised (it replaces that one)."""
+    return _Held()
 
 
 def pending() -> int | None:
