@@ -1,61 +1,115 @@
-"""How fast the torch stream is, against NumPy's own normal sampler.
+"""How fast the torch streams are, against NumPy's own normal sampler.
 
-For each initializer, dtype and size this samples the whole tensor with
-``initcli.sample(..., backend="torch")`` and, interleaved in the same run,
-times ``numpy.random.default_rng().standard_normal(n, dtype)`` for the same
-element count; it prints the median times and their ratio (issue 13's target:
-at most 3 from 2**20 elements).  Nothing is asserted: the machine is shared.
+For each stream (uniform, normal, truncated normal with Keras's default
+parameters), dtype (float32, float64), size (2**20, 2**24 elements) and thread
+count (1 and 2, set through the CPU affinity that :func:`initcli.parallel.workers`
+reads), this draws the whole stream chunk by chunk (the chunks are dropped, so
+memory stays at a few chunks) and, interleaved in the same run, times
+``numpy.random.default_rng().standard_normal(n, dtype)`` on the same element
+count and dtype.  It prints median times of several repeats and their ratio
+(the target: at most 3 from 2**20 elements), then the peak memory NumPy
+allocated while drawing 2**24 elements once.  Nothing is asserted: the machine
+is shared and noisy, hence the medians.
 
-    python benchmarks/torch_streams.py            # sizes 2**16 .. 2**24, 5 repeats
-    python benchmarks/torch_streams.py --quick    # sizes 2**16 .. 2**20, 3 repeats
+    python benchmarks/torch_streams.py              # 2**20 and 2**24, 7 and 3 repeats
+    python benchmarks/torch_streams.py --quick      # 2**20 only, 5 repeats
+    python benchmarks/torch_streams.py --kinds normal --dtypes float64
 
-float64 normals use the C library's ``log``/``sin``/``cos``: NumPy's vector
-versions where they agree with it (AVX2 machines), else ``math``'s, element by
-element, which is far slower (AVX-512 NumPy builds); the header says which.
+float64 normals need the C library's ``log``/``sin``/``cos``; the header says
+whether NumPy's own agree with it here (else :mod:`initcli.backends.libm64`).
 """
 
 from __future__ import annotations
 
 import argparse
-import functools
+import os
 import statistics
 import time
+import tracemalloc
+from collections.abc import Callable
 
 import numpy as np
 
-import initcli
-from initcli.backends.tf_streams import numpy_matches_the_c_library
+from initcli.backends import torch_streams
 from initcli.parallel import workers
 
-CASES = ["random_uniform", "random_normal", "truncated_normal", "glorot_normal"]
+STREAMS: dict[str, tuple[Callable, float, float]] = {
+    "uniform": (torch_streams.uniform_chunks, -0.05, 0.05),
+    "normal": (torch_streams.normal_chunks, 0.0, 0.05),
+    "truncated": (torch_streams.truncated_normal_chunks, 0.0, 0.05),
+}
 
 
-def _time(function, repeats: int) -> list[float]:
+def _drain(kind: str, n: int, dtype: np.dtype) -> None:
+    chunks, a, b = STREAMS[kind]
+    for _ in chunks(n, a, b, dtype, 1):
+        pass
+
+
+def _median(function: Callable[[], object], repeats: int) -> float:
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
         function()
         times.append(time.perf_counter() - start)
-    return times
+    return statistics.median(times)
+
+
+def _peak_mib(kind: str, n: int, dtype: np.dtype) -> float:
+    tracemalloc.start()
+    _drain(kind, n, dtype)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak / 2**20
+
+
+def _ops_status() -> str:
+    try:
+        from initcli.backends import libm64
+
+        return libm64.describe()
+    except ImportError:
+        from initcli.backends.tf_streams import numpy_matches_the_c_library
+
+        return f"NumPy's float64 log/sin/cos are the C library's: {numpy_matches_the_c_library()}"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="sizes up to 2**20, 3 repeats")
+    parser.add_argument("--quick", action="store_true", help="2**20 only, 5 repeats")
+    parser.add_argument("--kinds", nargs="+", default=list(STREAMS), choices=list(STREAMS))
+    parser.add_argument("--dtypes", nargs="+", default=["float32", "float64"], choices=["float32", "float64"])
+    parser.add_argument("--threads", nargs="+", type=int, default=None, help="thread counts (default 1 and all)")
+    parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory pass")
     args = parser.parse_args()
-    sizes = [2**k for k in range(16, 21 if args.quick else 25, 2)]
-    repeats = 3 if args.quick else 5
-    print(f"threads {workers()}; float64 libm through NumPy: {numpy_matches_the_c_library()}")
-    print(f"{'initializer':18} {'dtype':8} {'n':>9} {'torch s':>9} {'numpy s':>9} {'ratio':>6}")
-    for dtype in ("float32", "float64"):
-        for name in CASES:
-            for n in sizes:
-                sample = functools.partial(initcli.sample, name, (n // 64, 64), dtype=dtype, seed=1, backend="torch")
-                ours = _time(sample, repeats)
-                normal = functools.partial(np.random.default_rng(1).standard_normal, n, dtype=np.dtype(dtype))
-                base = _time(normal, repeats)
-                a, b = statistics.median(ours), statistics.median(base)
-                print(f"{name:18} {dtype:8} {n:>9} {a:>9.4f} {b:>9.4f} {a / b:>6.1f}")
+    sizes = [(2**20, 5)] if args.quick else [(2**20, 7), (2**24, 3)]
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    counts = args.threads or sorted({1, workers()})
+    print(_ops_status())
+    print(f"{'stream':10} {'dtype':8} {'n':>9} {'thr':>3} {'torch s':>9} {'numpy s':>9} {'ratio':>6}")
+    for threads in counts:
+        if cpus:
+            os.sched_setaffinity(0, cpus[:threads])
+        for dtype in map(np.dtype, args.dtypes):
+            for kind in args.kinds:
+                for n, repeats in sizes:
+                    _drain(kind, min(n, 2**16), dtype)  # warm up: tables, thread pool, allocator
+                    ours, base = [], []
+                    rng = np.random.default_rng(1)
+                    for _ in range(repeats):  # interleaved, so both see the same load
+                        ours.append(_median(lambda: _drain(kind, n, dtype), 1))  # noqa: B023
+                        base.append(_median(lambda: rng.standard_normal(n, dtype=dtype), 1))  # noqa: B023
+                    a, b = statistics.median(ours), statistics.median(base)
+                    print(
+                        f"{kind:10} {dtype.name:8} {n:>9} {workers():>3} {a:>9.4f} {b:>9.4f} {a / b:>6.2f}", flush=True
+                    )
+    if cpus:
+        os.sched_setaffinity(0, cpus)
+    if not args.no_memory:
+        n = 2**20 if args.quick else 2**24
+        for dtype in map(np.dtype, args.dtypes):
+            for kind in args.kinds:
+                print(f"peak NumPy memory, {kind} {dtype.name} n={n}: {_peak_mib(kind, n, dtype):.1f} MiB", flush=True)
 
 
 if __name__ == "__main__":

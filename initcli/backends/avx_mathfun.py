@@ -58,41 +58,81 @@ _COS_P = (from_bits(0x37CCF5CE), from_bits(0xBAB6061A), from_bits(0x3D2AAAA5))
 _ONE, _HALF = F32(1), F32(0.5)
 
 
+def _select(mask: np.ndarray, yes: np.ndarray, no: np.ndarray | None) -> np.ndarray:
+    """``where(mask, yes, no)`` for float32 arrays (``no=None``: +0), as bit masks: NumPy's
+    ``where`` branches on every element, which is slow on random masks."""
+    ones = mask.view(np.uint8).astype(U32)
+    np.negative(ones, out=ones)  # 0 or 0xFFFFFFFF
+    out = yes.view(U32) & ones
+    if no is not None:
+        np.invert(ones, out=ones)
+        ones &= no.view(U32)
+        out |= ones
+    return out.view(F32)
+
+
 def log256_ps(x: np.ndarray) -> np.ndarray:
-    """``log256_ps`` of float32 ``x`` (NaN where ``x <= 0``), with GCC's FMA contraction."""
+    """``log256_ps`` of float32 ``x`` (NaN where ``x <= 0``), with GCC's FMA contraction.
+
+    The last step ``fma(e, q2, x + y)`` is a plain float32 sum: ``e·q2`` is exact in float32
+    (``|e| <= 128``, ``q2`` has 9 significant bits), so the fused and the unfused results agree.
+    """
     x = np.asarray(x, dtype=F32)
     invalid = x <= 0
     x = np.maximum(x, _MIN_NORMAL)
     bits = x.view(U32)
-    e = ((bits >> U32(23)).astype(I32) - I32(0x7F)).astype(F32) + _ONE
-    m = ((bits & U32(0x807FFFFF)) | U32(0x3F000000)).view(F32)
+    e = (bits >> U32(23)).view(I32).astype(F32)
+    e -= F32(0x7F - 1)  # exponent + 1, exact in float32
+    m = bits & U32(0x807FFFFF)
+    m |= U32(0x3F000000)
+    m = m.view(F32)
     below = m < _SQRTHF
-    x = (m - _ONE) + np.where(below, m, F32(0))
-    e -= below.astype(F32)
+    x = m - _ONE
+    x += _select(below, m, None)  # (m - 1) + m, else (m - 1) + 0
+    e -= below
     z = x * x
     y = horner(x, _LOG_P[0], _LOG_P[1:])
     y *= x
     y = fma(y, z, e * _LOG_Q1)
-    y -= z * _HALF
-    out = fma(e, _LOG_Q2, x + y)
+    z *= _HALF
+    y -= z
+    y += x
+    e *= _LOG_Q2
+    e += y
     if invalid.any():
-        out[invalid] = np.nan
-    return out
+        e[invalid] = np.nan
+    return e
 
 
 def sincos256_ps(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``sincos256_ps`` of float32 ``x`` -> ``(sin, cos)``, with GCC's FMA contraction."""
+    """``sincos256_ps`` of float32 ``x`` -> ``(sin, cos)``, with GCC's FMA contraction.
+
+    The first two Cody-Waite steps are plain float32 operations while ``j < 2**12``: ``j·DP1``
+    and ``j·DP2`` are then exact in float32 (``DP1``, ``DP2`` have 8 and 12 significant bits),
+    and an FMA whose product is exact is the rounded sum.
+    """
     x = np.asarray(x, dtype=F32)
     bits = x.view(U32)
     sign_sin = bits & U32(0x80000000)
     x = (bits & U32(0x7FFFFFFF)).view(F32)
-    j = (np.trunc(x * _FOPI).astype(I32) + I32(1)) & I32(~1)
+    j = np.trunc(x * _FOPI).astype(I32)
+    j += I32(1)
+    j &= I32(~1)
     y = j.astype(F32)
-    sign_sin ^= (j & I32(4)).astype(U32) << U32(29)
-    sign_cos = ((~(j - I32(2))) & I32(4)).astype(U32) << U32(29)
+    sign_sin ^= (j & I32(4)).view(U32) << U32(29)
+    sign_cos = j - I32(2)
+    np.invert(sign_cos, out=sign_cos)
+    sign_cos &= I32(4)
+    sign_cos = sign_cos.view(U32) << U32(29)
     swap = (j & I32(2)) != 0
-    for dp in _DP:
-        x = fma(y, dp, x)
+    if j.size and j.max() < 1 << 12:
+        for dp in _DP[:2]:
+            step = y * dp
+            x = x + step
+        x = fma(y, _DP[2], x)
+    else:
+        for dp in _DP:
+            x = fma(y, dp, x)
     z = x * x
     cos = horner(z, _COS_P[0], _COS_P[1:])
     cos *= z
@@ -101,7 +141,9 @@ def sincos256_ps(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     sin = horner(z, _SIN_P[0], _SIN_P[1:])
     sin *= z
     sin = fma(sin, x, x)
-    sin, cos = np.where(swap, cos, sin), np.where(swap, sin, cos)
-    sin = (sin.view(U32) ^ sign_sin).view(F32)
-    cos = (cos.view(U32) ^ sign_cos).view(F32)
-    return sin, cos
+    sin, cos = _select(swap, cos, sin), _select(swap, sin, cos)
+    sin = sin.view(U32)
+    sin ^= sign_sin
+    cos = cos.view(U32)
+    cos ^= sign_cos
+    return sin.view(F32), cos.view(F32)

@@ -20,7 +20,9 @@ Keras then computes ``(maxval - minval)·x + minval`` as two tensor ops:
   ``θ = 2π·b``, ``out[j] = fma(r·cos θ_j, std, mean)``, ``out[j+8] = fma(r·sin θ_j, std, mean)``.
   float32 uses avx_mathfun's ``log``/``sincos`` with GCC's FMAs
   (:mod:`initcli.backends.avx_mathfun`) and ``θ = 6.2831855f·b``; float64 the C
-  library's ``log``/``sin``/``cos``.  If ``n % 16 != 0`` the last 16 outputs are
+  library's ``log``/``sin``/``cos`` (:mod:`initcli.backends.libm64`: NumPy's own where
+  they are the C library's, else a vectorized correctly rounded ``log`` that hands the
+  elements near a rounding midpoint to the C library).  If ``n % 16 != 0`` the last 16 outputs are
   recomputed from 16 *fresh* uniforms (words ``n .. n+15``, float64 ``2n .. 2n+31``).
 * ``n < 16``: serial double Box-Muller on word quadruples: ``u1``, ``u2`` float64
   uniforms, ``r = sqrt(-2·log1p(-u2))``, ``θ = 2π·u1``, elements ``r·cos θ``,
@@ -30,6 +32,12 @@ Keras then computes ``(maxval - minval)·x + minval`` as two tensor ops:
 element ``i`` takes the first of ``x[4i .. 4i+3]`` with ``-2 < x < 2`` (``x[4i]``
 if none is), then ``RN(RN(x·RN(std)) + RN(mean))``.
 
+**Speed.** Tensors are drawn in chunks on all cores (:func:`counter_chunks`); each
+thread keeps an mt19937 engine and skips ahead to its chunk.  The truncated normal
+computes a candidate only while the earlier ones fell outside (see
+:func:`_first_inside`) and makes uniforms only from the words it uses.
+``benchmarks/torch_streams.py`` measures all of it against NumPy's normal sampler.
+
 float16 is refused: what torch's half-precision kernels draw has not been
 verified.  What was verified: :data:`initcli.backends.VERIFIED`.
 """
@@ -37,16 +45,16 @@ verified.  What was verified: :data:`initcli.backends.VERIFIED`.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable, Iterator
 
 import numpy as np
 
 from ..errors import InvalidArgument
-from . import avx_mathfun
+from . import avx_mathfun, libm64
 from .chunking import counter_chunks
 from .float32 import F32, F64, U32, U64, fma
 from .mt19937 import WordStreams
-from .tf_streams import numpy_matches_the_c_library
 
 BLOCK = 1 << 16
 """Elements per pass of the Box-Muller maths: a multiple of 16 whose float64 temporaries stay in cache."""
@@ -55,10 +63,8 @@ SERIAL_BELOW = 16
 """torch.normal draws tensors smaller than this serially (double precision, word quadruples)."""
 
 _TWO_PI_F32 = F32(2.0 * math.pi)
-_LOG = np.frompyfunc(math.log, 1, 1)
+_TWO_PI = F64(2.0 * math.pi)
 _LOG1P = np.frompyfunc(math.log1p, 1, 1)
-_SIN = np.frompyfunc(math.sin, 1, 1)
-_COS = np.frompyfunc(math.cos, 1, 1)
 
 
 def torch_seed(seed: int, draw: int = 0) -> int:
@@ -78,12 +84,11 @@ def _check_dtype(dtype: np.dtype) -> np.dtype:
 
 
 def _libm(name: str) -> Callable[[np.ndarray], np.ndarray]:
-    """The C library's float64 ``name``: NumPy's when it agrees with it here, else ``math``'s."""
-    fast = getattr(np, name)
-    slow = {"log": _LOG, "log1p": _LOG1P, "sin": _SIN, "cos": _COS}[name]
-    if numpy_matches_the_c_library():
-        return fast
-    return lambda x: slow(x).astype(F64)
+    """The C library's float64 ``name`` on arrays (:func:`initcli.backends.libm64.function`;
+    ``log1p``, used below 16 elements only, through ``math``)."""
+    if name == "log1p":
+        return lambda x: _LOG1P(x).astype(F64)
+    return libm64.function(name)
 
 
 # ---- exact float64 fused multiply-add -----------------------------------------------------
@@ -129,17 +134,31 @@ def fma64(a: np.ndarray, b: float, c: float) -> np.ndarray:
 
 
 def _unit_floats(words: np.ndarray) -> np.ndarray:
-    """float32 ``[0, 1)`` values: ``(w & 0xFFFFFF)·2**-24``."""
-    out = (words & U32(0xFFFFFF)).astype(F32)
+    """float32 ``[0, 1)`` values: ``(w & 0xFFFFFF)·2**-24`` (uint32 words, or uint64 holding them)."""
+    out = (words & words.dtype.type(0xFFFFFF)).astype(F32)
     out *= F32(2.0**-24)
     return out
 
 
+_LOW53 = U64((1 << 53) - 1)
+
+
 def _unit_doubles(words: np.ndarray) -> np.ndarray:
     """float64 ``[0, 1)`` values from word pairs: ``((hi << 32 | lo) & (2**53 - 1))·2**-53``."""
-    pairs = words.reshape(-1, 2).astype(U64)
-    bits = ((pairs[:, 0] << U64(32)) | pairs[:, 1]) & U64((1 << 53) - 1)
-    return bits.astype(F64) * F64(2.0**-53)
+    if sys.byteorder != "little":
+        pairs = words.reshape(-1, 2).astype(U64)
+        return (((pairs[:, 0] << U64(32)) | pairs[:, 1]) & _LOW53).astype(F64) * F64(2.0**-53)
+    return _pair_doubles(np.ascontiguousarray(words, dtype=U32).view(U64))
+
+
+def _pair_doubles(pairs: np.ndarray) -> np.ndarray:
+    """:func:`_unit_doubles` of word pairs read as little-endian uint64 (``hi | lo << 32``)."""
+    bits = pairs & U64(0x1FFFFF)
+    bits <<= U64(32)
+    bits |= pairs >> U64(32)
+    out = bits.astype(F64)
+    out *= F64(2.0**-53)
+    return out
 
 
 def _units(stream: WordStreams, dtype: np.dtype, first: int, count: int) -> np.ndarray:
@@ -152,14 +171,39 @@ def _units(stream: WordStreams, dtype: np.dtype, first: int, count: int) -> np.n
 # ---- normals ---------------------------------------------------------------------------
 
 
-def _blocks_f32(u: np.ndarray, mean: float, std: float) -> np.ndarray:
-    """Blocks of 16 float32 uniforms (rows) to normals, as torch's AVX2 fill does."""
-    radius = avx_mathfun.log256_ps(F32(1) - u[:, :8])
+def _radius_f32(a: np.ndarray) -> np.ndarray:
+    """``sqrt(-2·log256_ps(1 - a))`` in float32."""
+    radius = avx_mathfun.log256_ps(F32(1) - a)
     radius *= F32(-2)
     np.sqrt(radius, out=radius)
-    sin, cos = avx_mathfun.sincos256_ps(_TWO_PI_F32 * u[:, 8:])
+    return radius
+
+
+def _radius_f64(a: np.ndarray) -> np.ndarray:
+    """``sqrt(-2·log(1 - a))`` in float64, the C library's ``log``."""
+    radius = _libm("log")(1.0 - a)
+    radius *= -2.0
+    np.sqrt(radius, out=radius)
+    return radius
+
+
+def _pair(a: np.ndarray, b: np.ndarray, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
+    """``(r·cos θ, r·sin θ)`` of the fill for radius uniforms ``a`` and angle uniforms ``b``."""
+    if dtype == F64:
+        radius = _radius_f64(a)
+        theta = _TWO_PI * b
+        cos, sin = _libm("cos")(theta), _libm("sin")(theta)
+    else:
+        radius = _radius_f32(a)
+        sin, cos = avx_mathfun.sincos256_ps(_TWO_PI_F32 * b)
     cos *= radius
     sin *= radius
+    return cos, sin
+
+
+def _blocks_f32(u: np.ndarray, mean: float, std: float) -> np.ndarray:
+    """Blocks of 16 float32 uniforms (rows) to normals, as torch's AVX2 fill does."""
+    cos, sin = _pair(u[:, :8], u[:, 8:], np.dtype(F32))
     out = np.empty(u.shape, dtype=F32)
     if std == 1 and mean == 0:  # fma(x, 1, +0) is x, with -0 turned into +0
         np.add(cos, F32(0), out=out[:, :8])
@@ -172,11 +216,10 @@ def _blocks_f32(u: np.ndarray, mean: float, std: float) -> np.ndarray:
 
 def _blocks_f64(u: np.ndarray, mean: float, std: float) -> np.ndarray:
     """Blocks of 16 float64 uniforms (rows) to normals, as torch's float64 fill does."""
-    radius = np.sqrt(-2.0 * _libm("log")(1.0 - u[:, :8]))
-    theta = (2.0 * math.pi) * u[:, 8:]
+    cos, sin = _pair(u[:, :8], u[:, 8:], np.dtype(F64))
     out = np.empty(u.shape, dtype=F64)
-    out[:, :8] = fma64(radius * _libm("cos")(theta), std, mean)
-    out[:, 8:] = fma64(radius * _libm("sin")(theta), std, mean)
+    out[:, :8] = fma64(cos, std, mean)
+    out[:, 8:] = fma64(sin, std, mean)
     return out
 
 
@@ -242,57 +285,52 @@ def normal_chunks(
     return counter_chunks(n, dtype, fill, drawn=dtype, block=BLOCK)
 
 
-def _lanes(a: np.ndarray, b: np.ndarray, use_sin: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """Single standard normals of the fill: ``r·cos θ`` (or ``r·sin θ`` where ``use_sin``) for
-    radius uniforms ``a`` and angle uniforms ``b``, exactly as in the 16-blocks (``+ 0`` is the
-    kernel's ``fma(x, 1, +0)``)."""
-    if dtype == F64:
-        radius = np.sqrt(-2.0 * _libm("log")(1.0 - a))
-        theta = (2.0 * math.pi) * b
-        out = np.empty(a.shape, dtype=F64)
-        out[use_sin] = _libm("sin")(theta[use_sin])
-        out[~use_sin] = _libm("cos")(theta[~use_sin])
-    else:
-        radius = avx_mathfun.log256_ps(F32(1) - a)
-        radius *= F32(-2)
-        np.sqrt(radius, out=radius)
-        sin, cos = avx_mathfun.sincos256_ps(_TWO_PI_F32 * b)
-        out = np.where(use_sin, sin, cos)
-    out *= radius
-    out += dtype.type(0)
-    return out
-
-
 def _first_inside(stream: WordStreams, dtype: np.dtype, start: int, out: np.ndarray) -> None:
     """Keras's choice among the 4 candidates for outputs ``start ..`` (all before the tail block).
 
     Output ``i`` sits in fill block ``i // 4``, slots ``4q .. 4q+3`` with ``q = i % 4``: candidate
-    ``c`` is pair ``p = 4·(q mod 2) + c``'s cosine (``q < 2``) or sine (``q >= 2``).  So the first
-    candidates of a block's four outputs are the cosines and sines of its pairs 0 and 4 (a quarter
-    of the fill's work); later candidates are computed only for the ~4.5 % of outputs whose
-    earlier ones all fell outside ``(-2, 2)``.
+    ``c`` is pair ``p = 4·(q mod 2) + c``'s cosine (``q < 2``) or sine (``q >= 2``), from radius
+    uniform ``p`` and angle uniform ``p + 8`` of the block.  So the first candidates of a block's
+    four outputs are the cosines and sines of its pairs 0 and 4 (a quarter of the fill's work,
+    and only those uniforms are made from the words); later candidates are computed only for the
+    ~4.5 % of outputs whose earlier ones all fell outside ``(-2, 2)``.  ``+ 0`` is the kernel's
+    ``fma(x, 1, +0)``.
     """
     first = start // 4
     blocks = -(-(start + out.size) // 4) - first
-    units = _units(stream, dtype, 16 * first, 16 * blocks).reshape(-1, 16)
-    both = np.ones((blocks, 2), dtype=bool)
-    sin = _lanes(units[:, 0:8:4], units[:, 8:16:4], both, dtype)
-    cos = _lanes(units[:, 0:8:4], units[:, 8:16:4], ~both, dtype)
+    double = dtype == F64 and sys.byteorder == "little"
+    if double:  # a uniform's two words as one uint64
+        words = stream.words(32 * first, 32 * blocks).view(U64).reshape(blocks, 16)
+        units: Callable[[np.ndarray], np.ndarray] = _pair_doubles
+    elif dtype == F64:
+        words = _units(stream, dtype, 16 * first, 16 * blocks).reshape(blocks, 16)
+        units = np.asarray
+    else:
+        words = stream.words(16 * first, 16 * blocks).reshape(blocks, 16)
+        units = _unit_floats
+
+    cos, sin = _pair(units(words[:, 0:8:4]), units(words[:, 8:16:4]), dtype)  # pairs 0 and 4
     skip = start - 4 * first
-    out[:] = np.concatenate([cos, sin], axis=1).reshape(-1)[skip : skip + out.size]
+    values = np.concatenate([cos, sin], axis=1).reshape(-1)
+    values += dtype.type(0)
+    out[:] = values[skip : skip + out.size]
     pending = np.flatnonzero((out <= -2) | (out >= 2))
     if not pending.size:
         return
     index = pending + skip  # outputs counted from the first block's
     rows, q = index // 4, index % 4
     base, use_sin = 4 * (q % 2), q >= 2
-    for candidate in range(1, 4):
-        pairs = base + candidate
-        x = _lanes(units[rows, pairs], units[rows, pairs + 8], use_sin, dtype)
+    for later in ((1,), (2, 3)):  # candidates 2 and 3 together: few outputs need them
+        shape = (pending.size, len(later))
+        pairs = base[:, None] + np.array(later)
+        cos, sin = _pair(units(words[rows[:, None], pairs]), units(words[rows[:, None], pairs + 8]), dtype)
+        x = np.where(use_sin[:, None], sin, cos).reshape(shape)
+        x += dtype.type(0)
         inside = (x > -2) & (x < 2)
-        out[pending[inside]] = x[inside]
-        keep = ~inside
-        pending, rows, pairs, base, use_sin = pending[keep], rows[keep], pairs[keep], base[keep], use_sin[keep]
+        found = inside.any(axis=1)
+        out[pending[found]] = x[found, np.argmax(inside[found], axis=1)]
+        keep = ~found
+        pending, rows, base, use_sin = pending[keep], rows[keep], base[keep], use_sin[keep]
         if not pending.size:
             return
 
@@ -327,4 +365,4 @@ def truncated_normal_chunks(
         out *= scale
         out += shift
 
-    return counter_chunks(n, dtype, fill, drawn=dtype, block=BLOCK)
+    return counter_chunks(n, dtype, fill, drawn=dtype, block=2 * BLOCK)  # 2 of its 8 Box-Muller lanes per output
