@@ -11,6 +11,7 @@ from .group import InitcliGroup
 from .layers_command import layers_command
 from .list_command import list_command
 from .plan_commands import batch_command, model_command
+from .torch_command import torch_group
 
 _HELP = """Sample weight tensors with the Keras initializers, bit for bit.
 
@@ -39,6 +40,7 @@ cli.add_command(verify_command)
 cli.add_command(inspect_command)
 cli.add_command(examples_command)
 cli.add_command(layers_command)
+cli.add_command(torch_group)
 
 
 def main() -> None:

@@ -1,0 +1,323 @@
+"""``initcli torch``: ``torch.nn.init`` functions and module resets, with torch's own numbers.
+
+``initcli torch NAME`` runs one function of :mod:`initcli.torch_init` (torch's
+names, trailing underscore included) as if right after ``torch.manual_seed(SEED)``;
+``initcli torch modules SPEC...`` draws the default parameters of modules made
+one after another and writes them as a ``state_dict`` in ``.npz``.  The Keras
+initializers stay ``initcli NAME`` (``initcli he_normal`` is Keras's, ``initcli
+torch kaiming_normal_`` torch's), so the two cannot be confused.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from ..errors import InvalidArgument
+
+try:  # where the bare-call helpers live since they left the group module
+    from .bare_call import HelpWhenBare, raise_bare_call
+except ImportError:  # pragma: no cover
+    from .group import HelpWhenBare, raise_bare_call  # type: ignore[attr-defined,no-redef]
+from .types import OUTPUT_PATH, ShapeType
+
+_GROUP_HELP = """torch.nn.init (torch 2.13.0, CPU) with torch's names, defaults and numbers.
+
+Each function is a subcommand named as in torch (with the trailing underscore).
+Its numbers equal, bit for bit, what torch puts in a tensor of that shape right
+after torch.manual_seed(SEED) (orthogonal_ up to its QR, about 1e-7; trunc_normal_
+with P(a<X<b) <= 0.3 up to rare last-bit decisions of torch's log).  Several
+--shape draw one after another from the same generator, as successive calls do.
+'modules' writes the default parameters of nn.Linear / nn.Conv1d-3d /
+nn.Embedding, in construction order, as a state_dict.
+
+\b
+Examples:
+  initcli torch kaiming_normal_ --shape 64,784 --seed 1 -p mode=fan_out -o w.npy
+  initcli torch trunc_normal_ -s 768,768 --seed 0 -p std=0.02 -o w.npy
+  initcli torch modules "Linear(784,64)" "Conv2d(64,128,3)" --seed 0 -o w.npz
+
+\b
+Load in torch:
+  sd = {k: torch.from_numpy(v) for k, v in np.load("w.npz").items()}
+  model.load_state_dict(sd)
+"""
+
+
+class TorchSeed(click.ParamType):
+    """What ``torch.manual_seed`` takes: an integer in ``[-2**63, 2**64)``."""
+
+    name = "integer"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from ..torch_init.generator import check_torch_seed
+
+        if isinstance(value, int):
+            return check_torch_seed(value)
+        text = str(value).strip()
+        try:
+            number = int(text, 0) if text.lower().lstrip("-").startswith(("0x", "0o", "0b")) else int(text)
+        except ValueError:
+            self.fail(f"seed {value!r} is not an integer; use an integer from -2**63 to 2**64-1", param, ctx)
+        try:
+            check_torch_seed(number)
+        except InvalidArgument as error:
+            self.fail(str(error), param, ctx)
+        return number
+
+
+def _parameters(function: Callable[..., Any]) -> dict[str, inspect.Parameter]:
+    """The torch arguments of ``function`` (after the shape, before the keyword-only ones)."""
+    return {
+        name: p
+        for name, p in list(inspect.signature(function).parameters.items())[1:]
+        if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
+    }
+
+
+def _value(text: str, key: str, default: Any) -> Any:
+    """``-p key=text`` as the type torch's default has (numbers also as ``sqrt(5)``)."""
+    if isinstance(default, str):
+        return text
+    stripped = text.strip()
+    if isinstance(default, bool) or (isinstance(default, int) and key == "groups"):
+        try:
+            return int(stripped)
+        except ValueError:
+            raise InvalidArgument(f"-p {key}={text}: {text!r} is not an integer") from None
+    if stripped.startswith("sqrt(") and stripped.endswith(")"):
+        import math
+
+        return math.sqrt(_value(stripped[5:-1], key, 0.0))
+    try:
+        return int(stripped)
+    except ValueError:
+        pass
+    try:
+        return float(stripped)
+    except ValueError:
+        raise InvalidArgument(f"-p {key}={text}: {text!r} is not a number (e.g. 0.2, 1e-3 or sqrt(5))") from None
+
+
+def parse_params(name: str, function: Callable[..., Any], pairs: tuple[str, ...]) -> dict[str, Any]:
+    """``-p key=value`` options as keyword arguments of ``function``, checked against torch's names."""
+    accepted = _parameters(function)
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, equals, text = pair.partition("=")
+        key = key.strip()
+        if not equals:
+            raise InvalidArgument(f"-p {pair!r} is not KEY=VALUE; {name} takes {_takes(accepted)}")
+        if key not in accepted:
+            raise InvalidArgument(f"{name} has no parameter {key!r}; it takes {_takes(accepted)}")
+        default = accepted[key].default
+        out[key] = _value(text, key, 0.0 if default is inspect.Parameter.empty or default is None else default)
+    missing = [k for k, p in accepted.items() if p.default is inspect.Parameter.empty and k not in out]
+    if missing:
+        raise InvalidArgument(f"{name} needs {' and '.join(f'-p {k}=VALUE' for k in missing)}")
+    return out
+
+
+def _takes(accepted: dict[str, inspect.Parameter]) -> str:
+    if not accepted:
+        return "no parameters"
+    return ", ".join(k if p.default is inspect.Parameter.empty else f"{k}={p.default!r}" for k, p in accepted.items())
+
+
+def _write(output: str, tensors: dict[str, Any], *, force: bool) -> str:
+    """Write ``tensors`` to ``output`` (.npy for one, .npz, ``-`` for .npy on stdout); the format."""
+    from ..writers import format_for_path
+    from ..writers.npy import write_npy, write_npy_stream, write_npz
+
+    fmt = format_for_path(output)
+    if fmt == "hdf5":
+        raise InvalidArgument(f"initcli torch writes .npy or .npz, not {output!r}; a state_dict goes in .npz")
+    if fmt == "npy" and len(tensors) != 1:
+        raise InvalidArgument(f"a .npy file holds one tensor, but there are {len(tensors)}; write .npz")
+    if output == "-":
+        write_npy_stream(sys.stdout.buffer, next(iter(tensors.values())))
+        sys.stdout.buffer.flush()
+    elif fmt == "npy":
+        write_npy(output, next(iter(tensors.values())), force=force)
+    else:
+        write_npz(output, tensors, force=force)
+    return fmt
+
+
+def _check_output(output: str, force: bool) -> None:
+    """Refuse a bad output before drawing anything."""
+    from ..writers import format_for_path
+    from ..writers.atomic import check_target
+
+    fmt = format_for_path(output)
+    if output == "-" and sys.stdout.isatty():
+        raise click.UsageError(f"refusing to write binary .{fmt} data to a terminal; redirect stdout or use -o FILE")
+    if output != "-":
+        check_target(output, force=force)
+
+
+_OUTPUT_OPTIONS = [
+    click.Option(["--dtype"], type=click.Choice(["float32", "float64"]), default="float32", show_default=True,
+                 help="torch's float32 (the default dtype) or float64."),
+    click.Option(["-o", "--output"], type=OUTPUT_PATH, required=True, metavar="PATH",
+                 help="Output file: .npy (one tensor) or .npz; - writes .npy to stdout."),
+    click.Option(["-f", "--force"], is_flag=True, help="Replace an existing output file."),
+    click.Option(["-q", "--quiet"], is_flag=True, help="Print nothing on stderr."),
+]  # fmt: skip
+
+
+def _seed_option(required: bool = True) -> click.Option:
+    return click.Option(
+        ["--seed"],
+        type=TorchSeed(),
+        required=required,
+        help="The seed of torch.manual_seed(SEED) (any integer in [-2**63, 2**64); torch keeps its low 32 bits).",
+    )
+
+
+def _signature(name: str, function: Callable[..., Any]) -> str:
+    shown = ", ".join(
+        k if p.default is inspect.Parameter.empty else f"{k}={p.default!r}" for k, p in _parameters(function).items()
+    )
+    return f"torch.nn.init.{name}(tensor{', ' if shown else ''}{shown})"
+
+
+_EXAMPLES = {
+    "kaiming_normal_": "--shape 64,784 --seed 1 -p mode=fan_out -p nonlinearity=relu -o w.npy",
+    "kaiming_uniform_": "--shape 64,784 --seed 0 -p a=sqrt(5) -o w.npy",
+    "trunc_normal_": "--shape 768,768 --seed 0 -p std=0.02 -o w.npy",
+    "sparse_": "--shape 100,50 --seed 0 -p sparsity=0.9 -o w.npy",
+    "constant_": "--shape 64 -p val=0.1 -o b.npy",
+    "dirac_": "--shape 16,16,3,3 -o w.npy",
+    "eye_": "--shape 64,64 -o w.npy",
+}
+
+
+def build_function_command(name: str) -> click.Command:
+    """``initcli torch NAME`` for the ``torch.nn.init`` function ``name``."""
+    from ..torch_init import DETERMINISTIC, get
+
+    function = get(name)
+    random = name not in DETERMINISTIC
+
+    def callback(shape: tuple[tuple[int, ...], ...], name_: tuple[str, ...], param: tuple[str, ...],
+                 dtype: str, output: str, force: bool, quiet: bool, seed: int | None = None) -> None:  # fmt: skip
+        from ..torch_init import TorchGenerator
+
+        kwargs = parse_params(name, function, param)
+        if name_ and len(name_) != len(shape):
+            raise InvalidArgument(f"{len(name_)} --name for {len(shape)} --shape; give one name per shape")
+        names = list(name_) or (["arr_0"] if len(shape) == 1 else [f"arr_{i}" for i in range(len(shape))])
+        _check_output(output, force)
+        generator = TorchGenerator(seed) if random and seed is not None else None
+        extra: dict[str, Any] = {"generator": generator} if random else {}
+        tensors = {n: function(s, **kwargs, **extra, dtype=dtype) for n, s in zip(names, shape, strict=True)}
+        _write(output, tensors, force=force)
+        if not quiet and output != "-":
+            shapes = ", ".join(str(tuple(t.shape)) for t in tensors.values())
+            seeded = f", after torch.manual_seed({seed})" if random else ""
+            click.echo(f"wrote {output}: {name} {shapes} {dtype}{seeded}", err=True)
+
+    params: list[click.Parameter] = [
+        click.Option(["-s", "--shape"], type=ShapeType(), multiple=True, required=True, metavar="SHAPE",
+                     help="Tensor shape in torch's layout, e.g. 64,784 (out, in) or 128,64,3,3. Repeat for "
+                     "successive calls on the same generator."),
+        click.Option(["-n", "--name", "name_"], multiple=True, metavar="NAME",
+                     help="Name of each tensor in a .npz, one per --shape (default arr_0, arr_1, ...)."),
+        click.Option(["-p", "--param", "param"], multiple=True, metavar="KEY=VALUE",
+                     help=f"An argument of torch's function: {_takes(_parameters(function))}."),
+    ]  # fmt: skip
+    if random:
+        params.append(_seed_option())
+    doc = (inspect.getdoc(function) or name).replace("``", "")
+    example = _EXAMPLES.get(name, "--shape 64,784 --seed 1 -o w.npy")
+    help_text = (
+        f"{doc}\n\nSame numbers as {_signature(name, function)}"
+        f"{' right after torch.manual_seed(SEED)' if random else ''} (torch 2.13.0, CPU).\n\n"
+        f"\b\nExample:\n  initcli torch {name} {example}"
+    )
+    return HelpWhenBare(name=name, callback=callback, params=params + _OUTPUT_OPTIONS, help=help_text,
+                        short_help=doc.splitlines()[0])  # fmt: skip
+
+
+def _modules_callback(specs: tuple[str, ...], seed: int, dtype: str, output: str, force: bool, quiet: bool) -> None:
+    from ..torch_init import parse_module, reset_modules
+
+    parsed = [parse_module(spec) for spec in specs]
+    _check_output(output, force)
+    state = reset_modules(parsed, seed=seed, dtype=dtype)
+    if not state:
+        raise InvalidArgument("these modules have no parameters to write")
+    _write(output, state, force=force)
+    if not quiet and output != "-":
+        shown = ", ".join(f"{k} {tuple(v.shape)}" for k, v in state.items())
+        click.echo(f"wrote {output}: {shown} {dtype}, after torch.manual_seed({seed})", err=True)
+
+
+MODULES_COMMAND = HelpWhenBare(
+    name="modules",
+    callback=_modules_callback,
+    params=[click.Argument(["specs"], nargs=-1, required=True, metavar="SPEC..."), _seed_option(), *_OUTPUT_OPTIONS],
+    short_help="Default parameters of nn.Linear/Conv1d-3d/Embedding made in sequence, as a state_dict.",
+    help="""Default parameters of torch modules made one after another, as a state_dict.
+
+Each SPEC is a constructor call with literal arguments: Linear(in, out, bias=True),
+Conv1d/Conv2d/Conv3d(in, out, kernel_size, stride=1, padding=0, dilation=1,
+groups=1, bias=True, padding_mode='zeros') or Embedding(num, dim, padding_idx=None).
+Their parameters are drawn in order, right after torch.manual_seed(SEED), as a
+model's __init__ makes them: weight by kaiming_uniform_(a=sqrt(5)) and bias by
+uniform_(-1/sqrt(fan_in), 1/sqrt(fan_in)); Embedding's weight by normal_(0, 1).
+Stride, padding and dilation do not change the numbers.  Tensors are named as in
+nn.Sequential (0.weight, 0.bias, 1.weight, ...), or NAME.weight for NAME=Linear(...).
+
+\b
+Example:
+  initcli torch modules "Linear(784,64)" "Linear(64,10)" --seed 0 -o mlp.npz
+  initcli torch modules "conv1=Conv2d(1,32,3)" "fc=Linear(5408,10)" --seed 7 -o net.npz
+""",
+)
+
+
+class TorchGroup(click.Group):
+    """``initcli torch``: subcommands are ``torch.nn.init``'s names, plus ``modules``."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        raise_bare_call(ctx, args)
+        return super().parse_args(ctx, args)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        from ..torch_init import INITIALIZERS
+
+        return [*INITIALIZERS, "modules"]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        from ..torch_init import INITIALIZERS
+
+        if cmd_name == "modules":
+            return MODULES_COMMAND
+        if cmd_name in INITIALIZERS:
+            return build_function_command(cmd_name)
+        return None
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        from ..torch_init import get
+
+        command = self.get_command(ctx, args[0])
+        if command is None:
+            if args[0].startswith("-"):
+                raise click.NoSuchOption(args[0], ctx=ctx)
+            try:
+                get(args[0])
+            except InvalidArgument as error:
+                raise click.UsageError(f"{error}, or modules", ctx) from None
+        return args[0], command, args[1:]
+
+
+torch_group = TorchGroup(name="torch", help=_GROUP_HELP, short_help="torch.nn.init with torch's own numbers.")
+"""The ``initcli torch`` command group."""

@@ -1,0 +1,171 @@
+"""A stand-in for PyTorch's global CPU generator after ``torch.manual_seed(s)``.
+
+``torch.nn.init`` draws from the global generator, so its numbers depend on
+everything drawn since the last ``torch.manual_seed``.  :class:`TorchGenerator`
+keeps what that generator keeps between calls and nothing else:
+
+* the **word position** in the mt19937 stream of ``s mod 2**32``
+  (:mod:`initcli.backends.mt19937`; ``manual_seed`` keeps all 64 bits for
+  ``initial_seed()`` but seeds the engine from the low 32);
+* the cached **double normal sample** (``next_double_normal_sample_``) that the
+  serial Box-Muller path leaves behind after an odd number of elements.
+
+What each draw consumes (torch 2.13, CPU, measured against real torch):
+
+========================  ==============================================================
+``uniform_`` float32      1 word per element: ``x = (w & 0xFFFFFF)·2**-24``
+``uniform_`` float64      2 words per element: ``x = ((w1 << 32 | w2) & (2**53-1))·2**-53``
+                          value ``fma(x, RN(b) - RN(a), RN(a))`` in the dtype
+``normal_`` ``n >= 16``   the fill: ``n`` uniforms (float32 1 word, float64 2 words each),
+                          Box-Muller per block of 16; if ``n % 16``, 16 more uniforms for the
+                          recomputed last block; the cache is neither read nor written
+``normal_`` ``n < 16``    serial double Box-Muller: the cached sample first (if any), then
+                          4 words per pair ``(r·cos θ, r·sin θ)``; an unused ``r·sin θ`` is
+                          cached; each value ``fma(z, std, mean)`` in double, then cast
+``randperm(n)``           ``n - 1`` words (:meth:`TorchGenerator.randperm`)
+========================  ==============================================================
+
+The maths is :mod:`initcli.backends.torch_streams`'s (imported, not copied).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import backends
+from ..backends.float32 import F32, F64, fma
+from ..backends.mt19937 import WordStreams
+from ..dtypes import resolve_dtype
+from ..errors import InvalidArgument
+
+ts = backends.streams("torch")
+"""torch's stream maths (:mod:`initcli.backends.torch_streams`), through the backend registry."""
+
+CHUNK = 1 << 16
+"""Elements computed per pass (a multiple of 16): the float64 temporaries stay small."""
+
+SEED_RANGE = (-(2**63), 2**64)
+"""What ``torch.manual_seed`` accepts: a negative seed is read as its 64-bit two's complement."""
+
+
+def check_torch_seed(seed: object) -> int:
+    """``seed`` as ``torch.manual_seed`` takes it: an integer in ``[-2**63, 2**64)``; returns it as uint64."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise InvalidArgument(f"seed {seed!r} is not an integer; use an integer from -2**63 to 2**64-1")
+    value = int(seed)
+    if not SEED_RANGE[0] <= value < SEED_RANGE[1]:
+        raise InvalidArgument(
+            f"seed {value} is out of range (torch.manual_seed: Overflow when unpacking long long); "
+            "use an integer from -2**63 to 2**64-1"
+        )
+    return value & 0xFFFFFFFFFFFFFFFF
+
+
+def check_dtype(dtype: object) -> np.dtype:
+    """float32 or float64 (torch's half-precision kernels are not reproduced)."""
+    resolved = resolve_dtype(dtype)
+    if resolved not in (np.dtype(F32), np.dtype(F64)):
+        raise InvalidArgument(f"dtype {resolved.name} is not reproduced for torch.nn.init; use float32 or float64")
+    return resolved
+
+
+class _From:
+    """A word stream seen from word ``offset`` on (what ``torch_streams``' helpers read from word 0)."""
+
+    def __init__(self, streams: WordStreams, offset: int) -> None:
+        self.streams, self.offset = streams, offset
+
+    def words(self, start: int, count: int) -> np.ndarray:
+        return self.streams.words(self.offset + start, count)
+
+    def raw(self, start: int, count: int) -> np.ndarray:
+        """The same words as the engine gives them (uint64 where ``WordStreams.raw`` exists)."""
+        raw = getattr(self.streams, "raw", None)
+        return raw(self.offset + start, count) if raw is not None else self.words(start, count)
+
+
+class TorchGenerator:
+    """torch's global CPU generator right after ``torch.manual_seed(seed)``.
+
+    Successive calls continue the stream exactly as successive torch calls do.
+    ``position`` is the number of mt19937 words used so far and ``cached`` the
+    pending double normal sample (``None`` when there is none).
+    """
+
+    def __init__(self, seed: int) -> None:
+        self.manual_seed(seed)
+
+    def manual_seed(self, seed: int) -> TorchGenerator:
+        """Reseed: ``initial_seed`` keeps the 64-bit value; the engine uses ``seed mod 2**32``; the cache is cleared."""
+        self.initial_seed = check_torch_seed(seed)
+        self._streams = WordStreams(self.initial_seed & 0xFFFFFFFF)
+        self.position = 0
+        self.cached: float | None = None
+        return self
+
+    def _take(self, count: int) -> _From:
+        """The next ``count`` words' stream, and move past them."""
+        view = _From(self._streams, self.position)
+        self.position += count
+        return view
+
+    def words(self, count: int) -> np.ndarray:
+        """The next ``count`` tempered words (``generator->random()``), as uint32."""
+        return self._take(count).words(0, count)
+
+    def uniform(self, n: int, a: float, b: float, dtype: np.dtype) -> np.ndarray:
+        """``Tensor.uniform_(a, b)`` of ``n`` elements: ``fma(x, RN(b) - RN(a), RN(a))`` in ``dtype``
+        (the fused form GCC compiles torch's ``x·(to - from) + from`` to in the x86-64 wheels)."""
+        dtype = check_dtype(dtype)
+        stream = self._take(n * (2 if dtype == F64 else 1))
+        low = dtype.type(a)
+        span = dtype.type(b) - low
+        out = np.empty(n, dtype=dtype)
+        for start in range(0, n, CHUNK):
+            x = ts._units(stream, dtype, start, min(CHUNK, n - start))
+            part = ts.fma64(x, float(span), float(low)) if dtype == F64 else fma(x, span, low)
+            out[start : start + x.size] = part
+        return out
+
+    def normal(self, n: int, mean: float, std: float, dtype: np.dtype) -> np.ndarray:
+        """``Tensor.normal_(mean, std)`` of ``n`` contiguous elements (fill for ``n >= 16``, else serial)."""
+        dtype = check_dtype(dtype)
+        if n < ts.SERIAL_BELOW:
+            return self._serial(n, mean, std, dtype)
+        per = 2 if dtype == F64 else 1
+        stream = self._take(per * (n + (16 if n % 16 else 0)))
+        out = np.empty(n, dtype=dtype)
+        for start in range(0, n, CHUNK):
+            ts._normals(stream, n, mean, std, dtype, start, out[start : start + CHUNK])
+        return out
+
+    def _serial(self, n: int, mean: float, std: float, dtype: np.dtype) -> np.ndarray:
+        """``cpu_serial_kernel`` with ``normal_distribution<double>``: the cache first, then new pairs."""
+        if n == 0:
+            return np.empty(0, dtype=dtype)
+        head = [] if self.cached is None else [self.cached]
+        self.cached = None
+        fresh = n - len(head)
+        pairs = (fresh + 1) // 2
+        z = ts._serial(self._take(4 * pairs), 2 * pairs, 0.0, 1.0, np.dtype(F64))  # raw r·cos θ, r·sin θ
+        if fresh % 2:
+            self.cached = float(z[-1])
+        values = np.concatenate([np.array(head, dtype=F64), z[:fresh]])
+        return ts.fma64(values, std, mean).astype(dtype)
+
+    def randperm(self, n: int) -> np.ndarray:
+        """``torch.randperm(n)`` (int64, CPU, ``n < 2**32 / 20``): the identity, then for
+        ``i = 0 .. n-2`` swap ``r[i]`` with ``r[i + w_i mod (n - i)]``, one word ``w_i`` each."""
+        if n >= 0xFFFFFFFF // 20:
+            raise InvalidArgument(f"randperm({n}) is not reproduced; torch uses another algorithm from 2**32/20 on")
+        out = np.arange(n, dtype=np.int64)
+        if n < 2:
+            return out
+        words = self.words(n - 1).astype(np.int64)
+        for i, z in enumerate((words % np.arange(n, 1, -1, dtype=np.int64)).tolist()):
+            j = i + z
+            out[i], out[j] = out[j], out[i]
+        return out
+
+    def __repr__(self) -> str:
+        return f"TorchGenerator(seed={self.initial_seed}, position={self.position}, cached={self.cached!r})"
