@@ -78,11 +78,6 @@ class _From:
     def words(self, start: int, count: int) -> np.ndarray:
         return self.streams.words(self.offset + start, count)
 
-    def raw(self, start: int, count: int) -> np.ndarray:
-        """The same words as the engine gives them (uint64 where ``WordStreams.raw`` exists)."""
-        raw = getattr(self.streams, "raw", None)
-        return raw(self.offset + start, count) if raw is not None else self.words(start, count)
-
 
 class TorchGenerator:
     """torch's global CPU generator right after ``torch.manual_seed(seed)``.
