@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from .errors import InvalidArgument
-from .streams import SEED_LIMIT, check_seed
+from .seeds import SEED_LIMIT, check_seed
 
 _names = itertools.count()
 

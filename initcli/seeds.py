@@ -1,4 +1,8 @@
-"""Per-weight seeds derived from a master seed and the weight's path.
+"""Seeds: the integers Keras accepts, and per-weight seeds derived from a master seed.
+
+A Keras seed is an integer in ``[0, 2**32)`` (:data:`SEED_LIMIT`): one uint32
+word of the stream key ``[seed, draw]``; :func:`check_seed` refuses anything
+else.
 
 A whole model is sampled from one master seed ``M``.  Each weight gets its own
 seed, a function of ``M`` and the weight's path only (``enc1/kernel``,
@@ -16,9 +20,24 @@ from __future__ import annotations
 
 import hashlib
 
-from .streams import check_seed
+import numpy as np
+
+from .errors import InvalidArgument
+
+SEED_LIMIT = 2**32
+"""Seeds are integers in ``[0, SEED_LIMIT)``: one uint32 word of Keras's key."""
 
 _TAG = b"initcli-seed-v1\0"
+
+
+def check_seed(seed: object, what: str = "seed") -> int:
+    """Return ``seed`` as an int if it is an integer in ``[0, 2**32)``."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise InvalidArgument(f"{what} {seed!r} is not an integer; use an integer from 0 to {SEED_LIMIT - 1}")
+    value = int(seed)
+    if not 0 <= value < SEED_LIMIT:
+        raise InvalidArgument(f"{what} {value} is out of range; use an integer from 0 to {SEED_LIMIT - 1}")
+    return value
 
 
 def derive_seed(master: int, path: str) -> int:

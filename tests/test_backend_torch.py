@@ -25,9 +25,9 @@ import numpy as np
 import pytest
 
 import initcli
-from initcli.backends import mt19937, torch_streams
+from initcli.backends import buffers, mt19937, torch_streams
+from initcli.backends.buffers import collect
 from initcli.errors import InvalidArgument
-from initcli.streams import collect
 
 from .helpers import run_in_process, run_subprocess
 
@@ -197,7 +197,7 @@ def test_mt19937_state_and_words_equal_numpy_mt19937(seed):
 def test_chunks_and_blocks_do_not_change_the_numbers(monkeypatch, kind, dtype, n):
     whole = _draw(kind, n, -0.5, 1.5, dtype, 12345, 2)
     monkeypatch.setattr(torch_streams, "BLOCK", 4 * 37)
-    monkeypatch.setattr(initcli.streams, "CHUNK", 1_000 if n > 1000 else 5)
+    monkeypatch.setattr(buffers, "CHUNK", 1_000 if n > 1000 else 5)
     chunks = [c.copy() for c in KINDS[kind](n, -0.5, 1.5, np.dtype(dtype), 12345, 2)]
     assert len(chunks) == -(-n // (1_000 if n > 1000 else 5))
     assert np.concatenate(chunks).tobytes() == whole.tobytes()

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 import initcli
-from initcli.backends import chunking, jax_native_half, jax_streams, tables, tf_streams
+from initcli.backends import buffers, chunking, jax_native_half, jax_streams, tables, tf_streams
 from initcli.errors import InvalidArgument, ResourceError
 
 from .helpers import run_in_process, run_subprocess
@@ -143,7 +143,7 @@ def test_chunks_and_blocks_do_not_change_the_numbers(monkeypatch, backend, dtype
     n = 10_007
     whole = np.concatenate([c.copy() for c in draw(n, -0.5, 1.5, np.dtype(dtype), 12345, 2)])
     monkeypatch.setattr(chunking, "BLOCK", 97)
-    monkeypatch.setattr(initcli.streams, "CHUNK", 1_000)
+    monkeypatch.setattr(buffers, "CHUNK", 1_000)
     chunks = [c.copy() for c in draw(n, -0.5, 1.5, np.dtype(dtype), 12345, 2)]
     assert len(chunks) == 11
     assert np.concatenate(chunks).tobytes() == whole.tobytes()

@@ -14,8 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import initcli
-from initcli import streams
-from initcli.backends import jax_streams, tf_streams
+from initcli.backends import buffers, jax_streams, numpy_streams, tf_streams
 from initcli.writers.chunks import flat_blocks
 
 from .helpers import run_in_process
@@ -35,27 +34,41 @@ def test_small_chunks_reproduce_keras_streams(keras, dtype):
             cases = [
                 (
                     keras_random.normal((n,), 0.5, 2.0, dtype, seed),
-                    streams.normal_chunks(n, 0.5, 2.0, dt, seed, 0, 1000),
+                    numpy_streams.normal_chunks(n, 0.5, 2.0, dt, seed, 0, 1000),
                 ),
                 (
                     keras_random.uniform((n,), -1.5, 3.0, dtype, seed),
-                    streams.uniform_chunks(n, -1.5, 3.0, dt, seed, 0, 1000),
+                    numpy_streams.uniform_chunks(n, -1.5, 3.0, dt, seed, 0, 1000),
                 ),
                 (
                     keras_random.truncated_normal((n,), 0.1, 0.7, dtype, seed),
-                    streams.truncated_normal_chunks(n, 0.1, 0.7, dt, seed, 0, 1000),
+                    numpy_streams.truncated_normal_chunks(n, 0.1, 0.7, dt, seed, 0, 1000),
                 ),
             ]
             for theirs, chunks in cases:
-                mine = streams.collect(chunks, (n,), dt)
+                mine = buffers.collect(chunks, (n,), dt)
                 assert mine.tobytes() == np.asarray(theirs).tobytes(), (seed, n, dtype)
+
+
+@pytest.mark.parametrize("kind", ["uniform", "normal", "truncated_normal"])
+def test_the_numpy_stream_reads_the_chunk_size_at_call_time(monkeypatch, kind):
+    """``initcli.backends.buffers.CHUNK`` set after import cuts the numpy stream as it cuts the other
+    backends' streams (chunks of at most 1000 elements, at least ceil(10007 / 1000) of them), same bytes."""
+    draw = getattr(numpy_streams, f"{kind}_chunks")
+    n = 10_007
+    whole = np.concatenate([c.copy() for c in draw(n, -0.5, 1.5, np.dtype("float32"), 12345, 2)])
+    monkeypatch.setattr(buffers, "CHUNK", 1_000)
+    chunks = [c.copy() for c in draw(n, -0.5, 1.5, np.dtype("float32"), 12345, 2)]
+    assert max(c.size for c in chunks) <= 1_000
+    assert len(chunks) >= 11
+    assert np.concatenate(chunks).tobytes() == whole.tobytes()
 
 
 def test_closing_a_stream_early_stops_its_threads():
     import threading
 
     before = threading.active_count()
-    for make in (streams.normal_chunks, streams.truncated_normal_chunks, streams.uniform_chunks):
+    for make in (numpy_streams.normal_chunks, numpy_streams.truncated_normal_chunks, numpy_streams.uniform_chunks):
         chunks = make(10_000_000, 0.0, 1.0, np.dtype(np.float32), 1)
         next(chunks)
         chunks.close()
@@ -73,7 +86,7 @@ def test_closing_a_stream_early_stops_its_threads():
 )
 def test_tensors_larger_than_a_chunk_match_keras_in_every_format(keras, tmp_path, name, args):
     shape = (1500, 1500)  # 2.25M elements: more than one 2M-element chunk
-    assert shape[0] * shape[1] > streams.CHUNK
+    assert shape[0] * shape[1] > buffers.CHUNK
     dtype = args[args.index("--dtype") + 1] if "--dtype" in args else "float32"
     kwargs = (
         {"stddev": 0.3}

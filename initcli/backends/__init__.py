@@ -3,7 +3,7 @@
 Keras 3 maps one seed to different numbers on each backend.  initcli draws
 the numbers of any of them with NumPy alone:
 
-* ``numpy`` (default): Keras's NumPy backend (:mod:`initcli.streams`);
+* ``numpy`` (default): Keras's NumPy backend (:mod:`initcli.backends.numpy_streams`);
 * ``jax``: Keras on JAX (:mod:`initcli.backends.jax_streams`);
 * ``tensorflow``: Keras on TensorFlow (:mod:`initcli.backends.tf_streams`);
 * ``torch``: Keras on PyTorch, CPU (:mod:`initcli.backends.torch_streams`).
@@ -11,7 +11,12 @@ the numbers of any of them with NumPy alone:
 Each stream module has ``uniform_chunks``, ``normal_chunks`` and
 ``truncated_normal_chunks`` with one signature:
 ``(n, a, b, dtype, seed, draw) -> chunks`` with ``(a, b)`` being
-``(minval, maxval)`` or ``(mean, stddev)``.
+``(minval, maxval)`` or ``(mean, stddev)``.  Code outside this package never
+imports a stream module by name: it asks :func:`streams` for a backend's
+module (``tests/test_import_graph.py`` checks this).  What the streams share
+lives beside them: :mod:`initcli.backends.buffers` (chunk size, buffer rings,
+gathering chunks) and :mod:`initcli.backends.chunking` (counter-based chunks
+drawn on all cores); seeds are checked by :mod:`initcli.seeds`.
 
 :mod:`initcli.backends.jax_native_half` has the same functions for Keras on
 JAX where XLA:CPU computes float16 natively (CPUs with AVX512-FP16); it is
@@ -31,7 +36,7 @@ DEFAULT = "numpy"
 BACKENDS = ("numpy", "jax", "tensorflow", "torch")
 _ALIASES = {"np": "numpy", "tf": "tensorflow"}
 _MODULES = {
-    "numpy": "initcli.streams",
+    "numpy": "initcli.backends.numpy_streams",
     "jax": "initcli.backends.jax_streams",
     "tensorflow": "initcli.backends.tf_streams",
     "torch": "initcli.backends.torch_streams",

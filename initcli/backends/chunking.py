@@ -3,7 +3,7 @@
 Under JAX and TensorFlow every element of a random tensor is a function of
 the key and the element's own counter, so any range of elements can be
 computed on its own.  :func:`counter_chunks` splits a tensor of ``n``
-elements into chunks of :data:`~initcli.streams.CHUNK` elements, fills them
+elements into chunks of :data:`~initcli.backends.buffers.CHUNK` elements, fills them
 on a thread pool (NumPy releases the GIL in its loops) in blocks of
 :data:`BLOCK` elements, and yields them in order from a ring of reused
 buffers, so memory stays flat at any size.
@@ -18,9 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from .. import streams
 from ..parallel import ordered_map, workers
-from ..streams import Ring
+from . import buffers
+from .buffers import Ring
 
 BLOCK = 1 << 20
 """Elements per block inside a chunk: large enough that NumPy's per-call costs (the stream
@@ -80,7 +80,7 @@ def counter_chunks(
     if n == 0:
         return
     keep_temporaries_in_the_heap()
-    chunk = chunk or streams.CHUNK
+    chunk = chunk or buffers.CHUNK
     block = block or BLOCK
     threads = workers()
     if n <= chunk:  # one chunk's worth: split it between the threads, if it is worth a thread

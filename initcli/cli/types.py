@@ -2,7 +2,7 @@
 
 Each type converts the text a user typed and, when it cannot, fails with one
 line that names the bad value and says what is accepted.  The checks
-themselves live in the core (:mod:`initcli.shapes`, :mod:`initcli.streams`,
+themselves live in the core (:mod:`initcli.shapes`, :mod:`initcli.seeds`,
 :mod:`initcli.dtypes`); these types only translate their errors.
 """
 
@@ -59,7 +59,7 @@ class SeedType(_CoreType):
     name = "integer"
 
     def parse(self, text: str) -> int:
-        from ..streams import SEED_LIMIT, check_seed
+        from ..seeds import SEED_LIMIT, check_seed
 
         stripped = text.strip()
         try:

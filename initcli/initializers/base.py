@@ -21,12 +21,13 @@ import numpy as np
 
 from ..backends import DEFAULT as DEFAULT_BACKEND
 from ..backends import check_backend
+from ..backends.buffers import CHUNK, collect
 from ..dtypes import resolve_dtype
 from ..errors import InvalidArgument
 from ..memory import check_fits
 from ..parallel import workers
+from ..seeds import SEED_LIMIT, check_seed
 from ..shapes import element_count, normalize_shape
-from ..streams import CHUNK, SEED_LIMIT, check_seed, collect
 
 
 @dataclass(frozen=True)

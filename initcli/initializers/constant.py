@@ -24,9 +24,9 @@ from typing import Any
 import numpy as np
 
 from ..backends import DEFAULT as DEFAULT_BACKEND
+from ..backends.buffers import CHUNK
 from ..errors import InvalidArgument
 from ..shapes import element_count
-from ..streams import CHUNK
 from .base import Initializer, Param, StreamedInitializer, check_range, check_real, fmt, largest
 
 

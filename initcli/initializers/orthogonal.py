@@ -28,8 +28,8 @@ import numpy as np
 
 from ..backends import DEFAULT as DEFAULT_BACKEND
 from ..backends import streams as backend_streams
+from ..backends.buffers import collect
 from ..errors import InvalidArgument
-from ..streams import collect
 from .base import SEED_PARAM, Param, RandomInitializer, check_finite_result, check_range, check_real, fmt, largest
 
 _FLOAT32_MAX = largest(np.dtype(np.float32))

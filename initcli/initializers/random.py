@@ -1,7 +1,7 @@
 """Initializers with fixed distribution parameters: ``RandomNormal``, ``RandomUniform``, ``TruncatedNormal``.
 
 They mirror ``keras.src.initializers.random_initializers`` on the numpy
-backend (see :mod:`initcli.streams` for the streams):
+backend (see :mod:`initcli.backends.numpy_streams` for the streams):
 
 * ``RandomNormal(mean, stddev)``: ``w ~ N(mean, stddev²)``;
 * ``RandomUniform(minval, maxval)``: ``w ~ U[minval, maxval)``;

@@ -38,8 +38,8 @@ from ..dtypes import resolve_dtype
 from ..errors import InvalidArgument
 from ..initializers import get
 from ..initializers.registry import to_snake_case
+from ..seeds import check_seed
 from ..shapes import normalize_shape
-from ..streams import check_seed
 from .catalog import near_class, slots_for
 from .config_files import read_document
 from .plan import LayerPlan, ModelPlan, Piece, WeightPlan, h5_group

@@ -19,6 +19,8 @@ still missing, which keeps the same values).  The fast paths --
 ``standard_normal() * stddev + mean`` for ``normal(mean, stddev)`` and
 ``random() * (high - low) + low`` for ``uniform(low, high)`` -- are the
 same float operations NumPy performs, and are checked against Keras.
+Chunks hold :data:`initcli.backends.buffers.CHUNK` elements unless a call
+says otherwise (read at call time, as the other backends' streams do).
 """
 
 from __future__ import annotations
@@ -28,24 +30,13 @@ from math import prod
 
 import numpy as np
 
-from .errors import InvalidArgument
-from .parallel import prefetch
-
-SEED_LIMIT = 2**32
-"""Seeds are integers in ``[0, SEED_LIMIT)``: one uint32 word of Keras's key."""
+from ..parallel import prefetch
+from . import buffers
+from .buffers import DEPTH, Ring, collect
+from .chunking import counter_chunks
 
 _TRUNCATION_KEEP = 0.9544997361036416
 """P(|Z| <= 2) for a standard normal Z: the fraction of draws kept."""
-
-
-def check_seed(seed: object, what: str = "seed") -> int:
-    """Return ``seed`` as an int if it is an integer in ``[0, 2**32)``."""
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise InvalidArgument(f"{what} {seed!r} is not an integer; use an integer from 0 to {SEED_LIMIT - 1}")
-    value = int(seed)
-    if not 0 <= value < SEED_LIMIT:
-        raise InvalidArgument(f"{what} {value} is out of range; use an integer from 0 to {SEED_LIMIT - 1}")
-    return value
 
 
 def generator(seed: int, draw: int = 0) -> np.random.Generator:
@@ -53,56 +44,12 @@ def generator(seed: int, draw: int = 0) -> np.random.Generator:
     return np.random.default_rng(np.array([seed, draw], dtype=np.uint32))
 
 
-CHUNK = 1 << 21
-"""Elements per chunk when streaming: 16 MiB of float64 draws."""
-
-DEPTH = 2
-"""Chunks each background stage may run ahead of its consumer."""
-
-
 def _cast(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
     return values if values.dtype == dtype else values.astype(dtype)
 
 
-class Ring:
-    """A few reused buffers handed out in turn.
-
-    Large fresh allocations cost page faults on every chunk; reusing buffers keeps a
-    stream's memory flat.  A buffer is reused ``count`` hand-outs later, so a consumer
-    may hold a chunk only until it asks for the next one (and the pipeline's queues
-    must be shorter than the ring).
-    """
-
-    def __init__(self, count: int, size: int, dtype: np.dtype) -> None:
-        self.count, self.size, self.dtype = count, size, dtype
-        self.buffers: list[np.ndarray] = []
-        self.turn = 0
-
-    def at(self, turn: int) -> np.ndarray:
-        """The buffer for hand-out number ``turn`` (allocated on first use: small streams stay small)."""
-        slot = turn % self.count
-        while len(self.buffers) <= slot:
-            self.buffers.append(np.empty(self.size, dtype=self.dtype))
-        return self.buffers[slot]
-
-    def next(self, count: int | None = None) -> np.ndarray:
-        buffer = self.at(self.turn)
-        self.turn += 1
-        return buffer if count is None else buffer[:count]
-
-
-def collect(chunks: Iterator[np.ndarray], shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-    """Gather flat chunks into one array of ``shape`` (allocated once)."""
-    out = np.empty(prod(shape), dtype=dtype)
-    at = 0
-    for chunk in chunks:
-        out[at : at + chunk.size] = chunk
-        at += chunk.size
-    return out.reshape(shape)
-
-
 def uniform_chunks(
-    n: int, minval: float, maxval: float, dtype: np.dtype, seed: int, draw: int = 0, chunk: int = CHUNK
+    n: int, minval: float, maxval: float, dtype: np.dtype, seed: int, draw: int = 0, chunk: int | None = None
 ) -> Iterator[np.ndarray]:
     """``n`` draws of U[minval, maxval) as flat chunks, bit-identical to ``rng.uniform``.
 
@@ -113,8 +60,6 @@ def uniform_chunks(
     (:func:`initcli.backends.chunking.counter_chunks`).  Each chunk is valid until
     the next one is requested.
     """
-    from .backends.chunking import counter_chunks
-
     span = maxval - minval
     key = np.array([seed, draw], dtype=np.uint32)
 
@@ -138,7 +83,7 @@ def _draw_stage(rng: np.random.Generator, sizes: Iterator[int], ring: Ring) -> I
 
 
 def normal_chunks(
-    n: int, mean: float, stddev: float, dtype: np.dtype, seed: int, draw: int = 0, chunk: int = CHUNK
+    n: int, mean: float, stddev: float, dtype: np.dtype, seed: int, draw: int = 0, chunk: int | None = None
 ) -> Iterator[np.ndarray]:
     """``n`` draws of N(mean, stddev²) as flat chunks, bit-identical to ``rng.normal``.
 
@@ -147,6 +92,7 @@ def normal_chunks(
     thread, while another scales and casts and the caller writes.  Each chunk is
     valid until the next one is requested.
     """
+    chunk = chunk or buffers.CHUNK
     rng = generator(seed, draw)
     if n <= chunk:
         values = rng.standard_normal(n)
@@ -173,13 +119,14 @@ def normal_chunks(
 
 
 def truncated_normal_chunks(
-    n: int, mean: float, stddev: float, dtype: np.dtype, seed: int, draw: int = 0, chunk: int = CHUNK
+    n: int, mean: float, stddev: float, dtype: np.dtype, seed: int, draw: int = 0, chunk: int | None = None
 ) -> Iterator[np.ndarray]:
     """The first ``n`` draws of N(mean, stddev²) inside ``[mean - 2 stddev, mean + 2 stddev]``,
     as flat chunks: Keras's truncated normal, bit for bit, without its full-size redraws.
 
     For large tensors one thread draws, another scales, filters and casts, and the
     caller writes; each chunk is valid until the next one is requested."""
+    chunk = chunk or buffers.CHUNK
     rng = generator(seed, draw)
     lower = mean - 2 * stddev
     upper = mean + 2 * stddev
