@@ -48,6 +48,7 @@ from .backends import BACKENDS, VERIFIED
 from .backends import DEFAULT as DEFAULT_BACKEND
 from .errors import InvalidArgument
 from .initializers import Initializer, deserialize, serialize
+from .initializers.moments import expected_std
 from .memory import check_fits
 from .shapes import element_count
 
@@ -130,8 +131,6 @@ def tensor_record(
     backend: str = DEFAULT_BACKEND,
 ) -> dict[str, Any]:
     """The provenance of one tensor."""
-    from .model.plan import expected_std
-
     record: dict[str, Any] = {
         "schema": SCHEMA,
         "initcli": __version__,

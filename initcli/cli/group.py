@@ -30,6 +30,7 @@ import click
 
 from ..errors import InitcliError, InvalidArgument
 from ..interrupts import ENDING, Terminated, install
+from .bare_call import BareCall, raise_bare_call
 
 _STDOUT_WAS_CLOSED = False
 """Whether file descriptor 1 was closed when :func:`guard_standard_streams` ran."""
@@ -40,30 +41,8 @@ _FIXED_COMMANDS = ("list",)
 _ENDING_SIGNALS = ENDING
 
 
-class BareCall(Exception):
-    """A command was run without any argument: its help is the answer (see the module docstring)."""
-
-    def __init__(self, help_text: str) -> None:
-        super().__init__(help_text)
-        self.help_text = help_text
-
-
 class _PipeClosed(BaseException):
     """Our stdout's reader went away; a BaseException so that Click does not turn it into exit 1."""
-
-
-def raise_bare_call(ctx: click.Context, args: list[str]) -> None:
-    """Raise :class:`BareCall` with ``ctx``'s help when ``args`` is empty (not while completing)."""
-    if not args and not ctx.resilient_parsing:
-        raise BareCall(ctx.get_help())
-
-
-class HelpWhenBare(click.Command):
-    """A command that answers a call without arguments with its help (stderr, exit 2)."""
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        raise_bare_call(ctx, args)
-        return super().parse_args(ctx, args)
 
 
 class InitcliGroup(click.Group):
@@ -311,4 +290,3 @@ def _exit(code: int) -> None:
         for ending in _ENDING_SIGNALS:
             signal.signal(ending, signal.SIG_IGN)
     sys.exit(code)
-

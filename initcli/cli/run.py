@@ -143,9 +143,7 @@ def run_sample(
         output_name = Path(output).name if output not in (None, "-") else None
         write_manifest(manifest, notes, force=force, output=output_name, facts=facts)
     if as_json:
-        from .sample_command import write_json
-
-        write_json([Tensor(n, t.array(), initializer, i, backend) for i, (n, t) in enumerate(named.items())])
+        write_json_tensors([Tensor(n, t.array(), initializer, i, backend) for i, (n, t) in enumerate(named.items())])
     if not quiet and output not in (None, "-"):
         described = ", ".join(
             f"{n} {format_shape(t.shape)}" if fmt == "npz" else format_shape(t.shape) for n, t in named.items()
@@ -332,3 +330,27 @@ def remove_stale_manifest(sidecar: Path, output_name: str) -> None:
     if describes:
         with contextlib.suppress(FileNotFoundError):
             sidecar.unlink()
+
+
+def write_json_tensors(tensors: list[Any]) -> None:
+    """Print tensors as one strict JSON document on stdout (values as exact decimal floats;
+    a non-finite value, which the initializers refuse to produce, would be ``null``)."""
+    from ..initializers import serialize
+    from .jsonout import write_json as write_strict_json
+
+    document = {
+        "tensors": [
+            {
+                "name": t.name,
+                "shape": list(t.array.shape),
+                "dtype": t.array.dtype.name,
+                "seed": t.seed,
+                "draw": t.draw,
+                "backend": t.backend,
+                "initializer": serialize(t.initializer),
+                "values": t.array,
+            }
+            for t in tensors
+        ]
+    }
+    write_strict_json(document)

@@ -12,6 +12,8 @@ from typing import Any
 
 import click
 
+from .bare_call import HelpWhenBare
+from .run import run_sample
 from .types import (
     OUTPUT_PATH,
     AxesType,
@@ -153,15 +155,11 @@ def _help_text(cls: type, name: str) -> str:
 
 def build_command(cls: type, name: str) -> click.Command:
     """The ``initcli NAME`` command for initializer class ``cls``."""
-    from .run import run_sample
-
     param_names = [p.name for p in cls.params]
 
     def callback(**options: Any) -> None:
         init_params = {key: options.pop(key) for key in param_names}
         run_sample(cls, init_params, **options)
-
-    from .group import HelpWhenBare
 
     return HelpWhenBare(
         name=name,
@@ -170,27 +168,3 @@ def build_command(cls: type, name: str) -> click.Command:
         help=_help_text(cls, name),
         short_help=(inspect.getdoc(cls) or "").splitlines()[0].replace("``", ""),
     )
-
-
-def write_json(tensors: list[Any]) -> None:
-    """Print tensors as one strict JSON document on stdout (values as exact decimal floats;
-    a non-finite value, which the initializers refuse to produce, would be ``null``)."""
-    from ..initializers import serialize
-    from .jsonout import write_json as write_strict_json
-
-    document = {
-        "tensors": [
-            {
-                "name": t.name,
-                "shape": list(t.array.shape),
-                "dtype": t.array.dtype.name,
-                "seed": t.seed,
-                "draw": t.draw,
-                "backend": t.backend,
-                "initializer": serialize(t.initializer),
-                "values": t.array,
-            }
-            for t in tensors
-        ]
-    }
-    write_strict_json(document)

@@ -27,6 +27,7 @@ import numpy as np
 from ..errors import InvalidArgument
 from ..initializers import Initializer, serialize
 from ..initializers.base import RandomInitializer
+from ..initializers.moments import expected_std
 from ..provenance import Draw, Drawn
 from ..seeds import derive_seed
 from ..shapes import element_count
@@ -174,26 +175,6 @@ def prepare_weight(weight: WeightPlan, master_seed: int, backend: str = "numpy")
     if total != element_count(weight.shape):
         raise InvalidArgument(f"{weight.path}: its pieces hold {total} values, the weight {weight.shape}")
     return Drawn(draws, weight.shape, weight.dtype, backend)
-
-
-def expected_std(initializer: Initializer, shape: tuple[int, ...]) -> float | None:
-    """The standard deviation the initializer's values have in expectation (``None`` if not random)."""
-    from ..initializers import RandomNormal, RandomUniform, TruncatedNormal
-    from ..initializers.variance_scaling import TRUNCATED_STDDEV_RATIO, VarianceScaling
-
-    if isinstance(initializer, VarianceScaling):
-        spread = initializer.spread(shape)
-        if "limit" in spread:
-            return spread["limit"] / 3**0.5
-        ratio = TRUNCATED_STDDEV_RATIO if initializer.distribution == "truncated_normal" else 1.0
-        return spread["stddev"] * ratio
-    if isinstance(initializer, TruncatedNormal):
-        return initializer.stddev * TRUNCATED_STDDEV_RATIO
-    if isinstance(initializer, RandomNormal):
-        return float(initializer.stddev)
-    if isinstance(initializer, RandomUniform):
-        return (initializer.maxval - initializer.minval) / 12**0.5
-    return None
 
 
 def describe(weight: WeightPlan, master_seed: int | None = None) -> dict[str, Any]:
