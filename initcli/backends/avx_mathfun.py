@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .float32 import F32, U32, fma, from_bits, horner
+from .float32 import F32, F64, U32, fma, from_bits, horner
 
 I32 = np.int32
 
@@ -71,12 +71,38 @@ def _select(mask: np.ndarray, yes: np.ndarray, no: np.ndarray | None) -> np.ndar
     return out.view(F32)
 
 
-def log256_ps(x: np.ndarray) -> np.ndarray:
+def _fma_unchecked(a: np.ndarray, b: np.ndarray, c: np.ndarray | np.float32) -> np.ndarray:
+    """``a·b + c`` in float64, rounded to float32: :func:`~initcli.backends.float32.fma` without
+    its midpoint test (exact wherever the float64 sum is exact or not on a float32 midpoint)."""
+    s = np.multiply(a, b, dtype=F64)
+    s += c
+    return s.astype(F32)
+
+
+def _horner_unchecked(x: np.ndarray, lead: np.float32, coefficients: tuple[np.float32, ...]) -> np.ndarray:
+    """:func:`~initcli.backends.float32.horner` without the midpoint test of each step."""
+    x64 = x.astype(F64)
+    value = x64 * F64(lead)
+    narrow = np.empty(value.shape, dtype=F32)
+    for step, coefficient in enumerate(coefficients):
+        if step:
+            value *= x64
+        value += F64(coefficient)
+        np.copyto(narrow, value, casting="unsafe")
+        np.copyto(value, narrow)
+    return narrow
+
+
+def log256_ps(x: np.ndarray, box_muller: bool = False) -> np.ndarray:
     """``log256_ps`` of float32 ``x`` (NaN where ``x <= 0``), with GCC's FMA contraction.
 
     The last step ``fma(e, q2, x + y)`` is a plain float32 sum: ``e·q2`` is exact in float32
     (``|e| <= 128``, ``q2`` has 9 significant bits), so the fused and the unfused results agree.
+    ``box_muller=True`` promises inputs ``1 - k·2**-24`` (``k`` in ``[0, 2**24)``) and skips the
+    FMAs' midpoint tests: for these 2**24 inputs no step lands on a float32 midpoint it would
+    round wrongly, which ``tests/test_avx_mathfun.py`` checks on every one of them.
     """
+    fma_, horner_ = (_fma_unchecked, _horner_unchecked) if box_muller else (fma, horner)
     x = np.asarray(x, dtype=F32)
     invalid = x <= 0
     x = np.maximum(x, _MIN_NORMAL)
@@ -91,9 +117,9 @@ def log256_ps(x: np.ndarray) -> np.ndarray:
     x += _select(below, m, None)  # (m - 1) + m, else (m - 1) + 0
     e -= below
     z = x * x
-    y = horner(x, _LOG_P[0], _LOG_P[1:])
+    y = horner_(x, _LOG_P[0], _LOG_P[1:])
     y *= x
-    y = fma(y, z, e * _LOG_Q1)
+    y = fma_(y, z, e * _LOG_Q1)
     z *= _HALF
     y -= z
     y += x
@@ -104,13 +130,16 @@ def log256_ps(x: np.ndarray) -> np.ndarray:
     return e
 
 
-def sincos256_ps(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def sincos256_ps(x: np.ndarray, box_muller: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """``sincos256_ps`` of float32 ``x`` -> ``(sin, cos)``, with GCC's FMA contraction.
 
     The first two Cody-Waite steps are plain float32 operations while ``j < 2**12``: ``j·DP1``
     and ``j·DP2`` are then exact in float32 (``DP1``, ``DP2`` have 8 and 12 significant bits),
-    and an FMA whose product is exact is the rounded sum.
+    and an FMA whose product is exact is the rounded sum.  ``box_muller=True`` promises inputs
+    ``6.2831855f·k·2**-24`` (``k`` in ``[0, 2**24)``) and skips the FMAs' midpoint tests, as
+    :func:`log256_ps` does (checked on all 2**24 inputs).
     """
+    fma_, horner_ = (_fma_unchecked, _horner_unchecked) if box_muller else (fma, horner)
     x = np.asarray(x, dtype=F32)
     bits = x.view(U32)
     sign_sin = bits & U32(0x80000000)
@@ -129,18 +158,18 @@ def sincos256_ps(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         for dp in _DP[:2]:
             step = y * dp
             x = x + step
-        x = fma(y, _DP[2], x)
+        x = fma_(y, _DP[2], x)
     else:
         for dp in _DP:
             x = fma(y, dp, x)
     z = x * x
-    cos = horner(z, _COS_P[0], _COS_P[1:])
+    cos = horner_(z, _COS_P[0], _COS_P[1:])
     cos *= z
-    cos = fma(cos, z, -(z * _HALF))
+    cos = fma_(cos, z, -(z * _HALF))
     cos += _ONE
-    sin = horner(z, _SIN_P[0], _SIN_P[1:])
+    sin = horner_(z, _SIN_P[0], _SIN_P[1:])
     sin *= z
-    sin = fma(sin, x, x)
+    sin = fma_(sin, x, x)
     sin, cos = _select(swap, cos, sin), _select(swap, sin, cos)
     sin = sin.view(U32)
     sin ^= sign_sin

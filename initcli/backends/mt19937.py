@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import functools
 import threading
+from collections import deque
 
 import numpy as np
 
@@ -107,28 +108,66 @@ class _Stream:
         self.position = 0
 
 
+HISTORY = 1 << 22
+"""Words the shared engine keeps behind the furthest request (16 MiB), for requests that come late."""
+
+
+def _draw(stream: _Stream, count: int) -> np.ndarray:
+    """``count`` words of ``stream`` as uint32: ``Generator.integers(0, 2**32, dtype=uint32)`` takes
+    exactly one word of the engine per value (the full range needs no rejection) and writes 4 bytes
+    per word (``random_raw`` writes 8)."""
+    out = stream.generator.integers(0, 1 << 32, count, dtype=U32)
+    stream.position += count
+    return out
+
+
 class WordStreams:
     """Words of one seed's stream at any offset, for several threads.
 
-    :meth:`words` hands out ``count`` words from word ``start`` on.  It reuses
-    the idle engine closest below ``start`` if it is at most :data:`REUSE_WITHIN`
-    words behind (skipping ahead costs a few ns per word), else starts a new
-    one, so each thread keeps its own engine for its run of chunks and the
-    stream is passed over about once per thread.
+    :meth:`words` hands out ``count`` words from word ``start`` on.  One shared
+    engine draws the stream in order, once: a request past its position draws
+    the words in between too and keeps them (up to :data:`HISTORY` words behind
+    the furthest request), so threads working on neighbouring chunks share the
+    engine instead of each passing over the whole stream (skipping words costs
+    as much as drawing them).  A request older than the kept words gets an
+    engine of its own: the idle one closest below ``start`` if it is at most
+    :data:`REUSE_WITHIN` words behind, else a new one.
     """
 
     def __init__(self, seed: int) -> None:
         self.seed = seed
         self.idle: list[_Stream] = []
         self.lock = threading.Lock()
+        self.shared = _Stream(seed)
+        self.kept: deque[tuple[int, np.ndarray]] = deque()  # contiguous: kept[0] starts at self.base
+        self.base = 0
 
     def words(self, start: int, count: int) -> np.ndarray:
-        """Tempered words ``start .. start + count - 1`` as uint32.
+        """Tempered words ``start .. start + count - 1`` as uint32."""
+        with self.lock:
+            if start >= self.base and start + count - self.shared.position <= HISTORY:
+                return self._from_shared(start, count)
+        return self._private(start, count)
 
-        Drawn as ``Generator.integers(0, 2**32, dtype=uint32)``, which takes exactly one word of
-        the engine per value (the full range needs no rejection) and writes 4 bytes per word
-        (``random_raw`` writes 8).
-        """
+    def _from_shared(self, start: int, count: int) -> np.ndarray:
+        end = start + count
+        if end > self.shared.position:
+            at = self.shared.position
+            self.kept.append((at, _draw(self.shared, end - at)))
+        while self.kept and self.kept[0][0] + self.kept[0][1].size <= min(start, end - HISTORY):
+            first, words = self.kept.popleft()
+            self.base = first + words.size
+        pieces = []
+        for first, words in self.kept:
+            last = first + words.size
+            if last <= start:
+                continue
+            if first >= end:
+                break
+            pieces.append(words[max(start, first) - first : min(end, last) - first])
+        return pieces[0].copy() if len(pieces) == 1 else np.concatenate(pieces)
+
+    def _private(self, start: int, count: int) -> np.ndarray:
         with self.lock:
             usable = [s for s in self.idle if start - REUSE_WITHIN <= s.position <= start]
             stream = max(usable, key=lambda s: s.position) if usable else _Stream(self.seed)
@@ -136,8 +175,8 @@ class WordStreams:
                 self.idle.remove(stream)
         if start > stream.position:
             stream.bits.random_raw(start - stream.position, output=False)
-        out = stream.generator.integers(0, 1 << 32, count, dtype=U32)
-        stream.position = start + count
+            stream.position = start
+        out = _draw(stream, count)
         with self.lock:
             self.idle.append(stream)
             del self.idle[:-8]

@@ -59,6 +59,10 @@ from .mt19937 import WordStreams
 BLOCK = 1 << 16
 """Elements per pass of the Box-Muller maths: a multiple of 16 whose float64 temporaries stay in cache."""
 
+CHUNK = 1 << 18
+"""Elements per chunk of tensors larger than this: small, so that the threads work on neighbouring
+chunks and share one mt19937 engine (:class:`~initcli.backends.mt19937.WordStreams`)."""
+
 SERIAL_BELOW = 16
 """torch.normal draws tensors smaller than this serially (double precision, word quadruples)."""
 
@@ -173,7 +177,7 @@ def _units(stream: WordStreams, dtype: np.dtype, first: int, count: int) -> np.n
 
 def _radius_f32(a: np.ndarray) -> np.ndarray:
     """``sqrt(-2·log256_ps(1 - a))`` in float32."""
-    radius = avx_mathfun.log256_ps(F32(1) - a)
+    radius = avx_mathfun.log256_ps(F32(1) - a, box_muller=True)
     radius *= F32(-2)
     np.sqrt(radius, out=radius)
     return radius
@@ -195,7 +199,7 @@ def _pair(a: np.ndarray, b: np.ndarray, dtype: np.dtype) -> tuple[np.ndarray, np
         cos, sin = _libm("cos")(theta), _libm("sin")(theta)
     else:
         radius = _radius_f32(a)
-        sin, cos = avx_mathfun.sincos256_ps(_TWO_PI_F32 * b)
+        sin, cos = avx_mathfun.sincos256_ps(_TWO_PI_F32 * b, box_muller=True)
     cos *= radius
     sin *= radius
     return cos, sin
@@ -269,7 +273,12 @@ def uniform_chunks(
         np.multiply(_units(stream, dtype, start, out.size), span, out=out)
         out += low
 
-    return counter_chunks(n, dtype, fill, drawn=dtype, block=BLOCK)
+    return counter_chunks(n, dtype, fill, drawn=dtype, chunk=_chunk(n), block=BLOCK)
+
+
+def _chunk(n: int) -> int | None:
+    """:data:`CHUNK` for tensors larger than it, else the usual chunking."""
+    return CHUNK if n > CHUNK else None
 
 
 def normal_chunks(
@@ -282,7 +291,7 @@ def normal_chunks(
     def fill(start: int, out: np.ndarray) -> None:
         _normals(stream, n, mean, stddev, dtype, start, out)
 
-    return counter_chunks(n, dtype, fill, drawn=dtype, block=BLOCK)
+    return counter_chunks(n, dtype, fill, drawn=dtype, chunk=_chunk(n), block=BLOCK)
 
 
 def _first_inside(stream: WordStreams, dtype: np.dtype, start: int, out: np.ndarray) -> None:
@@ -365,4 +374,5 @@ def truncated_normal_chunks(
         out *= scale
         out += shift
 
-    return counter_chunks(n, dtype, fill, drawn=dtype, block=2 * BLOCK)  # 2 of its 8 Box-Muller lanes per output
+    block = 2 * BLOCK  # 2 of its 8 Box-Muller lanes per output
+    return counter_chunks(n, dtype, fill, drawn=dtype, chunk=_chunk(n), block=block)
