@@ -207,6 +207,7 @@ def build_function_command(name: str) -> click.Command:
     def callback(shape: tuple[tuple[int, ...], ...], name_: tuple[str, ...], param: tuple[str, ...],
                  dtype: str, output: str, force: bool, quiet: bool, seed: int | None = None) -> None:  # fmt: skip
         from ..torch_init import TorchGenerator
+        from ..torch_init.generator import LAZY_SAFE
 
         kwargs = parse_params(name, function, param)
         if name_ and len(name_) != len(shape):
@@ -214,6 +215,8 @@ def build_function_command(name: str) -> click.Command:
         names = list(name_) or (["arr_0"] if len(shape) == 1 else [f"arr_{i}" for i in range(len(shape))])
         _check_output(output, force)
         generator = TorchGenerator(seed) if random and seed is not None else None
+        if generator is not None:
+            generator.lazy = name in LAZY_SAFE  # computed chunk by chunk as it is written
         extra: dict[str, Any] = {"generator": generator} if random else {}
         tensors = {n: function(s, **kwargs, **extra, dtype=dtype) for n, s in zip(names, shape, strict=True)}
         _write(output, tensors, force=force)

@@ -30,6 +30,9 @@ The maths is :mod:`initcli.backends.torch_streams`'s (imported, not copied).
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable, Iterator
+
 import numpy as np
 
 from .. import backends
@@ -43,6 +46,11 @@ ts = backends.streams("torch")
 
 CHUNK = 1 << 16
 """Elements computed per pass (a multiple of 16): the float64 temporaries stay small."""
+
+LAZY_SAFE = frozenset(
+    {"uniform_", "normal_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_"}
+)
+"""The functions whose result is their one draw, reshaped (so it may be a :class:`LazyDraw`)."""
 
 SEED_RANGE = (-(2**63), 2**64)
 """What ``torch.manual_seed`` accepts: a negative seed is read as its 64-bit two's complement."""
@@ -76,7 +84,46 @@ class _From:
         self.streams, self.offset = streams, offset
 
     def words(self, start: int, count: int) -> np.ndarray:
+        if count == 0:  # nothing to draw (a cached normal alone, an empty tensor)
+            return np.empty(0, dtype=np.uint32)
         return self.streams.words(self.offset + start, count)
+
+
+class LazyDraw:
+    """A draw whose words are already taken from the stream but whose values are computed
+    :data:`CHUNK` elements at a time when they are read (:meth:`chunks`, which the writers
+    take, or :meth:`array`): what makes a 16384 x 16384 tensor cost only its output file."""
+
+    def __init__(self, n: int, dtype: np.dtype, fill: Callable[[int, np.ndarray], None]) -> None:
+        self.n, self.dtype, self._fill = n, dtype, fill
+        self.shape: tuple[int, ...] = (n,)
+
+    def reshape(self, shape: tuple[int, ...]) -> LazyDraw:
+        """The same draw seen with ``shape`` (C order), as ``ndarray.reshape``."""
+        dims = tuple(shape)
+        if math.prod(dims) != self.n:
+            raise ValueError(f"cannot reshape {self.n} elements into {dims}")
+        view = LazyDraw(self.n, self.dtype, self._fill)
+        view.shape = dims
+        return view
+
+    @property
+    def nbytes(self) -> int:
+        return self.n * self.dtype.itemsize
+
+    def chunks(self) -> Iterator[np.ndarray]:
+        """The values as flat chunks in C order."""
+        for start in range(0, self.n, CHUNK):
+            out = np.empty(min(CHUNK, self.n - start), dtype=self.dtype)
+            self._fill(start, out)
+            yield out
+
+    def array(self) -> np.ndarray:
+        """All values as one array of :attr:`shape`."""
+        out = np.empty(self.n, dtype=self.dtype)
+        for start in range(0, self.n, CHUNK):
+            self._fill(start, out[start : start + CHUNK])
+        return out.reshape(self.shape)
 
 
 class TorchGenerator:
@@ -84,7 +131,10 @@ class TorchGenerator:
 
     Successive calls continue the stream exactly as successive torch calls do.
     ``position`` is the number of mt19937 words used so far and ``cached`` the
-    pending double normal sample (``None`` when there is none).
+    pending double normal sample (``None`` when there is none).  With ``lazy`` set,
+    :meth:`uniform` and :meth:`normal` (from 16 elements) return a :class:`LazyDraw`
+    instead of an array; the functions that only reshape their draw (``uniform_``,
+    ``normal_``, ``xavier_*``, ``kaiming_*``: :data:`LAZY_SAFE`) then return it too.
     """
 
     def __init__(self, seed: int) -> None:
@@ -96,6 +146,7 @@ class TorchGenerator:
         self._streams = WordStreams(self.initial_seed & 0xFFFFFFFF)
         self.position = 0
         self.cached: float | None = None
+        self.lazy = False
         return self
 
     def _take(self, count: int) -> _From:
@@ -115,12 +166,12 @@ class TorchGenerator:
         stream = self._take(n * (2 if dtype == F64 else 1))
         low = dtype.type(a)
         span = dtype.type(b) - low
-        out = np.empty(n, dtype=dtype)
-        for start in range(0, n, CHUNK):
-            x = ts._units(stream, dtype, start, min(CHUNK, n - start))
-            part = ts.fma64(x, float(span), float(low)) if dtype == F64 else fma(x, span, low)
-            out[start : start + x.size] = part
-        return out
+
+        def fill(start: int, out: np.ndarray) -> None:
+            x = ts._units(stream, dtype, start, out.size)
+            out[:] = ts.fma64(x, float(span), float(low)) if dtype == F64 else fma(x, span, low)
+
+        return self._result(LazyDraw(n, dtype, fill))
 
     def normal(self, n: int, mean: float, std: float, dtype: np.dtype) -> np.ndarray:
         """``Tensor.normal_(mean, std)`` of ``n`` contiguous elements (fill for ``n >= 16``, else serial)."""
@@ -129,10 +180,15 @@ class TorchGenerator:
             return self._serial(n, mean, std, dtype)
         per = 2 if dtype == F64 else 1
         stream = self._take(per * (n + (16 if n % 16 else 0)))
-        out = np.empty(n, dtype=dtype)
-        for start in range(0, n, CHUNK):
-            ts._normals(stream, n, mean, std, dtype, start, out[start : start + CHUNK])
-        return out
+
+        def fill(start: int, out: np.ndarray) -> None:
+            ts._normals(stream, n, mean, std, dtype, start, out)
+
+        return self._result(LazyDraw(n, dtype, fill))
+
+    def _result(self, draw: LazyDraw) -> np.ndarray:
+        """The draw's values now, or (with :attr:`lazy`) the draw itself, to be computed when written."""
+        return draw if self.lazy else draw.array()  # type: ignore[return-value]
 
     def _serial(self, n: int, mean: float, std: float, dtype: np.dtype) -> np.ndarray:
         """``cpu_serial_kernel`` with ``normal_distribution<double>``: the cache first, then new pairs."""
