@@ -18,11 +18,7 @@ from typing import Any
 import click
 
 from ..errors import InvalidArgument
-
-try:  # where the bare-call helpers live since they left the group module
-    from .bare_call import HelpWhenBare, raise_bare_call
-except ImportError:  # pragma: no cover
-    from .group import HelpWhenBare, raise_bare_call  # type: ignore[attr-defined,no-redef]
+from .bare_call import HelpWhenBare, raise_bare_call
 from .types import OUTPUT_PATH, ShapeType
 
 _GROUP_HELP = """torch.nn.init (torch 2.13.0, CPU) with torch's names, defaults and numbers.
