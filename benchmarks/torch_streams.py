@@ -6,10 +6,12 @@ count (1 and 2, set through the CPU affinity that :func:`initcli.parallel.worker
 reads), this draws the whole stream chunk by chunk (the chunks are dropped, so
 memory stays at a few chunks) and, interleaved in the same run, times
 ``numpy.random.default_rng().standard_normal(n, dtype)`` on the same element
-count and dtype.  It prints median times of several repeats and their ratio
-(the target: at most 3 from 2**20 elements), then the peak memory NumPy
-allocated while drawing 2**24 elements once.  Nothing is asserted: the machine
-is shared and noisy, hence the medians.
+count and dtype.  It prints median wall times of several repeats and their
+ratio (the target: at most 3 from 2**20 elements), the same for CPU time (all
+threads of the process: less sensitive to other load on a shared machine, and
+with 2 threads about twice the wall time when both cores are free), then the
+peak memory NumPy allocated while drawing 2**24 elements once.  Nothing is
+asserted: the machine is shared and noisy, hence the medians.
 
     python benchmarks/torch_streams.py              # 2**20 and 2**24, 7 and 3 repeats
     python benchmarks/torch_streams.py --quick      # 2**20 only, 5 repeats
@@ -46,13 +48,11 @@ def _drain(kind: str, n: int, dtype: np.dtype) -> None:
         pass
 
 
-def _median(function: Callable[[], object], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def _timed(function: Callable[[], object]) -> tuple[float, float]:
+    """Wall and CPU seconds of one call."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    function()
+    return time.perf_counter() - wall, time.process_time() - cpu
 
 
 def _peak_mib(kind: str, n: int, dtype: np.dtype) -> float:
@@ -86,7 +86,10 @@ def main() -> None:
     cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
     counts = args.threads or sorted({1, workers()})
     print(_ops_status())
-    print(f"{'stream':10} {'dtype':8} {'n':>9} {'thr':>3} {'torch s':>9} {'numpy s':>9} {'ratio':>6}")
+    print(
+        f"{'stream':10} {'dtype':8} {'n':>9} {'thr':>3} {'torch s':>8} {'numpy s':>8} {'ratio':>6}"
+        f" {'cpu s':>8} {'np cpu':>8} {'cpu ratio':>9}"
+    )
     for threads in counts:
         if cpus:
             os.sched_setaffinity(0, cpus[:threads])
@@ -97,11 +100,13 @@ def main() -> None:
                     ours, base = [], []
                     rng = np.random.default_rng(1)
                     for _ in range(repeats):  # interleaved, so both see the same load
-                        ours.append(_median(lambda: _drain(kind, n, dtype), 1))  # noqa: B023
-                        base.append(_median(lambda: rng.standard_normal(n, dtype=dtype), 1))  # noqa: B023
-                    a, b = statistics.median(ours), statistics.median(base)
+                        ours.append(_timed(lambda: _drain(kind, n, dtype)))  # noqa: B023
+                        base.append(_timed(lambda: rng.standard_normal(n, dtype=dtype)))  # noqa: B023
+                    (a, ac), (b, bc) = (tuple(map(statistics.median, zip(*t, strict=True))) for t in (ours, base))
                     print(
-                        f"{kind:10} {dtype.name:8} {n:>9} {workers():>3} {a:>9.4f} {b:>9.4f} {a / b:>6.2f}", flush=True
+                        f"{kind:10} {dtype.name:8} {n:>9} {workers():>3} {a:>8.4f} {b:>8.4f} {a / b:>6.2f}"
+                        f" {ac:>8.4f} {bc:>8.4f} {ac / bc:>9.2f}",
+                        flush=True,
                     )
     if cpus:
         os.sched_setaffinity(0, cpus)

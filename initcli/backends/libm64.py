@@ -27,15 +27,20 @@ split):
   which fits in 53 bits because ``|r| < 2**-7`` and ``r`` is a multiple of
   ``2**-60`` (checked for every table entry when the table is built);
 * ``log x = H + r + r²·Q(r)`` with ``Q`` the log1p series to ``r**7``
-  (truncation below 2**-63 relative); ``Hhi + r`` is summed exactly (Knuth),
+  (truncation below 2**-63 relative); ``Hhi + r`` is summed exactly (Dekker's
+  fast two-sum: every table entry has ``Hhi = 0`` or ``|Hhi| >= |r|``),
   the small terms in double, then ``y = RN(s + lo)`` with its residual ``t``:
   ``y`` is the correctly rounded log unless ``|t|`` is near half an ulp.
 
 Covered inputs: ``x`` in ``[2**-64, 2.75)``, all that Box-Muller's ``1 - u``
 can be (``u`` a multiple of 2**-53 in ``[0, 1)``); anything else (zero,
-negatives, subnormals, huge values) goes to ``math.log``.  The tests compare
-with ``math.log`` on tens of thousands of random and edge inputs; the report
-of this module's change records a run over 2**27 Box-Muller inputs.
+negatives, subnormals, huge values) goes to ``math.log``.  ``tests/test_libm64.py``
+compares with ``math.log`` on random and edge inputs (about 400,000); a run over
+201 million random Box-Muller inputs (2**26 + 2**27, an eighth of them with ``x``
+just below 1) found no difference, and 6.3 % of them were handed on.
+
+The margin rests on glibc's documented bound (0.519 ulp, its ``log.c``); an
+AVX-512 NumPy's own ``log`` is not used because nothing bounds how it rounds.
 """
 
 from __future__ import annotations
@@ -90,6 +95,7 @@ def _table() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         for k in range(_K_MIN, _K_MAX + 1):
             h = k * ln2 + minus_log_c
             hi = float(h)
+            assert hi == 0 or Decimal(abs(hi)) >= reach, (i, k)  # |Hhi| >= |r|: Dekker's fast two-sum is exact
             row = 256 * (k - _K_MIN) + i
             out[row] = (math.ldexp(c, -k), hi, float(h - Decimal(hi)))
     return tuple(np.ascontiguousarray(column) for column in out.T)  # one gather each: rows gather slowly
@@ -115,13 +121,10 @@ def _exact_log(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         q += coefficient
         q *= r
     q *= r  # r²·Q(r)
-    # s + e = hi + r exactly (Knuth's two-sum)
+    # s + e = hi + r exactly (Dekker's fast two-sum: |hi| >= |r| or hi = 0, asserted by the table)
     s = hi + r
-    bb = s - hi
-    e = s - bb
-    np.subtract(hi, e, out=e)
-    np.subtract(r, bb, out=bb)
-    e += bb
+    e = s - hi
+    np.subtract(r, e, out=e)
     e += lo_table
     e += q  # lo
     y = s + e

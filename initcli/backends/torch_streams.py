@@ -32,11 +32,15 @@ Keras then computes ``(maxval - minval)·x + minval`` as two tensor ops:
 element ``i`` takes the first of ``x[4i .. 4i+3]`` with ``-2 < x < 2`` (``x[4i]``
 if none is), then ``RN(RN(x·RN(std)) + RN(mean))``.
 
-**Speed.** Tensors are drawn in chunks on all cores (:func:`counter_chunks`); each
-thread keeps an mt19937 engine and skips ahead to its chunk.  The truncated normal
-computes a candidate only while the earlier ones fell outside (see
-:func:`_first_inside`) and makes uniforms only from the words it uses.
-``benchmarks/torch_streams.py`` measures all of it against NumPy's normal sampler.
+**Speed.** Tensors are drawn in chunks on all cores (:func:`counter_chunks`;
+chunks of :data:`CHUNK` elements for large tensors), and the threads share one
+pass of the mt19937 engine over the stream (:class:`~initcli.backends.mt19937.WordStreams`):
+skipping words costs as much as drawing them.  float32 log/sincos skip the FMA
+midpoint tests, which no input of the fill needs (``box_muller=True`` in
+:mod:`~initcli.backends.avx_mathfun`).  The truncated normal computes a candidate
+only while the earlier ones fell outside (see :func:`_first_inside`) and makes
+uniforms only from the words it uses.  ``benchmarks/torch_streams.py`` measures
+all of it against NumPy's normal sampler.
 
 float16 is refused: what torch's half-precision kernels draw has not been
 verified.  What was verified: :data:`initcli.backends.VERIFIED`.
@@ -320,10 +324,15 @@ def _first_inside(stream: WordStreams, dtype: np.dtype, start: int, out: np.ndar
 
     cos, sin = _pair(units(words[:, 0:8:4]), units(words[:, 8:16:4]), dtype)  # pairs 0 and 4
     skip = start - 4 * first
-    values = np.concatenate([cos, sin], axis=1).reshape(-1)
-    values += dtype.type(0)
-    out[:] = values[skip : skip + out.size]
-    pending = np.flatnonzero((out <= -2) | (out >= 2))
+    if skip == 0 and out.size == 4 * blocks:  # whole blocks: straight into the output
+        rows4 = out.reshape(blocks, 4)
+        np.add(cos, dtype.type(0), out=rows4[:, :2])
+        np.add(sin, dtype.type(0), out=rows4[:, 2:])
+    else:
+        values = np.concatenate([cos, sin], axis=1).reshape(-1)
+        values += dtype.type(0)
+        out[:] = values[skip : skip + out.size]
+    pending = np.flatnonzero(np.abs(out) >= 2)  # outside (-2, 2)
     if not pending.size:
         return
     index = pending + skip  # outputs counted from the first block's
