@@ -4,6 +4,7 @@ Keras fixes its backend when it is first imported, so the live tests run this
 script once per backend in a subprocess::
 
     KERAS_BACKEND=jax JAX_PLATFORMS=cpu python tests/keras_backend_worker.py CASES.json OUT.npz
+    KERAS_BACKEND=torch KERAS_TORCH_DEVICE=cpu python tests/keras_backend_worker.py CASES.json OUT.npz
 
 ``CASES.json`` is a JSON list of cases, each an object with ``class_name``,
 ``config`` (keyword arguments of the initializer class, without ``seed``),
@@ -14,8 +15,10 @@ once; ``draw == k > 0`` builds the initializer with
 
 ``OUT.npz`` holds ``case_<i>`` (the array Keras returned for case ``i``, in
 the dtype Keras returned it) and ``meta``, a JSON string: the Keras and backend
-versions, and ``errors``, ``{"<i>": "<ExceptionType>: <message>"}`` for the
-cases where Keras raised.  No pickles: ``np.load`` needs no ``allow_pickle``.
+versions (for torch also the CPU kernels torch dispatches to, ``cpu_capability``,
+its thread count and the device Keras puts tensors on), and ``errors``,
+``{"<i>": "<ExceptionType>: <message>"}`` for the cases where Keras raised.
+No pickles: ``np.load`` needs no ``allow_pickle``.
 
 Exit status :data:`UNAVAILABLE` (with the reason on stderr) when the backend
 or Keras cannot be imported, 2 for a wrong Keras version or backend, else 0.
@@ -30,7 +33,7 @@ import sys
 
 UNAVAILABLE = 3
 KERAS_VERSION = "3.15.1"
-BACKEND_MODULES = {"jax": "jax", "tensorflow": "tensorflow"}
+BACKEND_MODULES = {"jax": "jax", "tensorflow": "tensorflow", "torch": "torch"}
 
 
 def run_case(keras, np, case: dict):
@@ -48,7 +51,7 @@ def run_case(keras, np, case: dict):
 
 def main(argv: list[str]) -> int:
     if len(argv) != 2:
-        print("usage: KERAS_BACKEND=jax|tensorflow keras_backend_worker.py CASES.json OUT.npz", file=sys.stderr)
+        print("usage: KERAS_BACKEND=jax|tensorflow|torch keras_backend_worker.py CASES.json OUT.npz", file=sys.stderr)
         return 2
     backend = os.environ.get("KERAS_BACKEND", "")
     if backend not in BACKEND_MODULES:
@@ -69,6 +72,19 @@ def main(argv: list[str]) -> int:
         print(f"keras runs on {keras.backend.backend()!r}, not {backend!r}", file=sys.stderr)
         return 2
 
+    extra = {}
+    if backend == "torch":
+        # Keras draws on the device of its tensors (a CUDA generator is another stream entirely)
+        device = str(keras.ops.convert_to_tensor(0.0).device)
+        if device != "cpu":
+            print(f"keras puts torch tensors on {device!r}, not 'cpu' (set KERAS_TORCH_DEVICE=cpu)", file=sys.stderr)
+            return 2
+        extra = {
+            "cpu_capability": backend_module.backends.cpu.get_cpu_capability(),
+            "num_threads": backend_module.get_num_threads(),
+            "device": device,
+        }
+
     with open(argv[0], encoding="utf-8") as handle:
         cases = json.load(handle)
     arrays: dict[str, object] = {}
@@ -86,6 +102,7 @@ def main(argv: list[str]) -> int:
         "numpy": np.__version__,
         "cases": len(cases),
         "errors": errors,
+        **extra,
     }
     arrays["meta"] = np.array(json.dumps(meta))
     np.savez(argv[1], **arrays)

@@ -6,18 +6,14 @@ is remade here.  Beside them: an independent scalar reference (Python ints,
 ``math`` and exact ``Fraction`` arithmetic over NumPy's own MT19937 seeded with
 ``init_genrand``) for the float64 paths and every uniform; the mt19937 engine
 against NumPy's; chunk invariance; Keras's seed wrapping; float16 refused.
-A live comparison runs only where torch is installed (it skips otherwise).
+The live comparison with Keras on torch is in tests/test_backends_live.py.
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import math
-import os
-import subprocess
-import sys
 from fractions import Fraction
 from pathlib import Path
 
@@ -250,35 +246,6 @@ def test_cli_float16_on_torch_is_one_line_exit_2_and_no_file(tmp_path):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("initcli: error: dtype float16") and "float32 or float64" in lines[0]
     assert not (tmp_path / "w.npy").exists()
-
-
-# ---- live, where torch is installed ------------------------------------------------------------
-
-_LIVE = """
-import json, sys, numpy as np, keras
-out = []
-for name, shape, dtype, seed in json.loads(sys.argv[1]):
-    v = keras.ops.convert_to_numpy(getattr(keras.initializers, name)(seed=seed)(tuple(shape), dtype=dtype))
-    out.append(v.tobytes().hex())
-print(json.dumps(out))
-"""
-
-
-@pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="torch is not installed")
-def test_live_against_keras_on_torch():
-    cases = [
-        (name, shape, dtype, seed)
-        for name in ("RandomNormal", "TruncatedNormal", "RandomUniform", "HeNormal")
-        for shape in ((5,), (17,), (33, 7))
-        for dtype in ("float32", "float64")
-        for seed in (0, 2**32 - 1)
-    ]
-    env = dict(os.environ, KERAS_BACKEND="torch", KERAS_TORCH_DEVICE="cpu")
-    done = subprocess.run([sys.executable, "-c", _LIVE, json.dumps(cases)], env=env, capture_output=True, timeout=300)
-    assert done.returncode == 0, done.stderr.decode()[-2000:]
-    for (name, shape, dtype, seed), hexed in zip(cases, json.loads(done.stdout), strict=True):
-        ours = initcli.sample(name, tuple(shape), dtype=dtype, seed=seed, backend="torch")
-        assert ours.tobytes().hex() == hexed, (name, shape, dtype, seed)
 
 
 def test_a_zero_radius_is_plus_zero_as_the_fused_multiply_add_gives():
