@@ -704,13 +704,9 @@ def test_torch_orthogonal_float64_is_the_qr_of_float64_normals(keras_torch, case
     assert diff <= 1e-12, f"torch {case.id}: max |QR(float64 normals) - Keras| = {diff:.3g}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="initcli's float64 Orthogonal is its float32 one widened (Keras's rule on numpy/JAX); "
-    "Keras on torch draws float64 normals and takes a float64 QR",
-)
-@pytest.mark.parametrize("case", _params(TORCH_ORTHOGONAL_GRID[:2]))
+@pytest.mark.parametrize("case", _params(TORCH_ORTHOGONAL_GRID))
 def test_torch_orthogonal_float64_matches_keras(keras_torch, case):
+    """initcli's float64 Orthogonal on torch is built in float64 too (the normal draw exact, the QR NumPy's)."""
     _check_orthogonal("torch", keras_torch, case, 1e-12)
 
 

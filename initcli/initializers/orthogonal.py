@@ -16,7 +16,10 @@ Keras's numpy backend runs the QR in float32 whatever dtype is requested
 back as float32, and float16 raises ``TypeError``.  initcli follows the
 float32 path for every dtype and casts the float32 result to the requested
 dtype, so float32 output is Keras's, float64 output holds exactly Keras's
-float32 values, and float16 works.
+float32 values, and float16 works.  Keras on torch is the exception: its
+``ops.qr`` keeps float64, so a float64 request draws float64 normals and takes
+a float64 QR (and multiplies by ``gain`` in float64); initcli does the same
+there (:func:`work_dtype`).
 """
 
 from __future__ import annotations
@@ -33,6 +36,13 @@ from ..errors import InvalidArgument
 from .base import SEED_PARAM, Param, RandomInitializer, check_finite_result, check_range, check_real, fmt, largest
 
 _FLOAT32_MAX = largest(np.dtype(np.float32))
+
+
+def work_dtype(dtype: np.dtype, backend: str) -> np.dtype:
+    """The dtype of the normal draw and the QR: float64 for a float64 request on torch, else float32."""
+    if backend == "torch" and np.dtype(dtype) == np.float64:
+        return np.dtype(np.float64)
+    return np.dtype(np.float32)
 
 
 class Orthogonal(RandomInitializer):
@@ -64,8 +74,9 @@ class Orthogonal(RandomInitializer):
     def working_bytes(self, shape: tuple[int, ...], dtype: np.dtype) -> int:
         rows, cols = prod(shape[:-1]), shape[-1]
         big, small = max(rows, cols), min(rows, cols)
-        # float64 draw, float32 copy, LAPACK's Q, R and workspace, the result
-        return big * small * (8 + 4 * 4) + small * small * 4 + rows * cols * dtype.itemsize
+        # float64 draw, its float32 copy (float64 on torch), LAPACK's Q, R and workspace, the result
+        work = 8 if dtype == np.float64 else 4  # the most work_dtype() can give for this dtype
+        return big * small * (8 + work * 4) + small * small * work + rows * cols * dtype.itemsize
 
     def streaming_bytes(self, shape: tuple[int, ...], dtype: np.dtype) -> int:
         return self.working_bytes(shape, dtype)  # the QR needs the whole matrix
@@ -77,15 +88,15 @@ class Orthogonal(RandomInitializer):
         rows = prod(shape[:-1])
         cols = shape[-1]
         flat_shape = (max(rows, cols), min(rows, cols))
-        f32 = np.dtype(np.float32)
+        work = work_dtype(dtype, backend)
         a = collect(
-            backend_streams(backend).normal_chunks(prod(flat_shape), 0.0, 1.0, f32, self.seed, draw), flat_shape, f32
+            backend_streams(backend).normal_chunks(prod(flat_shape), 0.0, 1.0, work, self.seed, draw), flat_shape, work
         )
         q, r = np.linalg.qr(a)
         q *= np.sign(np.diag(r))
         if rows < cols:
             q = q.T
-        if self.gain != 1:  # gain * q, in float32 as Keras does it (1 * q is q, bit for bit)
+        if self.gain != 1:  # gain * q, in the QR's dtype as Keras does it (1 * q is q, bit for bit)
             with np.errstate(over="ignore"):  # |q| may exceed 1 by rounding: checked below
                 q *= self.gain
         values = q.reshape(shape).astype(dtype, copy=False)
