@@ -9,10 +9,12 @@ about 0.4 % of inputs (their ``sin``/``cos`` still call the C library).
 on 32,768 inputs of the Box-Muller ranges.
 
 **log where NumPy's is not the C library's.**  glibc's ``log`` is not correctly
-rounded, but its documented worst-case error is 0.519 ulp: wherever the exact
+rounded, but its source documents the worst-case error: 0.5 + 2.06/128 ulp plus
+the polynomial's (about 0.519) for every input outside ``[1 - 2**-4, 1 + 0x1.09p-4)``
+(there ``|log x| > 2**-4``), about 0.507 ulp inside it.  So wherever the exact
 ``log x`` lies more than 0.019 ulp from the midpoint between two doubles, the
 only double within 0.519 ulp of it is the correctly rounded one, so glibc
-returns that.  :func:`log` therefore computes ``log x`` with an error below
+returns that.  :func:`log_covered` therefore computes ``log x`` with an error below
 2**-9 ulp and rounds it; the elements whose exact value may lie within
 :data:`MARGIN` (0.03) ulp of a midpoint (about 6 %) are handed to the C
 library itself (Python's ``math.log``, one element at a time).  The accurate
@@ -39,7 +41,7 @@ compares with ``math.log`` on random and edge inputs (about 400,000); a run over
 201 million random Box-Muller inputs (2**26 + 2**27, an eighth of them with ``x``
 just below 1) found no difference, and 6.3 % of them were handed on.
 
-The margin rests on glibc's documented bound (0.519 ulp, its ``log.c``); an
+The margin rests on that documented bound (an analysis, not a proof); an
 AVX-512 NumPy's own ``log`` is not used because nothing bounds how it rounds.
 """
 
