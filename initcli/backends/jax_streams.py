@@ -13,6 +13,12 @@ uses ``[s, i]``) and calls ``jax.random``; with JAX 0.10 on CPU:
   float32 ``erf``), ``sqrt(2) · erf_inv(u)`` clipped to
   ``[nextafter(-2, +∞), nextafter(2, -∞)]``, then ``x · stddev + mean``.
 
+bfloat16 draws use the low 8 bits of each word and the top 7 of those
+(``bitcast((bits8 >> 1) | 0x3F80) - 1``, 128 values), with bfloat16 arithmetic
+rounded after every operation and ``erf_inv``/``erf`` computed in float32 (the
+same on CPUs with and without AVX512-BF16/FP16, and under
+``XLA_FLAGS=--xla_cpu_max_isa=AVX2``: measured with jax/jaxlib 0.10.2).
+
 float16 draws use the low 16 bits of each word and the top 10 of those
 (``bitcast((bits16 >> 6) | 0x3C00) - 1``), with float16 arithmetic rounded
 after every operation (no FMA) and ``erf_inv`` computed in float32; a Python
@@ -38,6 +44,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
+import ml_dtypes
 import numpy as np
 
 from . import tables, threefry, xla_math
@@ -157,11 +164,74 @@ def _half_chunks(values: np.ndarray, n: int, seed: int, draw: int) -> Iterator[n
     return counter_chunks(n, np.dtype(np.float16), fill, drawn=np.float16)
 
 
+BF16 = np.dtype(ml_dtypes.bfloat16)
+_BF16_INDICES = np.arange(1 << 7, dtype=U32)
+
+
+def bf16(value: float) -> np.generic:
+    """A Python float as a bfloat16 tensor gets it: through float32 (``bfloat16(float32(value))``).
+    A scalar, so that arithmetic with bfloat16 arrays stays in bfloat16 (rounded each time)."""
+    return ml_dtypes.bfloat16(np.float32(value))
+
+
+def bf16_unit_floats(indices: np.ndarray) -> np.ndarray:
+    """``[0, 1)`` bfloat16 values from 7-bit ``indices`` (``bitcast(i | 0x3F80) - 1``, exact)."""
+    return (indices.astype(np.uint16) | np.uint16(0x3F80)).view(BF16) - bf16(1.0)
+
+
+def _below(value: float) -> np.generic:
+    """The bfloat16 number next to ``bfloat16(value)`` towards zero."""
+    return (np.asarray(bf16(value)).view(np.uint16) - np.uint16(1)).view(BF16)[()]
+
+
+def bf16_uniform_of(f: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """``jax.random.uniform`` in bfloat16: ``max(low, f·(high - low) + low)``, each operation
+    rounded to bfloat16 (``ml_dtypes`` computes each in float32 and rounds its result)."""
+    return np.maximum(low, f * (high - low) + low)
+
+
+def _bf16_erf_inv(u: np.ndarray) -> np.ndarray:
+    return xla_math.erf_inv(u.astype(F32)).astype(BF16)
+
+
+def bf16_normal_of(indices: np.ndarray) -> np.ndarray:
+    """bfloat16 standard normals: ``sqrt2 · bfloat16(erf_inv(float32(u))))``, ``u`` bfloat16-uniform
+    on ``[nextafter(-1, 0), 1)``."""
+    u = bf16_uniform_of(bf16_unit_floats(indices), _below(-1.0), bf16(1.0))
+    return bf16(np.sqrt(2)) * _bf16_erf_inv(u)
+
+
+def bf16_truncated_normal_of(indices: np.ndarray) -> np.ndarray:
+    """bfloat16 standard truncated normals: as :func:`bf16_normal_of` with ``u`` on
+    ``[erf(-2/√2), erf(2/√2))`` (``erf`` of the float32 quotient, rounded), clipped to
+    ``±nextafter(2, 0)``."""
+    sqrt2 = bf16(np.sqrt(2))
+    a = bf16(xla_math.erf(np.float32(-2) / F32(sqrt2)))
+    b = bf16(xla_math.erf(np.float32(2) / F32(sqrt2)))
+    values = sqrt2 * _bf16_erf_inv(bf16_uniform_of(bf16_unit_floats(indices), a, b))
+    edge = _below(2.0)
+    return np.clip(values, -edge, edge).astype(BF16)  # a selection: exact in any dtype
+
+
+def _bf16_chunks(values: np.ndarray, n: int, seed: int, draw: int) -> Iterator[np.ndarray]:
+    """bfloat16 draws: ``values[i]`` for each element's 7-bit index ``i`` (low byte of its word >> 1)."""
+    if values.dtype != BF16:  # every step above must have stayed in bfloat16
+        raise AssertionError(f"bfloat16 table computed in {values.dtype}")
+    k = key(seed, draw)
+
+    def fill(start: int, out: np.ndarray) -> None:
+        np.take(values, (threefry.bits(k, start, out.size) & U32(0xFF)) >> U32(1), out=out)
+
+    return counter_chunks(n, BF16, fill, drawn=BF16)
+
+
 def uniform_chunks(
     n: int, minval: float, maxval: float, dtype: np.dtype, seed: int, draw: int = 0, *, fused_half: bool = False
 ) -> Iterator[np.ndarray]:
     """``n`` draws of ``keras.random.uniform(minval, maxval)`` under JAX, as flat chunks
     (``fused_half``: float16 as XLA:CPU computes it with AVX512-FP16, see :func:`half_uniform_of`)."""
+    if dtype == BF16:
+        return _bf16_chunks(bf16_uniform_of(bf16_unit_floats(_BF16_INDICES), bf16(minval), bf16(maxval)), n, seed, draw)
     if _is_half(dtype):
         low, high = half(minval), half(maxval)
         table = half_uniform_of(half_unit_floats(_HALF_INDICES), low, high, fused_half=fused_half)
@@ -186,6 +256,9 @@ def _normal_family(
     draw: int,
     fused_half: bool,
 ) -> Iterator[np.ndarray]:
+    if dtype == BF16:
+        function = bf16_truncated_normal_of if table is TRUNCATED_NORMAL_TABLE else bf16_normal_of
+        return _bf16_chunks(function(_BF16_INDICES) * bf16(stddev) + bf16(mean), n, seed, draw)
     if _is_half(dtype):
         values = half_function(_HALF_INDICES, fused_half=fused_half)
         affine(values, half(stddev), half(mean))

@@ -22,6 +22,10 @@ Element ``j`` of a float32 tensor comes from Philox block ``j // 4``:
 float16: uniform values come from the low 10 bits of each word
 (``Uint16ToHalf``), normal ones are the float32 values rounded, and every
 float16 operation rounds; a Python float becomes float16 through float32.
+bfloat16 is float16's story with 7 bits: uniform values come from the low 7
+bits of each word (``Uint16ToGfloat16``), normal ones are the float32 values
+rounded to nearest even, every bfloat16 operation rounds, and a Python float
+becomes bfloat16 through float32.
 float64: a value takes two words (52 bits), a Box-Muller pair takes a whole
 block (two outputs), truncated groups hold two values 128 blocks apart, and
 ``log``/``sin``/``cos`` are the C library's double functions.
@@ -33,6 +37,7 @@ import functools
 import math
 from collections.abc import Iterator
 
+import ml_dtypes
 import numpy as np
 
 from . import glibc_math, philox
@@ -46,6 +51,8 @@ _GROUP_STRIDE = 256
 """Philox blocks reserved for each group of four truncated normals."""
 
 _EPSILON = F32(1e-7)
+
+BF16 = np.dtype(ml_dtypes.bfloat16)
 
 
 def key_counter(seed: int, draw: int) -> tuple[tuple[int, int], tuple[int, int, int, int]]:
@@ -93,6 +100,11 @@ def _words(key: tuple[int, int], counter: tuple[int, int, int, int], start: int,
 def half_unit_floats(words: np.ndarray) -> np.ndarray:
     """TensorFlow's ``Uint16ToHalf``: ``[0, 1)`` float16 values from the low 10 bits of ``words``."""
     return ((words & U32(0x3FF)) | U32(0x3C00)).astype(np.uint16).view(np.float16) - np.float16(1)
+
+
+def bfloat16_unit_floats(words: np.ndarray) -> np.ndarray:
+    """TensorFlow's ``Uint16ToGfloat16``: ``[0, 1)`` bfloat16 values from the low 7 bits of ``words``."""
+    return ((words & U32(0x7F)) | U32(0x3F80)).astype(np.uint16).view(BF16) - ml_dtypes.bfloat16(1)
 
 
 def double_unit_floats(high: np.ndarray, low: np.ndarray) -> np.ndarray:
@@ -146,6 +158,8 @@ def _scalars(dtype: np.dtype, *values: float) -> tuple[np.floating, ...]:
     """Python floats as tensors of ``dtype`` get them (float16 through float32)."""
     if dtype == np.float16:
         return tuple(half(v) for v in values)
+    if dtype == BF16:
+        return tuple(ml_dtypes.bfloat16(F32(v)) for v in values)
     return tuple(dtype.type(v) for v in values)
 
 
@@ -169,6 +183,8 @@ def uniform_chunks(
             np.multiply(double_unit_floats(words[0::2], words[1::2]), span, out=out)
         elif dtype == np.float16:
             np.multiply(half_unit_floats(_words(key, counter, start, out.size)), span, out=out)
+        elif dtype == BF16:
+            np.multiply(bfloat16_unit_floats(_words(key, counter, start, out.size)), span, out=out)
         else:
             np.multiply(unit_floats(_words(key, counter, start, out.size)), span, out=out)
         out += low

@@ -83,7 +83,8 @@ def _common_options(is_random: bool) -> list[click.Option]:
             type=DtypeType(),
             default="float32",
             show_default=True,
-            help="float16, float32 or float64, as Keras computes them on the chosen backend.",
+            help="float16, bfloat16, float32 or float64, as Keras computes them on the chosen backend "
+            "(bfloat16 random draws: numpy, jax and tensorflow backends).",
         ),
         click.Option(["--backend"], **backend_option_kwargs()),
         click.Option(

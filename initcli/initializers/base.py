@@ -22,7 +22,7 @@ import numpy as np
 from ..backends import DEFAULT as DEFAULT_BACKEND
 from ..backends import check_backend
 from ..backends.buffers import CHUNK, collect
-from ..dtypes import resolve_dtype
+from ..dtypes import BFLOAT16, float_info, is_float, resolve_dtype
 from ..errors import InvalidArgument
 from ..memory import check_fits
 from ..parallel import workers
@@ -54,6 +54,21 @@ SEED_PARAM = Param(
     f"Integer in [0, {SEED_LIMIT}). The same seed gives the same numbers as Keras. "
     "Without one, a seed is drawn and reported.",
 )
+
+
+BFLOAT16_BACKENDS = ("numpy", "jax", "tensorflow")
+"""Backends whose random bfloat16 draws are reproduced (numpy: the float64 draws rounded to
+nearest even once; jax: :mod:`initcli.backends.jax_streams`).  Deterministic initializers
+give bfloat16 on every backend."""
+
+
+def check_bfloat16_backend(dtype: np.dtype, backend: str, is_random: bool) -> None:
+    """Refuse random bfloat16 draws on a backend whose bfloat16 stream is not reproduced."""
+    if is_random and dtype == BFLOAT16 and backend not in BFLOAT16_BACKENDS:
+        raise InvalidArgument(
+            f"dtype bfloat16 is not reproduced on the {backend} backend yet; "
+            f"use backend {' or '.join(BFLOAT16_BACKENDS)}, or float16, float32 or float64"
+        )
 
 
 class Initializer:
@@ -121,6 +136,7 @@ class Initializer:
         dtype = resolve_dtype(dtype, integers=self.integer_dtypes)
         self.check_shape(shape)
         backend = check_backend(backend)
+        check_bfloat16_backend(dtype, backend, self.is_random)
         self.check_values(shape, dtype, backend)
         check_fits(needs(shape, dtype), f"{type(self).__name__} of shape {shape}")
         return shape, dtype, backend
@@ -348,7 +364,7 @@ def check_width(what: str, width: float, dtype: np.dtype, backend: str, label: s
     """Under the jax and tensorflow streams a uniform draw is ``minval + u * (maxval - minval)``
     computed in the stream's dtype (as in those Keras backends), so the width itself must be finite there."""
     compute = stream_dtype(dtype, backend)
-    if backend != DEFAULT_BACKEND and dtype.kind == "f" and not width <= largest(compute):
+    if backend != DEFAULT_BACKEND and is_float(dtype) and not width <= largest(compute):
         raise InvalidArgument(
             f"{what} with the {backend} stream: {label} = {_g(width)} is beyond {compute.name}'s largest "
             f"finite value {_g(largest(compute))}, in which Keras's {backend} backend computes it; use a narrower "
@@ -358,7 +374,7 @@ def check_width(what: str, width: float, dtype: np.dtype, backend: str, label: s
 
 def largest(dtype: np.dtype) -> float:
     """The largest finite value of a floating ``dtype`` (infinite for integer dtypes)."""
-    return float(np.finfo(dtype).max) if dtype.kind == "f" else math.inf
+    return float(float_info(dtype).max) if is_float(dtype) else math.inf
 
 
 def check_range(
@@ -377,7 +393,7 @@ def check_range(
 
     ``what`` names the initializer and its parameters, ``advice`` what would be accepted.
     """
-    if dtype.kind != "f":
+    if not is_float(dtype):
         return
     compute, note = range_dtype(dtype, backend, uniform_bounds=uniform_bounds), ""
     if compute != dtype and stream_dtype(dtype, backend) != dtype:
@@ -414,7 +430,7 @@ def finite_chunks(
                 chunk = next(chunks, None)
             if chunk is None:
                 return
-            if dtype.kind == "f" and not np.isfinite(chunk).all():
+            if is_float(dtype) and not np.isfinite(chunk).all():
                 bad = int(chunk.size - np.count_nonzero(np.isfinite(chunk)))
                 compute = stream_dtype(dtype, backend)
                 where = f" (the {backend} stream computes {dtype.name} in {compute.name})" if compute != dtype else ""
@@ -432,7 +448,7 @@ def finite_chunks(
 
 def check_finite_result(values: np.ndarray, what: str, dtype: np.dtype, advice: str) -> np.ndarray:
     """``values`` (a tensor built whole) if every value is finite; else :class:`InvalidArgument`."""
-    if dtype.kind == "f" and not np.isfinite(values).all():
+    if is_float(dtype) and not np.isfinite(values).all():
         bad = int(values.size - np.count_nonzero(np.isfinite(values)))
         raise InvalidArgument(
             f"{what} gives {bad} values that are NaN or beyond {dtype.name}'s largest finite value "

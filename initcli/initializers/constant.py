@@ -25,6 +25,7 @@ import numpy as np
 
 from ..backends import DEFAULT as DEFAULT_BACKEND
 from ..backends.buffers import CHUNK
+from ..dtypes import is_float
 from ..errors import InvalidArgument
 from ..shapes import element_count
 from .base import Initializer, Param, StreamedInitializer, check_range, check_real, fmt, largest
@@ -121,7 +122,7 @@ class Constant(_Filled):
 
     def check_values(self, shape: tuple[int, ...], dtype: np.dtype, backend: str = DEFAULT_BACKEND) -> None:
         values = np.asarray(self.value)
-        if dtype.kind == "f":
+        if is_float(dtype):
             with np.errstate(over="ignore"):
                 fits = bool(np.isfinite(values.astype(dtype)).all())
             if not fits:

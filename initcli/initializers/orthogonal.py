@@ -20,6 +20,13 @@ float32 values, and float16 works.  Keras on torch is the exception: its
 ``ops.qr`` keeps float64, so a float64 request draws float64 normals and takes
 a float64 QR (and multiplies by ``gain`` in float64); initcli does the same
 there (:func:`work_dtype`).
+
+bfloat16 (numpy backend only): Keras draws the normals in bfloat16 (the float64
+draws rounded once), ``numpy.linalg.qr`` takes them as float64, and the sign
+and ``gain`` products are float64 too; Keras returns that float64 matrix and a
+bfloat16 variable rounds it once.  initcli does the same.  Keras's jax backend
+refuses a bfloat16 QR, and its tensorflow and torch backends have no bfloat16 QR
+kernel: initcli refuses those too.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ import numpy as np
 from ..backends import DEFAULT as DEFAULT_BACKEND
 from ..backends import streams as backend_streams
 from ..backends.buffers import collect
+from ..dtypes import BFLOAT16
 from ..errors import InvalidArgument
 from .base import SEED_PARAM, Param, RandomInitializer, check_finite_result, check_range, check_real, fmt, largest
 
@@ -42,6 +50,8 @@ def work_dtype(dtype: np.dtype, backend: str) -> np.dtype:
     """The dtype of the normal draw and the QR: float64 for a float64 request on torch, else float32."""
     if backend == "torch" and np.dtype(dtype) == np.float64:
         return np.dtype(np.float64)
+    if np.dtype(dtype) == BFLOAT16:  # the draw is bfloat16; the QR takes it as float64
+        return BFLOAT16
     return np.dtype(np.float32)
 
 
@@ -63,6 +73,11 @@ class Orthogonal(RandomInitializer):
 
     def check_values(self, shape: tuple[int, ...], dtype: np.dtype, backend: str = DEFAULT_BACKEND) -> None:
         what = f"Orthogonal(gain={self.gain!r})"
+        if dtype == BFLOAT16 and backend != DEFAULT_BACKEND:
+            raise InvalidArgument(
+                f"Orthogonal in bfloat16 is refused on the {backend} backend, as Keras's {backend} backend "
+                "has no bfloat16 QR; use backend numpy, or float16, float32 or float64"
+            )
         check_range(what, self.gain, self.gain, dtype, f"use |gain| <= {fmt(largest(dtype))}")
 
     def check_shape(self, shape: tuple[int, ...]) -> None:
@@ -92,7 +107,7 @@ class Orthogonal(RandomInitializer):
         a = collect(
             backend_streams(backend).normal_chunks(prod(flat_shape), 0.0, 1.0, work, self.seed, draw), flat_shape, work
         )
-        q, r = np.linalg.qr(a)
+        q, r = np.linalg.qr(a.astype(np.float64) if a.dtype == BFLOAT16 else a)
         q *= np.sign(np.diag(r))
         if rows < cols:
             q = q.T

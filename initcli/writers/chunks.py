@@ -16,6 +16,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from ..dtypes import BFLOAT16
+
 Progress = Callable[[int], None]
 """Called with the number of bytes just written."""
 
@@ -104,8 +106,19 @@ def flat_blocks(shape: tuple[int, ...], start: int, stop: int) -> Iterator[tuple
 
 
 def write_h5_dataset(group: Any, name: str, value: Any, progress: Progress | None = None) -> Any:
-    """Create dataset ``name`` in ``group`` (contiguous, as Keras writes) and fill it chunk by chunk."""
+    """Create dataset ``name`` in ``group`` (contiguous, as Keras writes) and fill it chunk by chunk.
+
+    bfloat16 is stored as Keras 3 stores it: h5py makes ``ml_dtypes.bfloat16`` a 2-byte opaque
+    type, and the attribute ``dtype = "bfloat16"`` tells Keras's ``load_weights`` (and initcli's
+    readers) what the bytes are."""
     source = as_chunked(value)
+    dataset = _create_h5_dataset(group, name, source, progress)
+    if np.dtype(source.dtype) == BFLOAT16:
+        dataset.attrs["dtype"] = "bfloat16"
+    return dataset
+
+
+def _create_h5_dataset(group: Any, name: str, source: Any, progress: Progress | None = None) -> Any:
     shape = tuple(source.shape)
     if not isinstance(source, ArrayChunks) and nbytes(source) <= SMALL:
         source = ArrayChunks(_gather(source))  # one call to HDF5 beats create-then-fill for small tensors

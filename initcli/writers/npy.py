@@ -53,7 +53,9 @@ def write_npy_stream(stream: BinaryIO, value: Any, progress: Progress | None = N
 
     The header is NumPy's own (format 1.0, or 2.0 when it does not fit), so the
     bytes equal ``numpy.save``'s; the data follows chunk by chunk.  A rank above
-    :data:`MAX_RANK` is refused before anything is written.
+    :data:`MAX_RANK` is refused before anything is written.  bfloat16 is written as
+    ``numpy.save`` writes ``ml_dtypes.bfloat16``: descr ``'<V2'`` (2-byte void), the raw
+    bfloat16 bits; ``numpy.load(path).view(ml_dtypes.bfloat16)`` gives the values back.
     """
     source = as_chunked(value)
     check_rank(tuple(source.shape))
@@ -66,7 +68,10 @@ def write_npy_stream(stream: BinaryIO, value: Any, progress: Progress | None = N
     except ValueError:
         np.lib.format.write_array_header_2_0(stream, header)
     for chunk in source.chunks():
-        stream.write(memoryview(np.ascontiguousarray(chunk)).cast("B"))
+        data = np.ascontiguousarray(chunk)
+        if data.dtype.kind == "V":  # bfloat16: the buffer protocol knows no such type; its bytes are the same
+            data = data.reshape(-1).view(np.uint8)
+        stream.write(memoryview(data).cast("B"))
         if progress:
             progress(chunk.nbytes)
 

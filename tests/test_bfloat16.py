@@ -1,0 +1,331 @@
+"""``--dtype bfloat16`` against real Keras 3.15.1, per backend, live.
+
+What Keras computes (found by measuring; the expected values below always come from Keras itself):
+
+* numpy backend: the float64 draws rounded once to bfloat16 (``ml_dtypes``, round to nearest even);
+  Orthogonal draws bfloat16 normals, ``numpy.linalg.qr`` takes them as float64, and Keras returns
+  that float64 matrix (a bfloat16 variable rounds it once);
+* jax backend: native bfloat16 draws, 7 random bits a value (the low byte of each Threefry word,
+  shifted right once), each bfloat16 operation rounded;
+* tensorflow backend: native bfloat16 uniforms from the low 7 bits of each Philox word, normals
+  that are the float32 ones rounded, then each bfloat16 operation rounded;
+* Orthogonal: Keras raises on jax, tensorflow and torch (no bfloat16 QR there); initcli refuses.
+
+The Keras side runs in a subprocess per backend (:data:`WORKER`, ``KERAS_BACKEND=B``), with the
+interpreter running the tests.  jax is a test dependency: its tests fail if it cannot be imported.
+The tensorflow tests skip where TensorFlow is not installed unless ``INITCLI_REQUIRE_TENSORFLOW=1``.
+Files: ``.weights.h5`` written by the command line are loaded with Keras's own ``load_weights``
+into models with bfloat16 variables; ``.npy`` files are compared with ``numpy.save``'s bytes.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import h5py
+import ml_dtypes
+import numpy as np
+import pytest
+
+import initcli
+
+BF16 = np.dtype(ml_dtypes.bfloat16)
+WORKER_TIMEOUT = 600
+
+WORKER = r"""
+import json, sys
+import numpy as np
+import keras
+
+def bits(value):
+    value = np.asarray(keras.ops.convert_to_numpy(value))
+    return value.view(np.uint16) if value.dtype.name == "bfloat16" else value
+
+request = json.load(open(sys.argv[1]))
+out, errors = {}, {}
+for i, case in enumerate(request["cases"]):
+    cls = getattr(keras.initializers, case["class_name"])
+    config = dict(case["config"])
+    try:
+        if case.get("draw", 0):
+            initializer = cls(seed=keras.random.SeedGenerator(case["seed"]), **config)
+            for _ in range(case["draw"] + 1):
+                value = initializer(tuple(case["shape"]), dtype=case["dtype"])
+        else:
+            if case["seed"] is not None:
+                config["seed"] = case["seed"]
+            value = cls(**config)(tuple(case["shape"]), dtype=case["dtype"])
+        out[f"case_{i}"] = bits(value)
+        out[f"dtype_{i}"] = np.array(np.asarray(keras.ops.convert_to_numpy(value)).dtype.name)
+    except Exception as error:
+        errors[str(i)] = f"{type(error).__name__}: {error}"
+for i, load in enumerate(request.get("loads", [])):
+    inputs = keras.Input(tuple(load["input"]))
+    layer = keras.layers.Dense(load["units"], dtype="bfloat16", name="dense")
+    model = keras.Model(inputs, layer(inputs))
+    if load["path"].endswith(".keras"):
+        model = keras.models.load_model(load["path"])
+        layer = model.get_layer("dense")
+    else:
+        model.load_weights(load["path"])
+    out[f"load_{i}_kernel"] = bits(layer.kernel.value)
+    out[f"load_{i}_bias"] = bits(layer.bias.value)
+    out[f"load_{i}_dtype"] = np.array(layer.kernel.dtype)
+out["errors"] = np.array(json.dumps(errors))
+np.savez(sys.argv[2], **out)
+"""
+
+RANDOM = [
+    ("RandomUniform", {}),
+    ("RandomUniform", {"minval": -3.0, "maxval": 7.0}),
+    ("RandomNormal", {}),
+    ("RandomNormal", {"mean": 0.1, "stddev": 0.7}),
+    ("TruncatedNormal", {}),
+    ("TruncatedNormal", {"mean": 0.3, "stddev": 0.05}),
+    ("GlorotNormal", {}),
+    ("GlorotUniform", {}),
+    ("HeNormal", {}),
+    ("HeUniform", {}),
+    ("LecunNormal", {}),
+    ("LecunUniform", {}),
+    ("VarianceScaling", {"scale": 2.5, "mode": "fan_avg", "distribution": "untruncated_normal"}),
+    ("VarianceScaling", {"scale": 0.3, "mode": "fan_out", "distribution": "truncated_normal"}),
+]
+DETERMINISTIC = [
+    ("Zeros", {}),
+    ("Ones", {}),
+    ("Constant", {"value": 0.3}),
+    ("Constant", {"value": 1.0 + 2**-8 + 2**-20}),  # a tie in float32, not in float64
+    ("Identity", {"gain": 0.3}),
+]
+SHAPES = [(64, 32), (3, 5), (1000, 7), (17,), (3, 3, 8, 16)]
+SEEDS = [0, 1, 12345]
+SNAKE = {
+    "RandomUniform": "random_uniform",
+    "RandomNormal": "random_normal",
+    "TruncatedNormal": "truncated_normal",
+    "GlorotNormal": "glorot_normal",
+    "GlorotUniform": "glorot_uniform",
+    "HeNormal": "he_normal",
+    "HeUniform": "he_uniform",
+    "LecunNormal": "lecun_normal",
+    "LecunUniform": "lecun_uniform",
+    "VarianceScaling": "variance_scaling",
+    "Orthogonal": "orthogonal",
+    "Zeros": "zeros",
+    "Ones": "ones",
+    "Constant": "constant",
+    "Identity": "identity",
+}
+
+
+def _case(name: str, config: dict, seed: int | None, shape: tuple[int, ...], draw: int = 0) -> dict:
+    return {"class_name": name, "config": config, "seed": seed, "draw": draw, "shape": shape, "dtype": "bfloat16"}
+
+
+def _cases(backend: str) -> list[dict]:
+    cases = []
+    for name, config in RANDOM:
+        cases += [_case(name, config, seed, shape) for shape in SHAPES for seed in SEEDS]
+        cases.append(_case(name, config, 7, (40, 9), draw=2))  # the third call with SeedGenerator(7)
+    for name, config in DETERMINISTIC:
+        cases += [_case(name, config, None, shape) for shape in [(64, 32), (3, 5)]]
+    # large tensors: many chunks, several worker threads, table lookups
+    cases.append(_case("RandomNormal", {}, 5, ((1 << 19) + 3,)))
+    cases.append(_case("GlorotUniform", {}, 5, (700, 900)))
+    if backend == "numpy":
+        for shape in [(64, 32), (3, 5), (1000, 7), (2, 3, 4)]:
+            cases += [_case("Orthogonal", {"gain": gain}, seed, shape) for seed in SEEDS for gain in (1.0, 1.7)]
+    return cases
+
+
+def _backend_available(backend: str) -> bool:
+    return backend == "numpy" or importlib.util.find_spec(backend) is not None
+
+
+def run_keras(backend: str, tmp_path: Path, cases: list[dict], loads: list[dict] = ()) -> dict:
+    """Run :data:`WORKER` under ``KERAS_BACKEND=backend``; its arrays, keyed as it saved them."""
+    if not _backend_available(backend):
+        if backend == "jax" or os.environ.get("INITCLI_REQUIRE_TENSORFLOW") == "1":
+            pytest.fail(f"{backend} is required here but cannot be imported")
+        pytest.skip(f"{backend} is not installed")
+    request, out = tmp_path / f"request-{backend}.json", tmp_path / f"keras-{backend}.npz"
+    request.write_text(json.dumps({"cases": cases, "loads": list(loads)}))
+    env = {**os.environ, "KERAS_BACKEND": backend, "JAX_PLATFORMS": "cpu", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    env.pop("JAX_ENABLE_X64", None)
+    proc = subprocess.run(
+        [sys.executable, "-c", WORKER, str(request), str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=WORKER_TIMEOUT,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    with np.load(out) as npz:
+        return {key: npz[key] for key in npz.files}
+
+
+def _bits(values: np.ndarray) -> np.ndarray:
+    assert values.dtype == BF16, values.dtype
+    return values.view(np.uint16)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "jax", "tensorflow"])
+def test_initializers_bit_for_bit(backend, tmp_path):
+    cases = _cases(backend)
+    keras_side = run_keras(backend, tmp_path, cases)
+    errors = json.loads(str(keras_side["errors"]))
+    assert not errors, errors
+    mismatched = []
+    for i, case in enumerate(cases):
+        theirs = keras_side[f"case_{i}"]
+        if str(keras_side[f"dtype_{i}"]) == "float64":  # numpy Orthogonal: Keras returns float64; a variable rounds it
+            theirs = theirs.astype(BF16).view(np.uint16)
+        else:
+            assert str(keras_side[f"dtype_{i}"]) == "bfloat16", case
+        params = dict(case["config"])
+        if case["seed"] is not None:
+            params["seed"] = case["seed"]
+        ours = initcli.sample(
+            SNAKE[case["class_name"]],
+            tuple(case["shape"]),
+            dtype="bfloat16",
+            draw=case.get("draw", 0),
+            backend=backend,
+            **params,
+        )
+        if not np.array_equal(_bits(ours).reshape(-1), theirs.reshape(-1)):
+            mismatched.append(case)
+    assert not mismatched, f"{len(mismatched)} of {len(cases)} cases differ, first {mismatched[:3]}"
+    assert len(cases) >= 230
+
+
+@pytest.mark.parametrize("backend", ["jax", "tensorflow"])
+def test_orthogonal_bfloat16_is_refused_where_keras_refuses(backend, tmp_path):
+    keras_side = run_keras(
+        backend, tmp_path, [{"class_name": "Orthogonal", "config": {}, "seed": 1, "shape": (6, 4), "dtype": "bfloat16"}]
+    )
+    assert "0" in json.loads(str(keras_side["errors"]))  # Keras raises there
+    with pytest.raises(initcli.InvalidArgument, match="bfloat16"):
+        initcli.sample("orthogonal", (6, 4), dtype="bfloat16", backend=backend, seed=1)
+
+
+def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "initcli", *args], capture_output=True, text=True, cwd=cwd, timeout=WORKER_TIMEOUT
+    )
+
+
+def test_torch_random_bfloat16_is_refused(tmp_path):
+    proc = _cli("glorot_normal", "--shape", "4,3", "--dtype", "bfloat16", "--seed", "1", "--backend", "torch",
+                "-o", "w.npy", cwd=tmp_path)  # fmt: skip
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("initcli: error: dtype bfloat16 is not reproduced on the torch backend")
+    assert not (tmp_path / "w.npy").exists()
+    # deterministic initializers do not depend on the backend's draws
+    assert initcli.sample("ones", (2,), dtype="bfloat16", backend="torch").dtype == BF16
+
+
+@pytest.mark.parametrize("backend", ["numpy", "jax", "tensorflow"])
+@pytest.mark.parametrize("suffix", [".weights.h5", ".keras"])
+def test_weights_file_loads_into_bfloat16_model(backend, suffix, tmp_path):
+    """The command line writes a Dense layer's bfloat16 kernel and bias; Keras's ``load_weights``
+    (``load_model`` for ``.keras``) puts them in a bfloat16 model; the kernel is what Keras draws."""
+    if not _backend_available(backend):
+        run_keras(backend, tmp_path, [])  # skips or fails as the backend requires
+    weights = tmp_path / "w.weights.h5"
+    for args in (
+        ["glorot_uniform", "--shape", "48,20", "--seed", "3", "--path", "layers/dense/vars/0"],
+        ["random_normal", "--shape", "20", "--seed", "4", "--stddev", "0.5", "--path", "layers/dense/vars/1"],
+    ):
+        proc = _cli(*args, "--dtype", "bfloat16", "--backend", backend, "-o", str(weights), cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr
+    with h5py.File(weights, "r") as handle:
+        dataset = handle["layers/dense/vars/0"]
+        assert dataset.dtype == np.dtype("V2") and dataset.attrs["dtype"] == "bfloat16"  # as Keras writes it
+    target = weights
+    if suffix == ".keras":
+        target = tmp_path / "m.keras"
+        config = tmp_path / "config.json"
+        config.write_text(
+            json.dumps(
+                {
+                    "class_name": "Sequential",
+                    "config": {
+                        "name": "seq",
+                        "layers": [
+                            {"class_name": "InputLayer", "config": {"batch_shape": [None, 48], "name": "in"}},
+                            {
+                                "class_name": "Dense",
+                                "config": {
+                                    "name": "dense",
+                                    "units": 20,
+                                    "dtype": "bfloat16",
+                                    "kernel_initializer": {"class_name": "GlorotUniform", "config": {"seed": 3}},
+                                    "bias_initializer": {
+                                        "class_name": "RandomNormal",
+                                        "config": {"seed": 4, "stddev": 0.5},
+                                    },
+                                },
+                            },
+                        ],
+                    },
+                }
+            )
+        )
+        proc = _cli("model", str(config), "--backend", backend, "-o", str(target), cwd=tmp_path)
+        if proc.returncode != 0:
+            pytest.xfail(f"initcli model with a bfloat16 layer: {proc.stderr.strip()}")
+    cases = [
+        {"class_name": "GlorotUniform", "config": {}, "seed": 3, "shape": (48, 20), "dtype": "bfloat16"},
+        {"class_name": "RandomNormal", "config": {"stddev": 0.5}, "seed": 4, "shape": (20,), "dtype": "bfloat16"},
+    ]
+    keras_side = run_keras(backend, tmp_path, cases, [{"path": str(target), "input": [48], "units": 20}])
+    assert str(keras_side["load_0_dtype"]) == "bfloat16"
+    np.testing.assert_array_equal(keras_side["load_0_kernel"], keras_side["case_0"])
+    np.testing.assert_array_equal(keras_side["load_0_bias"], keras_side["case_1"])
+
+
+def test_npy_is_numpy_save_of_the_keras_array(tmp_path):
+    """``.npy``: the bytes ``numpy.save`` writes for Keras's bfloat16 array (descr ``<V2``);
+    ``numpy.load`` gives 2-byte voids, ``.view(ml_dtypes.bfloat16)`` the values, ``.view(np.uint16)``
+    the bits without ml_dtypes."""
+    case = {"class_name": "HeNormal", "config": {}, "seed": 9, "shape": (30, 11), "dtype": "bfloat16"}
+    keras_side = run_keras("numpy", tmp_path, [case])
+    expected = tmp_path / "expected.npy"
+    np.save(expected, keras_side["case_0"].view(BF16))
+    proc = _cli("he_normal", "--shape", "30,11", "--seed", "9", "--dtype", "bfloat16", "-o", "w.npy", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "w.npy").read_bytes() == expected.read_bytes()
+    loaded = np.load(tmp_path / "w.npy")
+    assert loaded.dtype == np.dtype("V2")
+    np.testing.assert_array_equal(loaded.view(np.uint16), keras_side["case_0"])
+    assert loaded.view(BF16).dtype.name == "bfloat16"
+    # the float32 values from the bits alone: bfloat16 is the top half of a float32
+    as_float32 = (loaded.view(np.uint16).astype(np.uint32) << 16).view(np.float32)
+    np.testing.assert_array_equal(as_float32, keras_side["case_0"].view(BF16).astype(np.float32))
+
+
+def test_npz_member_is_bfloat16_bits(tmp_path):
+    proc = _cli("lecun_uniform", "--shape", "5,6", "--seed", "2", "--dtype", "bfloat16", "-o", "w.npz", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    with np.load(tmp_path / "w.npz") as npz:
+        (member,) = npz.files
+        stored = npz[member]
+    assert stored.dtype == np.dtype("V2")
+    expected = initcli.sample("lecun_uniform", (5, 6), dtype="bfloat16", seed=2)
+    np.testing.assert_array_equal(stored.view(np.uint16), expected.view(np.uint16))
+
+
+def test_dtype_names():
+    from initcli.dtypes import resolve_dtype
+
+    for name in ("bfloat16", "bf16", "BFloat16", ml_dtypes.bfloat16, BF16):
+        assert resolve_dtype(name) == BF16
+    assert initcli.sample("ones", (3,), dtype="bf16").dtype == BF16
