@@ -5,7 +5,8 @@ torch 2.13.0+cpu and keras 3.15.1 on an AVX2 CPU (see its ``about``): every one
 is remade here.  Beside them: an independent scalar reference (Python ints,
 ``math`` and exact ``Fraction`` arithmetic over NumPy's own MT19937 seeded with
 ``init_genrand``) for the float64 paths and every uniform; the mt19937 engine
-against NumPy's; chunk invariance; Keras's seed wrapping; float16 refused.
+against NumPy's; chunk invariance; Keras's seed wrapping; 605 float16 tensors from real Keras on torch
+(``backend_torch_half.json``).
 The live comparison with Keras on torch is in tests/test_backends_live.py.
 """
 
@@ -218,10 +219,43 @@ def test_seeds_wrap_as_keras_int32_and_draws_add(kind):
     ]
 
 
+HALF = json.loads((Path(__file__).parent / "golden" / "backend_torch_half.json").read_text())
+
+
+@pytest.mark.parametrize(
+    ("name", "config", "shape", "seed", "draw", "sha"),
+    HALF["cases"],
+    ids=[f"{c[0]}{json.dumps(c[1], sort_keys=True)}-{'x'.join(map(str, c[2]))}-s{c[3]}-d{c[4]}" for c in HALF["cases"]],
+)
+def test_float16_bit_identical_to_real_keras_on_torch(name, config, shape, seed, draw, sha):
+    """605 float16 tensors made by Keras 3.15.1 on torch 2.13.0+cpu (tests/golden/make_backend_torch_half.py)."""
+    ours = initcli.sample(name, tuple(shape), dtype="float16", seed=seed, draw=draw, backend="torch", **config)
+    assert ours.dtype == np.float16 and _sha(ours) == sha
+
+
+def test_float16_golden_file_covers_the_grid():
+    cases = HALF["cases"]
+    assert len(cases) == 605 and HALF["torch"] == "2.13.0+cpu" and HALF["keras"] == "3.15.1"
+    sizes = {math.prod(c[2]) for c in cases}
+    assert {1, 3, 5, 15, 16, 17, 31, 33, 63, 180, 2049} <= sizes  # serial, block and 4-candidate tails
+    assert {c[0] for c in cases} >= {"RandomUniform", "RandomNormal", "TruncatedNormal", "GlorotNormal"}
+
+
+def test_float16_is_float32_rounded_except_torchs_tail_block_and_scalar_steps():
+    """float16 normals of 17 elements: the first is float32's rounded; the last 16 are the float32
+    fill of 32 elements at 16..31 rounded (torch's half fill takes the tail block's words from 16)."""
+    f32 = _draw("normal", 32, 0.0, 1.0, "float32", 7)
+    half = _draw("normal", 17, 0.0, 1.0, "float16", 7)
+    assert half[0] == f32[0].astype(np.float16)
+    assert half[1:].tobytes() == f32[16:32].astype(np.float16).tobytes()
+    uniform = _draw("uniform", 1 << 16, 0.0, 1.0, "float16", 3)  # (1 - 0)·u + 0: u itself
+    assert uniform.max() < 1 and (uniform == 0).sum() > 1  # float32 u >= 1 - 2**-12 rounds to 1, made 0
+
+
 @pytest.mark.parametrize("kind", list(KINDS))
-def test_float16_is_refused_not_guessed(kind):
-    with pytest.raises(InvalidArgument, match="float16 is not reproduced on the torch backend"):
-        KINDS[kind](10, 0.0, 1.0, np.dtype("float16"), 1, 0)
+def test_other_dtypes_are_refused_not_guessed(kind):
+    with pytest.raises(InvalidArgument, match="int32 is not reproduced on the torch backend"):
+        KINDS[kind](10, 0.0, 1.0, np.dtype("int32"), 1, 0)
 
 
 @pytest.mark.parametrize("runner", [run_in_process, run_subprocess], ids=["clirunner", "subprocess"])
@@ -237,15 +271,15 @@ def test_cli_backend_torch_gives_keras_bytes_and_verifies(tmp_path, runner):
     assert checked.exit_code == 0 and "1 identical" in checked.stdout.decode() + checked.stderr
 
 
-def test_cli_float16_on_torch_is_one_line_exit_2_and_no_file(tmp_path):
-    result = run_in_process(
-        ["he_normal", "--shape", "4", "--seed", "1", "--backend", "torch", "--dtype", "float16", "-o", "w.npy"],
+@pytest.mark.parametrize("runner", [run_in_process, run_subprocess], ids=["clirunner", "subprocess"])
+def test_cli_float16_on_torch_gives_keras_bytes(tmp_path, runner):
+    sha = next(c[5] for c in HALF["cases"] if c[:5] == ["HeNormal", {}, [7, 9], 1, 0])
+    result = runner(
+        ["he_normal", "--shape", "7,9", "--seed", "1", "--backend", "torch", "--dtype", "float16", "-o", "w.npy"],
         tmp_path,
     )
-    assert result.exit_code == 2
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("initcli: error: dtype float16") and "float32 or float64" in lines[0]
-    assert not (tmp_path / "w.npy").exists()
+    assert result.exit_code == 0, result.stderr
+    assert _sha(np.load(tmp_path / "w.npy")) == sha
 
 
 def test_a_zero_radius_is_plus_zero_as_the_fused_multiply_add_gives():

@@ -47,8 +47,9 @@ VERIFIED = {
     "jax": "keras 3.15.1 with jax/jaxlib 0.10.2 on x86-64 CPUs with FMA (float16: CPUs without AVX512-FP16)",
     "tensorflow": "keras 3.15.1 with tensorflow-cpu 2.21 on x86-64 Linux with glibc 2.28-2.40",
     "torch": (
-        "golden hashes from keras 3.15.1 with torch 2.13.0+cpu on an x86-64 AVX2 CPU (float32, float64; "
-        "float16 refused); not yet compared live"
+        "keras 3.15.1 with torch 2.13.0+cpu on the CPU device, x86-64 Linux (glibc 2.36): live on an AVX-512 CPU "
+        "(its own dispatch and ATEN_CPU_CAPABILITY=avx2: torch's AVX2 kernels), golden hashes from an AVX2 CPU; "
+        "not ATEN_CPU_CAPABILITY=default; float16, float32, float64"
     ),
 }
 """What each stream was checked against, bit for bit (recorded in provenance)."""

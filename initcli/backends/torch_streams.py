@@ -42,8 +42,19 @@ only while the earlier ones fell outside (see :func:`_first_inside`) and makes
 uniforms only from the words it uses.  ``benchmarks/torch_streams.py`` measures
 all of it against NumPy's normal sampler.
 
-float16 is refused: what torch's half-precision kernels draw has not been
-verified.  What was verified: :data:`initcli.backends.VERIFIED`.
+**float16.** torch computes no half arithmetic in these kernels: each value is
+the float32 one rounded once (``RN16``).  ``torch.rand`` rounds the float32
+uniform and turns a rounded ``1.0`` into ``0.0`` (its clamp to ``[from, to)``).
+``torch.normal`` below 16 elements rounds the serial float32 values; from 16 on
+it runs the float32 fill block by block, so the recomputed last block (when
+``n % 16``) takes words ``16·(n // 16) ..`` rather than ``n ..``: element ``j``
+is the float32 normal of ``m = 16·ceil(n / 16)`` elements at ``j`` (``j < n - 16``)
+or at ``j + m - n``.  Keras's arithmetic on the half tensor is torch's:
+``x · s`` in float32, rounded (``RN16(x·RN32(s))``); ``x + s`` with ``s`` cast to
+float16 first (``RN16(x + RN16(s))``); its truncated normal chooses among float16
+candidates.  See :func:`_half_uniforms`, :func:`_half_normals`.
+
+What was verified: :data:`initcli.backends.VERIFIED`.
 """
 
 from __future__ import annotations
@@ -81,12 +92,15 @@ def torch_seed(seed: int, draw: int = 0) -> int:
     return (s32 + int(draw)) & 0xFFFFFFFF
 
 
+HALF_DTYPES = (np.dtype(np.float16),)
+"""16-bit dtypes torch draws as rounded float32 values (see the module docstring)."""
+
+
 def _check_dtype(dtype: np.dtype) -> np.dtype:
     dtype = np.dtype(dtype)
-    if dtype not in (np.dtype(F32), np.dtype(F64)):
+    if dtype not in (np.dtype(F32), np.dtype(F64), *HALF_DTYPES):
         raise InvalidArgument(
-            f"dtype {dtype.name} is not reproduced on the torch backend "
-            "(torch's float16 kernels are not verified); use float32 or float64"
+            f"dtype {dtype.name} is not reproduced on the torch backend; use float16, float32 or float64"
         )
     return dtype
 
@@ -271,6 +285,8 @@ def uniform_chunks(
     """``n`` draws of ``keras.random.uniform(minval, maxval)`` under torch (CPU), as flat chunks."""
     dtype = _check_dtype(dtype)
     stream = WordStreams(torch_seed(seed, draw))
+    if dtype in HALF_DTYPES:
+        return _half_uniform_chunks(n, minval, maxval, dtype, stream)
     span, low = dtype.type(maxval - minval), dtype.type(minval)
 
     def fill(start: int, out: np.ndarray) -> None:
@@ -291,6 +307,12 @@ def normal_chunks(
     """``n`` draws of ``keras.random.normal(mean, stddev)`` under torch (CPU), as flat chunks."""
     dtype = _check_dtype(dtype)
     stream = WordStreams(torch_seed(seed, draw))
+    if dtype in HALF_DTYPES:
+
+        def fill(start: int, out: np.ndarray) -> None:
+            out[:] = _half_normals(stream, n, mean, stddev, start, out.size, dtype)
+
+        return counter_chunks(n, dtype, fill, drawn=dtype, chunk=_chunk(n), block=BLOCK)
 
     def fill(start: int, out: np.ndarray) -> None:
         _normals(stream, n, mean, stddev, dtype, start, out)
@@ -376,6 +398,8 @@ def truncated_normal_chunks(
     """``n`` draws of ``keras.random.truncated_normal(mean, stddev)`` under torch (CPU), as flat chunks."""
     dtype = _check_dtype(dtype)
     stream = WordStreams(torch_seed(seed, draw))
+    if dtype in HALF_DTYPES:
+        return _half_truncated_chunks(n, mean, stddev, dtype, stream)
     scale, shift = dtype.type(stddev), dtype.type(mean)
 
     def fill(start: int, out: np.ndarray) -> None:
@@ -385,3 +409,82 @@ def truncated_normal_chunks(
 
     block = 2 * BLOCK  # 2 of its 8 Box-Muller lanes per output
     return counter_chunks(n, dtype, fill, drawn=dtype, chunk=_chunk(n), block=block)
+
+
+# ---- float16: rounded float32 values, torch's scalar arithmetic -----------------------------
+
+
+def _half_mul(x: np.ndarray, scalar: float, dtype: np.dtype) -> np.ndarray:
+    """torch's ``half_tensor * python_float``: the product in float32 (scalar as float32), rounded."""
+    product = x.astype(F32)
+    product *= F32(scalar)
+    return product.astype(dtype)
+
+
+def _half_add(x: np.ndarray, scalar: float, dtype: np.dtype) -> np.ndarray:
+    """torch's ``half_tensor + python_float``: the scalar cast to the half type first."""
+    return (x + dtype.type(scalar)).astype(dtype)
+
+
+def _half_uniforms(stream: WordStreams, start: int, count: int, dtype: np.dtype) -> np.ndarray:
+    """``torch.rand(dtype=half)`` elements ``start ..``: the float32 uniform rounded, ``1.0`` made ``0.0``."""
+    u = _unit_floats(stream.words(start, count)).astype(dtype)
+    u[u == 1] = 0
+    return u
+
+
+def _half_normals(
+    stream: WordStreams, n: int, mean: float, std: float, start: int, count: int, dtype: np.dtype
+) -> np.ndarray:
+    """Elements ``start .. start + count - 1`` of ``torch.normal(mean, std, (n,), dtype=half)``.
+
+    Below 16 elements: the serial float32 values rounded.  Otherwise the float32 fill of
+    ``m = 16·ceil(n/16)`` elements (whole blocks, drawn block by block), element ``j`` taken
+    from ``j`` before the last block's reach (``j < n - 16`` when ``n % 16``) and from
+    ``j + m - n`` after it, each rounded once.
+    """
+    if n < SERIAL_BELOW:
+        return _serial(stream, n, mean, std, F32)[start : start + count].astype(dtype)
+    m = -(-n // 16) * 16
+    tail = n - 16 if n % 16 else n
+    end = start + count
+    out = np.empty(count, dtype=dtype)
+    if start < tail:
+        head = np.empty(min(end, tail) - start, dtype=F32)
+        _normals(stream, m, mean, std, F32, start, head)
+        out[: head.size] = head
+    if end > tail:
+        at = max(start, tail)
+        last = np.empty(end - at, dtype=F32)
+        _normals(stream, m, mean, std, F32, at + m - n, last)
+        out[at - start :] = last
+    return out
+
+
+def _half_uniform_chunks(
+    n: int, minval: float, maxval: float, dtype: np.dtype, stream: WordStreams
+) -> Iterator[np.ndarray]:
+    """Keras's ``(maxval - minval) * torch.rand(dtype=half) + minval`` (span in double)."""
+
+    def fill(start: int, out: np.ndarray) -> None:
+        out[:] = _half_add(
+            _half_mul(_half_uniforms(stream, start, out.size, dtype), maxval - minval, dtype), minval, dtype
+        )
+
+    return counter_chunks(n, dtype, fill, drawn=dtype, chunk=_chunk(n), block=BLOCK)
+
+
+def _half_truncated_chunks(
+    n: int, mean: float, stddev: float, dtype: np.dtype, stream: WordStreams
+) -> Iterator[np.ndarray]:
+    """Keras's truncated normal in half: the first of the four float16 candidates ``4i .. 4i+3``
+    of ``normal(0, 1)`` of ``4n`` elements inside ``(-2, 2)`` (else the first), then
+    ``.mul_(stddev).add_(mean)`` with torch's scalar arithmetic."""
+
+    def fill(start: int, out: np.ndarray) -> None:
+        candidates = _half_normals(stream, 4 * n, 0.0, 1.0, 4 * start, 4 * out.size, dtype).reshape(-1, 4)
+        pick = np.argmax((candidates > -2) & (candidates < 2), axis=1)
+        chosen = candidates[np.arange(out.size), pick]
+        out[:] = _half_add(_half_mul(chosen, stddev, dtype), mean, dtype)
+
+    return counter_chunks(n, dtype, fill, drawn=dtype, chunk=_chunk(n), block=BLOCK // 4)
