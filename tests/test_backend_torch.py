@@ -5,8 +5,8 @@ torch 2.13.0+cpu and keras 3.15.1 on an AVX2 CPU (see its ``about``): every one
 is remade here.  Beside them: an independent scalar reference (Python ints,
 ``math`` and exact ``Fraction`` arithmetic over NumPy's own MT19937 seeded with
 ``init_genrand``) for the float64 paths and every uniform; the mt19937 engine
-against NumPy's; chunk invariance; Keras's seed wrapping; 605 float16 tensors from real Keras on torch
-(``backend_torch_half.json``).
+against NumPy's; chunk invariance; Keras's seed wrapping; 1,210 float16 and bfloat16 tensors from real Keras
+on torch (``backend_torch_half.json``).
 The live comparison with Keras on torch is in tests/test_backends_live.py.
 """
 
@@ -223,19 +223,24 @@ HALF = json.loads((Path(__file__).parent / "golden" / "backend_torch_half.json")
 
 
 @pytest.mark.parametrize(
-    ("name", "config", "shape", "seed", "draw", "sha"),
+    ("name", "config", "shape", "seed", "draw", "dtype", "sha"),
     HALF["cases"],
-    ids=[f"{c[0]}{json.dumps(c[1], sort_keys=True)}-{'x'.join(map(str, c[2]))}-s{c[3]}-d{c[4]}" for c in HALF["cases"]],
+    ids=[
+        f"{c[0]}{json.dumps(c[1], sort_keys=True)}-{'x'.join(map(str, c[2]))}-s{c[3]}-d{c[4]}-{c[5]}"
+        for c in HALF["cases"]
+    ],
 )
-def test_float16_bit_identical_to_real_keras_on_torch(name, config, shape, seed, draw, sha):
-    """605 float16 tensors made by Keras 3.15.1 on torch 2.13.0+cpu (tests/golden/make_backend_torch_half.py)."""
-    ours = initcli.sample(name, tuple(shape), dtype="float16", seed=seed, draw=draw, backend="torch", **config)
-    assert ours.dtype == np.float16 and _sha(ours) == sha
+def test_half_bit_identical_to_real_keras_on_torch(name, config, shape, seed, draw, dtype, sha):
+    """1,210 float16 and bfloat16 tensors made by Keras 3.15.1 on torch 2.13.0+cpu
+    (tests/golden/make_backend_torch_half.py)."""
+    ours = initcli.sample(name, tuple(shape), dtype=dtype, seed=seed, draw=draw, backend="torch", **config)
+    assert ours.dtype.name == dtype and _sha(ours) == sha
 
 
-def test_float16_golden_file_covers_the_grid():
+def test_half_golden_file_covers_the_grid():
     cases = HALF["cases"]
-    assert len(cases) == 605 and HALF["torch"] == "2.13.0+cpu" and HALF["keras"] == "3.15.1"
+    assert len(cases) == 1210 and HALF["torch"] == "2.13.0+cpu" and HALF["keras"] == "3.15.1"
+    assert {c[5] for c in cases} == {"float16", "bfloat16"}
     sizes = {math.prod(c[2]) for c in cases}
     assert {1, 3, 5, 15, 16, 17, 31, 33, 63, 180, 2049} <= sizes  # serial, block and 4-candidate tails
     assert {c[0] for c in cases} >= {"RandomUniform", "RandomNormal", "TruncatedNormal", "GlorotNormal"}
@@ -273,7 +278,7 @@ def test_cli_backend_torch_gives_keras_bytes_and_verifies(tmp_path, runner):
 
 @pytest.mark.parametrize("runner", [run_in_process, run_subprocess], ids=["clirunner", "subprocess"])
 def test_cli_float16_on_torch_gives_keras_bytes(tmp_path, runner):
-    sha = next(c[5] for c in HALF["cases"] if c[:5] == ["HeNormal", {}, [7, 9], 1, 0])
+    sha = next(c[6] for c in HALF["cases"] if c[:6] == ["HeNormal", {}, [7, 9], 1, 0, "float16"])
     result = runner(
         ["he_normal", "--shape", "7,9", "--seed", "1", "--backend", "torch", "--dtype", "float16", "-o", "w.npy"],
         tmp_path,

@@ -42,7 +42,7 @@ only while the earlier ones fell outside (see :func:`_first_inside`) and makes
 uniforms only from the words it uses.  ``benchmarks/torch_streams.py`` measures
 all of it against NumPy's normal sampler.
 
-**float16.** torch computes no half arithmetic in these kernels: each value is
+**float16, bfloat16.** torch computes no half arithmetic in these kernels: each value is
 the float32 one rounded once (``RN16``).  ``torch.rand`` rounds the float32
 uniform and turns a rounded ``1.0`` into ``0.0`` (its clamp to ``[from, to)``).
 ``torch.normal`` below 16 elements rounds the serial float32 values; from 16 on
@@ -65,6 +65,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
+from ..dtypes import BFLOAT16
 from ..errors import InvalidArgument
 from . import avx_mathfun, libm64
 from .chunking import counter_chunks
@@ -92,15 +93,17 @@ def torch_seed(seed: int, draw: int = 0) -> int:
     return (s32 + int(draw)) & 0xFFFFFFFF
 
 
-HALF_DTYPES = (np.dtype(np.float16),)
-"""16-bit dtypes torch draws as rounded float32 values (see the module docstring)."""
+HALF_DTYPES = (np.dtype(np.float16), BFLOAT16)
+"""16-bit dtypes torch draws as rounded float32 values (see the module docstring); bfloat16
+follows float16's rules with its own rounding (``c10::BFloat16`` rounds to nearest even, as
+``ml_dtypes`` does)."""
 
 
 def _check_dtype(dtype: np.dtype) -> np.dtype:
     dtype = np.dtype(dtype)
     if dtype not in (np.dtype(F32), np.dtype(F64), *HALF_DTYPES):
         raise InvalidArgument(
-            f"dtype {dtype.name} is not reproduced on the torch backend; use float16, float32 or float64"
+            f"dtype {dtype.name} is not reproduced on the torch backend; use float16, bfloat16, float32 or float64"
         )
     return dtype
 

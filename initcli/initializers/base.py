@@ -56,10 +56,10 @@ SEED_PARAM = Param(
 )
 
 
-BFLOAT16_BACKENDS = ("numpy", "jax", "tensorflow")
+BFLOAT16_BACKENDS = ("numpy", "jax", "tensorflow", "torch")
 """Backends whose random bfloat16 draws are reproduced (numpy: the float64 draws rounded to
-nearest even once; jax: :mod:`initcli.backends.jax_streams`).  Deterministic initializers
-give bfloat16 on every backend."""
+nearest even once; jax, tensorflow, torch: their stream modules in :mod:`initcli.backends`).
+Deterministic initializers give bfloat16 on every backend."""
 
 
 def check_bfloat16_backend(dtype: np.dtype, backend: str, is_random: bool) -> None:
