@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from .dtypes import float_info, is_float
 from .errors import InvalidArgument
 from .initializers import (
     Constant,
@@ -138,7 +139,7 @@ def statistics_of(chunks: Callable[[], Iterator[np.ndarray]], n: int) -> dict[st
     for chunk in chunks():
         part = np.asarray(chunk).reshape(-1)
         read += part.size
-        if part.dtype.kind == "f":
+        if is_float(part.dtype):
             good = np.isfinite(part)
             count = int(np.count_nonzero(good))
             if count != part.size:
@@ -238,7 +239,7 @@ def flags(stats: dict[str, Any], prediction: Prediction, dtype: np.dtype) -> lis
         return []
     out = []
     rounding = (max(abs(prediction.low), abs(prediction.high), 1e-30) if math.isfinite(prediction.high) else 1.0) * (
-        float(np.finfo(dtype).eps) * 4 if dtype.kind == "f" else 0.0
+        float(float_info(dtype).eps) * 4 if is_float(dtype) else 0.0
     )
     if prediction.exact:
         if abs(stats["min"] - prediction.low) > rounding or abs(stats["max"] - prediction.high) > rounding:

@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from .dtypes import BFLOAT16
 from .errors import InitcliError
 from .provenance import Drawn, drawn_from_record
 from .readers import StoredTensor, read_tensors
@@ -227,7 +228,8 @@ def check_record(record: dict[str, Any], tensor: StoredTensor) -> str:
     shape = _shape(record.get("shape"), "shape")
     dtype_name = record.get("dtype")
     dtype = _dtype(dtype_name)
-    if dtype.kind not in "iuf" or dtype.fields is not None or dtype.subdtype is not None:
+    plain = dtype.kind in "iuf" and dtype.fields is None and dtype.subdtype is None
+    if not plain and dtype != BFLOAT16:
         raise Malformed(f"dtype {dtype_name!r} is not an integer or float dtype")
     stream = record.get("stream", {})
     if not isinstance(stream, dict):

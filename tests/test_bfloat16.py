@@ -329,3 +329,65 @@ def test_dtype_names():
     for name in ("bfloat16", "bf16", "BFloat16", ml_dtypes.bfloat16, BF16):
         assert resolve_dtype(name) == BF16
     assert initcli.sample("ones", (3,), dtype="bf16").dtype == BF16
+
+
+def _write(tmp_path: Path, *args: str) -> None:
+    proc = _cli(*args, "--dtype", "bfloat16", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.parametrize("target", ["w.weights.h5", "w.npz"])
+def test_verify_bfloat16_files(target, tmp_path):
+    """``verify`` regenerates bfloat16 tensors from their provenance: identical as written, different
+    after one element's bits change (the stored bits are compared, not a float tolerance)."""
+    extra = ["--path", "layers/dense/vars/0"] if target.endswith(".h5") else []
+    _write(tmp_path, "he_uniform", "--shape", "33,7", "--seed", "4", "-o", target, *extra)
+    proc = _cli("verify", target, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "1 identical, 0 different" in proc.stderr
+    if target.endswith(".h5"):
+        with h5py.File(tmp_path / target, "r+") as handle:
+            dataset = handle["layers/dense/vars/0"]
+            bits = np.asarray(dataset[()]).view(np.uint16).copy()
+            bits[5, 3] ^= 1  # one unit in the last place
+            dataset[...] = bits.view(dataset.dtype)
+        proc = _cli("verify", target, cwd=tmp_path)
+        assert proc.returncode != 0
+        assert "0 identical, 1 different" in proc.stderr
+
+
+def test_inspect_reads_keras_written_bfloat16(tmp_path):
+    """A ``.weights.h5`` that Keras itself saved from a bfloat16 Dense layer: ``inspect`` reads its
+    opaque 2-byte datasets as bfloat16, with Keras's values."""
+    script = (
+        "import keras, numpy as np\n"
+        "inputs = keras.Input((12,))\n"
+        "layer = keras.layers.Dense(5, dtype='bfloat16', name='dense',"
+        " kernel_initializer=keras.initializers.GlorotNormal(seed=1), bias_initializer='ones')\n"
+        "model = keras.Model(inputs, layer(inputs))\n"
+        "model.save_weights('k.weights.h5')\n"
+        "np.save('kernel.npy', np.asarray(layer.kernel.value).view(np.uint16))\n"
+    )
+    env = {**os.environ, "KERAS_BACKEND": "numpy"}
+    proc = subprocess.run([sys.executable, "-c", script], env=env, cwd=tmp_path, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    proc = _cli("inspect", "--json", "k.weights.h5", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    tensors = {t["name"]: t for t in json.loads(proc.stdout)["tensors"]}
+    kernel = tensors["layers/dense/vars/0"]
+    assert kernel["dtype"] == "bfloat16" and kernel["shape"] == [12, 5]
+    expected = np.load(tmp_path / "kernel.npy").view(BF16).astype(np.float64)
+    assert kernel["stats"]["min"] == expected.min() and kernel["stats"]["max"] == expected.max()
+    assert tensors["layers/dense/vars/1"]["stats"]["min"] == 1.0
+    # and the same numbers are what initcli draws for that kernel
+    ours = initcli.sample("glorot_normal", (12, 5), dtype="bfloat16", seed=1)
+    np.testing.assert_array_equal(ours.view(np.uint16), np.load(tmp_path / "kernel.npy"))
+
+
+def test_inspect_npy_bfloat16(tmp_path):
+    _write(tmp_path, "constant", "--value", "0.3", "--shape", "4,4", "-o", "c.npy")
+    proc = _cli("inspect", "--json", "c.npy", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    (tensor,) = json.loads(proc.stdout)["tensors"]
+    assert tensor["dtype"] == "bfloat16"
+    assert tensor["stats"]["min"] == tensor["stats"]["max"] == float(ml_dtypes.bfloat16(0.3))  # 0.30078125

@@ -30,6 +30,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from ..dtypes import BFLOAT16
 from ..errors import InitcliError, InvalidArgument, ResourceError
 
 T = TypeVar("T")
@@ -148,7 +149,16 @@ def provenance_of(value: object) -> dict[str, Any] | None:
 
 
 READ_KINDS = "iuf"
-"""Numpy dtype kinds whose tensors are read: signed, unsigned integers and floats."""
+"""Numpy dtype kinds whose tensors are read: signed, unsigned integers and floats (and bfloat16,
+see :func:`as_bfloat16`)."""
+
+
+def as_bfloat16(dtype: np.dtype) -> np.dtype:
+    """``ml_dtypes.bfloat16`` for a 2-byte void dtype (``'<V2'``/``'|V2'``: how ``numpy.save`` and
+    HDF5 store bfloat16, which neither knows), else ``dtype`` unchanged."""
+    if dtype.kind == "V" and dtype.itemsize == 2 and dtype.fields is None and dtype.subdtype is None:
+        return BFLOAT16
+    return dtype
 
 
 def check_dtype(dtype: np.dtype, where: str) -> None:
@@ -156,6 +166,8 @@ def check_dtype(dtype: np.dtype, where: str) -> None:
     strings, booleans, complex numbers)."""
     if dtype.hasobject:
         raise InvalidArgument(f"{where} holds Python objects (pickled data), which initcli never loads")
+    if dtype == BFLOAT16:
+        return
     if dtype.fields is not None or dtype.subdtype is not None or dtype.kind not in READ_KINDS:
         raise InvalidArgument(
             f"{where} has dtype {dtype.str!r} ({dtype.name}); initcli reads integer and floating-point tensors only"

@@ -31,8 +31,9 @@ from typing import Any
 
 import numpy as np
 
+from ..dtypes import BFLOAT16
 from ..errors import InvalidArgument, ResourceError
-from .guard import READ_KINDS, guarded, provenance_of, vetted
+from .guard import READ_KINDS, as_bfloat16, guarded, provenance_of, vetted
 from .stored import StoredFile, StoredTensor
 
 MAX_FILTER_RATIO = 1100
@@ -68,8 +69,11 @@ def read_hdf5(handle: Any, kind: str, path: Path, file_size: int | None) -> Stor
     for name, node in nodes:
         if node.shape is None:
             continue
-        dtype = np.dtype(node.dtype)
-        if dtype.kind not in READ_KINDS or dtype.fields is not None or dtype.subdtype is not None:
+        bfloat16 = _keras_bfloat16(node)
+        dtype = np.dtype(node.dtype) if bfloat16 is None else bfloat16
+        if bfloat16 is None and (
+            dtype.kind not in READ_KINDS or dtype.fields is not None or dtype.subdtype is not None
+        ):
             continue
         _check_storage(node, f"dataset {name!r} of {where}", file_size)
         record, problem = vetted(provenance_of(node.attrs.get(_attribute())))
@@ -79,8 +83,8 @@ def read_hdf5(handle: Any, kind: str, path: Path, file_size: int | None) -> Stor
                 tuple(int(n) for n in node.shape),
                 dtype,
                 record,
-                guarded(path, lambda node=node: node[()]),
-                guarded(path, lambda node=node: guarded(path, _hdf5_reader(node))),
+                guarded(path, lambda node=node, dtype=dtype: np.asarray(node[()]).view(dtype)),
+                guarded(path, lambda node=node, dtype=dtype: guarded(path, _hdf5_reader(node, dtype))),
                 problem,
             )
         )
@@ -155,8 +159,20 @@ def _check_storage(dataset: Any, where: str, file_size: int | None) -> None:
         )
 
 
-def _hdf5_reader(dataset: Any) -> Callable[[int], np.ndarray]:
-    """Sequential flat reads of an HDF5 dataset, hyperslab by hyperslab."""
+def _keras_bfloat16(dataset: Any) -> np.dtype | None:
+    """bfloat16 for a 2-byte opaque dataset with the attribute ``dtype = "bfloat16"`` (as Keras 3
+    writes bfloat16 variables), else None."""
+    dtype = np.dtype(dataset.dtype)
+    if as_bfloat16(dtype) != BFLOAT16:
+        return None
+    tag = dataset.attrs.get("dtype")
+    return BFLOAT16 if tag in ("bfloat16", b"bfloat16") else None
+
+
+def _hdf5_reader(dataset: Any, dtype: np.dtype | None = None) -> Callable[[int], np.ndarray]:
+    """Sequential flat reads of an HDF5 dataset, hyperslab by hyperslab (viewed as ``dtype``:
+    bfloat16 datasets are read as their 2-byte opaque type)."""
+    view = dtype or np.dtype(dataset.dtype)
     from ..writers.chunks import flat_blocks
 
     shape = tuple(dataset.shape)
@@ -167,11 +183,11 @@ def _hdf5_reader(dataset: Any) -> Callable[[int], np.ndarray]:
         start, stop = position[0], min(position[0] + max(count, 0), total)
         position[0] = stop
         if stop <= start:
-            return np.empty(0, dtype=dataset.dtype)
+            return np.empty(0, dtype=view)
         if not shape:
-            return np.asarray(dataset[()]).reshape(-1)[: stop - start]
+            return np.asarray(dataset[()]).reshape(-1)[: stop - start].view(view)
         parts = [np.asarray(dataset[index]).reshape(-1) for index, _ in flat_blocks(shape, start, stop)]
-        return np.concatenate(parts) if len(parts) != 1 else parts[0]
+        return (np.concatenate(parts) if len(parts) != 1 else parts[0]).view(view)
 
     return read
 

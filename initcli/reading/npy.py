@@ -29,6 +29,7 @@ import numpy as np
 from ..errors import InvalidArgument, ResourceError
 from .guard import (
     PROVENANCE_LIMIT,
+    as_bfloat16,
     check_dtype,
     check_shape,
     guarded,
@@ -82,6 +83,7 @@ def read_header(stream: IO[bytes], where: str) -> Header:
     except Exception as error:  # numpy's header parser raises ValueError, SyntaxError, tokenize.TokenError...
         detail = re.sub(r"<[^<>]* at 0x[0-9a-f]+>", "an expression", one_line(error))
         raise InvalidArgument(f"{where} has a damaged .npy header: {detail[:200]}") from None
+    dtype = as_bfloat16(dtype)  # numpy.save writes ml_dtypes.bfloat16 as '<V2'
     check_dtype(dtype, where)
     return Header(check_shape(shape, where), bool(fortran), dtype, stream.tell())
 
@@ -150,7 +152,7 @@ def read_npy(path: Path, fd: int, manifest: str | Path | None) -> StoredFile:
 
 def _pread_exact(fd: int, array: np.ndarray, offset: int, path: Path) -> None:
     """Fill ``array`` (C-contiguous) from ``fd`` at ``offset``, in pieces of at most 64 MiB."""
-    view = memoryview(array).cast("B") if array.size else memoryview(b"")
+    view = memoryview(array.reshape(-1).view(np.uint8)) if array.size else memoryview(b"")  # bfloat16 too
     done = 0
     while done < len(view):
         piece = view[done : done + (64 << 20)]
