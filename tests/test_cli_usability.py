@@ -26,8 +26,12 @@ def _close_stdout() -> None:
 def _run_with_stdout_closed(args: list[str], cwd: Path) -> subprocess.CompletedProcess[bytes]:
     """``initcli ARGS >&-``: file descriptor 1 really closed in the child, stderr captured."""
     return subprocess.run(
-        [*PYTHON_CLI, *args], cwd=cwd, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        preexec_fn=_close_stdout, timeout=120,
+        [*PYTHON_CLI, *args],
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        preexec_fn=_close_stdout,
+        timeout=120,
     )
 
 
@@ -203,7 +207,10 @@ def test_batch_help_points_to_the_examples_command(tmp_path):
 def test_a_pipe_closed_early_ends_quietly_like_other_unix_tools(tmp_path):
     proc = subprocess.Popen(
         [*PYTHON_CLI, "glorot_normal", "--shape", "4096,4096", "--seed", "1", "-o", "-"],
-        cwd=tmp_path, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     assert proc.stdout is not None and proc.stderr is not None
     head = proc.stdout.read(100)
@@ -285,35 +292,67 @@ def _hostile_configs() -> list[tuple[str, bytes, str]]:
     big, huge = "1" + "0" * 400, "1" + "0" * 5000
     cases = [
         ("shape10e400.json", ("{" + _DENSE % (f"[{big}, 3]", '"zeros"') + "}").encode(), "401 digits"),
-        ("seed10e4000.json", ("{" + f'"seed": 1{"0" * 4000}, ' + _DENSE % ("[3, 3]", '"he_normal"') + "}").encode(),
-         "4001 digits"),
-        ("seed10e5000.json", ("{" + f'"seed": {huge}, ' + _DENSE % ("[3, 3]", '"he_normal"') + "}").encode(),
-         "5001 digits"),
+        (
+            "seed10e4000.json",
+            ("{" + f'"seed": 1{"0" * 4000}, ' + _DENSE % ("[3, 3]", '"he_normal"') + "}").encode(),
+            "4001 digits",
+        ),
+        (
+            "seed10e5000.json",
+            ("{" + f'"seed": {huge}, ' + _DENSE % ("[3, 3]", '"he_normal"') + "}").encode(),
+            "5001 digits",
+        ),
         ("seed10e5000.yaml", f"seed: {huge}\nlayers: []\n".encode(), "integer is too large"),
         ("seed10e5000.toml", f"seed = {huge}\nlayers = []\n".encode(), "integer is too large"),
-        ("shape10e400.yaml", f"layers:\n  - {{name: d, class: Dense, weights: {{kernel: {{shape: [{big}, 3], "
-         "initializer: zeros}}}\n".encode(), "401 digits"),
-        ("shape10e400.toml", f'[[layers]]\nname = "d"\nclass = "Dense"\n[layers.weights.kernel]\nshape = [{big}]\n'
-         'initializer = "zeros"\n'.encode(), "401 digits"),
+        (
+            "shape10e400.yaml",
+            f"layers:\n  - {{name: d, class: Dense, weights: {{kernel: {{shape: [{big}, 3], "
+            "initializer: zeros}}}\n".encode(),
+            "401 digits",
+        ),
+        (
+            "shape10e400.toml",
+            f'[[layers]]\nname = "d"\nclass = "Dense"\n[layers.weights.kernel]\nshape = [{big}]\n'
+            'initializer = "zeros"\n'.encode(),
+            "401 digits",
+        ),
         ("latin1.yaml", "# café\nlayers: []\n".encode("latin-1"), "not UTF-8 text (byte 0xe9 at line 1, column 6)"),
         ("latin1.json", '{"name": "caf\xe9", "layers": []}'.encode("latin-1"), "not UTF-8 text"),
         ("latin1.toml", 'name = "caf\xe9"\nlayers = []\n'.encode("latin-1"), "not UTF-8 text"),
         ("utf16.json", ('{"layers": []}').encode("utf-16"), "UTF-16 text"),
         ("utf16.yaml", "layers: []\n".encode("utf-16"), "UTF-16 text"),
         ("utf32.json", ('{"layers": []}').encode("utf-32"), "UTF-32 text"),
-        ("nan.json", ("{" + _DENSE % ("[3, 3]", '{"class_name": "RandomNormal", "config": {"stddev": NaN}}') + "}")
-         .encode(), "NaN is not JSON"),
-        ("infinity.json", ('{"seed": Infinity, ' + _DENSE % ("[3, 3]", '"zeros"') + "}").encode(),
-         "Infinity is not JSON"),
+        (
+            "nan.json",
+            ("{" + _DENSE % ("[3, 3]", '{"class_name": "RandomNormal", "config": {"stddev": NaN}}') + "}").encode(),
+            "NaN is not JSON",
+        ),
+        (
+            "infinity.json",
+            ('{"seed": Infinity, ' + _DENSE % ("[3, 3]", '"zeros"') + "}").encode(),
+            "Infinity is not JSON",
+        ),
         ("neginf.json", ("{" + _DENSE % ("[3, -Infinity]", '"zeros"') + "}").encode(), "-Infinity is not JSON"),
     ]
     laughs = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
     laughs += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 13)]
     cases.append(("laughs.yaml", ("\n".join(laughs) + "\nlayers: []\n").encode(), "expand to more than 10,000,000"))
-    nested = ["layers:", "  - name: d", "    class: Dense", "    weights:", "      kernel:", "        shape: [3, 3]",
-              "        initializer: {class_name: Constant, config: {value: *a12}}"]
-    cases.append(("laughs_in_a_weight.yaml", ("\n".join([*laughs[:-1], laughs[-1], *nested]) + "\n").encode(),
-                  "expand to more than 10,000,000"))
+    nested = [
+        "layers:",
+        "  - name: d",
+        "    class: Dense",
+        "    weights:",
+        "      kernel:",
+        "        shape: [3, 3]",
+        "        initializer: {class_name: Constant, config: {value: *a12}}",
+    ]
+    cases.append(
+        (
+            "laughs_in_a_weight.yaml",
+            ("\n".join([*laughs[:-1], laughs[-1], *nested]) + "\n").encode(),
+            "expand to more than 10,000,000",
+        )
+    )
     return cases
 
 

@@ -49,10 +49,12 @@ def encoder_decoder(keras):
     L = keras.layers
     encoder_in = keras.Input((None, 7))
     decoder_in = keras.Input((None, 9))
-    _, h, c = L.LSTM(6, return_state=True, kernel_initializer=seeded(keras),
-                     recurrent_initializer=seeded(keras, "Orthogonal"))(encoder_in)
-    decoded = L.LSTM(6, return_sequences=True, kernel_initializer=seeded(keras),
-                     recurrent_initializer=seeded(keras, "Orthogonal"))(decoder_in, initial_state=[h, c])
+    _, h, c = L.LSTM(
+        6, return_state=True, kernel_initializer=seeded(keras), recurrent_initializer=seeded(keras, "Orthogonal")
+    )(encoder_in)
+    decoded = L.LSTM(
+        6, return_sequences=True, kernel_initializer=seeded(keras), recurrent_initializer=seeded(keras, "Orthogonal")
+    )(decoder_in, initial_state=[h, c])
     gru = L.GRU(5, kernel_initializer=seeded(keras), recurrent_initializer=seeded(keras, "Orthogonal"))(
         decoder_in, initial_state=L.Dense(5, kernel_initializer=seeded(keras))(h)
     )

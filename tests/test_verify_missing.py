@@ -106,9 +106,7 @@ def test_path_keeps_the_list_so_a_removed_earlier_dataset_is_reported(tmp_path):
 def test_keras_archive_with_a_second_copy_verifies_and_lists_drawn_weights(keras, tmp_path):
     """SpectralNormalization stores its kernel twice: the list holds the drawn weights only, so
     the file verifies, in every layout."""
-    model = keras.Sequential(
-        [keras.Input((5,)), keras.layers.SpectralNormalization(keras.layers.Dense(3), name="sn")]
-    )
+    model = keras.Sequential([keras.Input((5,)), keras.layers.SpectralNormalization(keras.layers.Dense(3), name="sn")])
     (tmp_path / "model.json").write_text(model.to_json())
     for output in ("s.weights.h5", "s.h5", "s.keras", "s.npz"):
         result = run_in_process(["model", "model.json", "--seed", "5", "-o", output], tmp_path)

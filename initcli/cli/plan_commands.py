@@ -168,6 +168,7 @@ def batch_command(config: str, **options: Any) -> None:
       initcli batch mlp.yaml --seed 1 -o mlp.weights.h5
     """
     from ..model.batch_config import load_batch_config
+
     plan, config_seed = load_batch_config(config)
     inputs = {"command": "batch", "config": Path(config).name, "config_sha256": Digest(config)}
     run_plan(plan, config_seed, inputs, **options)
@@ -192,6 +193,7 @@ def model_command(model: str, **options: Any) -> None:
       initcli model old.keras --seed 1 -o fresh.keras
     """
     from ..model.keras_config import load_model_config, plan_from_keras_config
+
     plan = plan_from_keras_config(load_model_config(model))
     inputs = {"command": "model", "model": Path(model).name, "model_sha256": Digest(model)}
     run_plan(plan, None, inputs, **options)

@@ -15,11 +15,14 @@ import tf_keras as K
 
 OUT = Path(__file__).resolve().parents[2] / "initcli" / "sample_configs"
 L = K.layers
-m = K.Sequential([
-    L.Embedding(1000, 16, input_length=20, name="embed"),
-    L.LSTM(32, name="encoder"),
-    L.Dense(1, activation="sigmoid", name="score"),
-], name="sentiment")
+m = K.Sequential(
+    [
+        L.Embedding(1000, 16, input_length=20, name="embed"),
+        L.LSTM(32, name="encoder"),
+        L.Dense(1, activation="sigmoid", name="score"),
+    ],
+    name="sentiment",
+)
 m.build((None, 20))
 (OUT / "keras2_sentiment.json").open("w").write(m.to_json())
 x = K.Input((12, 12, 1), name="image")
