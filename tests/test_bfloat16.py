@@ -222,13 +222,15 @@ def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     )
 
 
-def test_torch_random_bfloat16_is_refused(tmp_path):
+def test_torch_bfloat16_from_the_command_line(tmp_path):
+    """--backend torch draws bfloat16 as Keras on torch does (pinned by tests/golden/backend_torch_half.json,
+    tests/test_backend_torch.py); the command line writes it as an ml_dtypes bfloat16 .npy."""
     proc = _cli("glorot_normal", "--shape", "4,3", "--dtype", "bfloat16", "--seed", "1", "--backend", "torch",
                 "-o", "w.npy", cwd=tmp_path)  # fmt: skip
-    assert proc.returncode == 2
-    assert proc.stderr.startswith("initcli: error: dtype bfloat16 is not reproduced on the torch backend")
-    assert not (tmp_path / "w.npy").exists()
-    # deterministic initializers do not depend on the backend's draws
+    assert proc.returncode == 0, proc.stderr
+    written = np.load(tmp_path / "w.npy")  # descr <V2, as numpy.save writes ml_dtypes' bfloat16
+    expected = initcli.sample("glorot_normal", (4, 3), dtype="bfloat16", seed=1, backend="torch")
+    assert written.dtype == np.dtype("V2") and written.view(BF16).tobytes() == expected.tobytes()
     assert initcli.sample("ones", (2,), dtype="bfloat16", backend="torch").dtype == BF16
 
 
