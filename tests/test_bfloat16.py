@@ -393,3 +393,66 @@ def test_inspect_npy_bfloat16(tmp_path):
     (tensor,) = json.loads(proc.stdout)["tensors"]
     assert tensor["dtype"] == "bfloat16"
     assert tensor["stats"]["min"] == tensor["stats"]["max"] == float(ml_dtypes.bfloat16(0.3))  # 0.30078125
+
+
+BATCH = """
+name: m
+dtype: bfloat16
+layers:
+  - name: dense
+    class: Dense
+    weights:
+      kernel: {shape: [12, 5], initializer: {class_name: HeNormal, config: {seed: 8}}}
+      bias: {shape: [5], initializer: {class_name: RandomUniform, config: {seed: 9}}}
+"""
+
+
+@pytest.mark.parametrize("backend", ["numpy", "jax"])
+def test_batch_config_dtype_bfloat16(backend, tmp_path):
+    """A batch config's ``dtype: bfloat16``: Keras's ``load_weights`` fills a bfloat16 model with
+    exactly what Keras draws for those initializers."""
+    (tmp_path / "m.yaml").write_text(BATCH)
+    proc = _cli("batch", "m.yaml", "--backend", backend, "-o", "m.weights.h5", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    cases = [_case("HeNormal", {}, 8, (12, 5)), _case("RandomUniform", {}, 9, (5,))]
+    keras_side = run_keras(
+        backend, tmp_path, cases, [{"path": str(tmp_path / "m.weights.h5"), "input": [12], "units": 5}]
+    )
+    np.testing.assert_array_equal(keras_side["load_0_kernel"], keras_side["case_0"])
+    np.testing.assert_array_equal(keras_side["load_0_bias"], keras_side["case_1"])
+
+
+def test_legacy_h5_is_laid_out_as_tf_keras_writes_bfloat16(tmp_path):
+    """Legacy ``.h5``: 2-byte opaque datasets under ``<layer>/<layer>/<weight>``, as tf_keras 2.21
+    writes a bfloat16 layer (it adds no attribute; initcli adds ``dtype = "bfloat16"`` for its
+    readers).  tf_keras itself cannot load bfloat16 from a legacy file (``No cast function
+    available``), checked below where tf_keras is installed."""
+    (tmp_path / "m.yaml").write_text(BATCH)
+    proc = _cli("batch", "m.yaml", "-o", "m.h5", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    with h5py.File(tmp_path / "m.h5", "r") as handle:
+        kernel = handle["dense/dense/kernel"]
+        assert kernel.dtype == np.dtype("V2") and kernel.shape == (12, 5)
+        expected = initcli.sample("he_normal", (12, 5), dtype="bfloat16", seed=8)
+        np.testing.assert_array_equal(np.asarray(kernel[()]).view(np.uint16), expected.view(np.uint16))
+    if importlib.util.find_spec("tf_keras") is None:
+        return
+    script = (
+        "import tf_keras as k\n"
+        "m = k.Sequential([k.layers.Dense(5, dtype='bfloat16', name='dense', input_shape=(12,))])\n"
+        "m.save_weights('own.h5')\n"
+        "for path in ('own.h5', 'm.h5'):\n"
+        "    try:\n"
+        "        m.load_weights(path)\n"
+        "        print(path, 'loaded')\n"
+        "    except ValueError as error:\n"
+        "        print(path, 'refused', error)\n"
+    )
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    proc = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    # tf_keras treats its own file and initcli's alike
+    assert proc.stdout.splitlines() == [
+        "own.h5 refused No cast function available.",
+        "m.h5 refused No cast function available.",
+    ]
