@@ -9,11 +9,16 @@ What Keras computes (found by measuring; the expected values below always come f
   shifted right once), each bfloat16 operation rounded;
 * tensorflow backend: native bfloat16 uniforms from the low 7 bits of each Philox word, normals
   that are the float32 ones rounded, then each bfloat16 operation rounded;
+* torch backend: the float32 draws rounded (``rand``'s 1.0 becomes 0.0; the last 16 normals of a
+  tensor whose size is not a multiple of 16 are the last block of a float32 draw of the next multiple
+  of 16), then Keras's scalar steps in bfloat16;
 * Orthogonal: Keras raises on jax, tensorflow and torch (no bfloat16 QR there); initcli refuses.
 
 The Keras side runs in a subprocess per backend (:data:`WORKER`, ``KERAS_BACKEND=B``), with the
 interpreter running the tests.  jax is a test dependency: its tests fail if it cannot be imported.
-The tensorflow tests skip where TensorFlow is not installed unless ``INITCLI_REQUIRE_TENSORFLOW=1``.
+The tensorflow and torch tests skip where that backend is not installed unless
+``INITCLI_REQUIRE_TENSORFLOW=1`` / ``INITCLI_REQUIRE_TORCH=1`` (torch on CPU, ``KERAS_TORCH_DEVICE=cpu``;
+its bfloat16 stream is :mod:`initcli.backends.torch_streams`'s).  Keras's numpy backend imports jax.
 Files: ``.weights.h5`` written by the command line are loaded with Keras's own ``load_weights``
 into models with bfloat16 variables; ``.npy`` files are compared with ``numpy.save``'s bytes.
 """
@@ -151,12 +156,19 @@ def _backend_available(backend: str) -> bool:
 def run_keras(backend: str, tmp_path: Path, cases: list[dict], loads: list[dict] = ()) -> dict:
     """Run :data:`WORKER` under ``KERAS_BACKEND=backend``; its arrays, keyed as it saved them."""
     if not _backend_available(backend):
-        if backend == "jax" or os.environ.get("INITCLI_REQUIRE_TENSORFLOW") == "1":
+        required = {"tensorflow": "INITCLI_REQUIRE_TENSORFLOW", "torch": "INITCLI_REQUIRE_TORCH"}.get(backend)
+        if backend == "jax" or (required and os.environ.get(required) == "1"):
             pytest.fail(f"{backend} is required here but cannot be imported")
         pytest.skip(f"{backend} is not installed")
     request, out = tmp_path / f"request-{backend}.json", tmp_path / f"keras-{backend}.npz"
     request.write_text(json.dumps({"cases": cases, "loads": list(loads)}))
-    env = {**os.environ, "KERAS_BACKEND": backend, "JAX_PLATFORMS": "cpu", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    env = {
+        **os.environ,
+        "KERAS_BACKEND": backend,
+        "JAX_PLATFORMS": "cpu",
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+        "KERAS_TORCH_DEVICE": "cpu",
+    }
     env.pop("JAX_ENABLE_X64", None)
     proc = subprocess.run(
         [sys.executable, "-c", WORKER, str(request), str(out)],
@@ -176,7 +188,7 @@ def _bits(values: np.ndarray) -> np.ndarray:
     return values.view(np.uint16)
 
 
-@pytest.mark.parametrize("backend", ["numpy", "jax", "tensorflow"])
+@pytest.mark.parametrize("backend", ["numpy", "jax", "tensorflow", "torch"])
 def test_initializers_bit_for_bit(backend, tmp_path):
     cases = _cases(backend)
     keras_side = run_keras(backend, tmp_path, cases)
@@ -206,7 +218,7 @@ def test_initializers_bit_for_bit(backend, tmp_path):
     assert len(cases) >= 230
 
 
-@pytest.mark.parametrize("backend", ["jax", "tensorflow"])
+@pytest.mark.parametrize("backend", ["jax", "tensorflow", "torch"])
 def test_orthogonal_bfloat16_is_refused_where_keras_refuses(backend, tmp_path):
     keras_side = run_keras(
         backend, tmp_path, [{"class_name": "Orthogonal", "config": {}, "seed": 1, "shape": (6, 4), "dtype": "bfloat16"}]
