@@ -468,3 +468,55 @@ def test_legacy_h5_is_laid_out_as_tf_keras_writes_bfloat16(tmp_path):
         "own.h5 refused No cast function available.",
         "m.h5 refused No cast function available.",
     ]
+
+
+NESTED = r"""
+import json, sys
+import numpy as np
+import keras
+
+def bits(v):
+    a = np.asarray(keras.ops.convert_to_numpy(v.value))
+    return a.view(np.uint16) if a.dtype.name == "bfloat16" else a
+
+if sys.argv[1] == "make":
+    inner = keras.Sequential(
+        [
+            keras.Input((6,)),
+            keras.layers.Dense(4, dtype="bfloat16", name="inner_dense",
+                               kernel_initializer=keras.initializers.GlorotNormal(seed=2),
+                               bias_initializer=keras.initializers.RandomUniform(seed=3)),
+        ],
+        name="inner",
+    )
+    x = keras.Input((6,))
+    out = keras.layers.Dense(3, dtype="mixed_bfloat16", name="mixed",
+                             kernel_initializer=keras.initializers.HeUniform(seed=4))(inner(x))
+    model = keras.Model(x, out)
+    open("cfg.json", "w").write(model.to_json())
+else:
+    model = keras.models.load_model("m.keras")
+np.savez(sys.argv[1] + ".npz", **{f"w{i}": bits(v) for i, v in enumerate(model.weights)},
+         dtypes=np.array(json.dumps([str(v.dtype) for v in model.weights])))
+"""
+
+
+@pytest.mark.parametrize("backend", ["numpy", "jax"])
+def test_nested_model_with_bfloat16_and_mixed_policy(backend, tmp_path):
+    """A Functional model around a nested Sequential whose Dense is bfloat16, then a Dense under the
+    ``mixed_bfloat16`` policy (float32 variables): ``initcli model`` on the config Keras wrote gives
+    a ``.keras`` whose variables, after ``load_model``, are the ones Keras built itself, dtype and bits."""
+    env = {**os.environ, "KERAS_BACKEND": backend, "JAX_PLATFORMS": "cpu"}
+    for step in ("make", "load"):
+        if step == "load":
+            proc = _cli("model", "cfg.json", "--backend", backend, "-o", "m.keras", cwd=tmp_path)
+            assert proc.returncode == 0, proc.stderr
+        proc = subprocess.run(
+            [sys.executable, "-c", NESTED, step], env=env, cwd=tmp_path, capture_output=True, text=True
+        )
+        assert proc.returncode == 0, proc.stderr[-2000:]
+    with np.load(tmp_path / "make.npz") as made, np.load(tmp_path / "load.npz") as loaded:
+        assert json.loads(str(made["dtypes"])) == ["bfloat16", "bfloat16", "float32", "float32"]
+        assert str(loaded["dtypes"]) == str(made["dtypes"])
+        for i in range(4):
+            np.testing.assert_array_equal(loaded[f"w{i}"], made[f"w{i}"])
