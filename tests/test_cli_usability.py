@@ -446,7 +446,10 @@ COMPLETIONS = [
     ("initcli batch c.yaml -o ", {("file", "")}),
     ("initcli model m.json --output ", {("file", "")}),
     ("initcli batch ", {("file", "")}),
-    ("initcli glorot_normal --dtype ", {("plain", "float16"), ("plain", "float32"), ("plain", "float64")}),
+    (
+        "initcli glorot_normal --dtype ",
+        {("plain", "float16"), ("plain", "bfloat16"), ("plain", "float32"), ("plain", "float64")},
+    ),
     ("initcli zeros --dtype float6", {("plain", "float64")}),
     ("initcli he_normal --backend ", {("plain", name) for name in ("numpy", "jax", "tensorflow", "torch")}),
     ("initcli he_normal --backend t", {("plain", "tensorflow"), ("plain", "torch")}),

@@ -82,7 +82,9 @@ class DtypeType(_CoreType):
     def shell_complete(self, ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
         from click.shell_completion import CompletionItem
 
-        return [CompletionItem(name) for name in ("float16", "float32", "float64") if name.startswith(incomplete)]
+        from ..dtypes import FLOAT_DTYPES
+
+        return [CompletionItem(name) for name in FLOAT_DTYPES if name.startswith(incomplete)]
 
 
 class BackendType(_CoreType):
