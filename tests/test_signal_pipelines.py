@@ -6,7 +6,7 @@ handler raises (``KeyboardInterrupt``, :class:`initcli.interrupts.Terminated`). 
 queue whose mutex is never released, an executor whose shutdown waits for ever (a CI run hung
 for 120 s that way on a SIGHUP), or a ``RuntimeError: release unlocked lock`` instead of the
 signal.  ``tests/signal_pipeline_worker.py`` sends SIGTERM at every line event the main thread
-runs in that code (every ``stride``-th for the longest pipeline) and checks each run ends with
+runs in that code (every ``stride``-th for the longer pipelines) and checks each run ends with
 ``Terminated`` and no thread left behind; a hang is cut after 20 s by faulthandler.
 """
 
@@ -22,7 +22,7 @@ import pytest
 WORKER = Path(__file__).with_name("signal_pipeline_worker.py")
 
 
-@pytest.mark.parametrize(("pipeline", "stride"), [("ordered_map", 1), ("prefetch", 1), ("normal_chunks", 3)])
+@pytest.mark.parametrize(("pipeline", "stride"), [("ordered_map", 2), ("prefetch", 1), ("normal_chunks", 6)])
 def test_a_signal_anywhere_in_the_synchronisation_code_ends_the_run(pipeline, stride):
     done = subprocess.run(
         [sys.executable, str(WORKER), pipeline, str(stride)], capture_output=True, text=True, timeout=300
