@@ -43,13 +43,16 @@ _MODULES = {
 }
 
 VERIFIED = {
-    "numpy": "keras 3.15.1 with numpy 2.x (any platform: NumPy's own generators)",
-    "jax": "keras 3.15.1 with jax/jaxlib 0.10.2 on x86-64 CPUs with FMA (float16: CPUs without AVX512-FP16)",
-    "tensorflow": "keras 3.15.1 with tensorflow-cpu 2.21 on x86-64 Linux with glibc 2.28-2.40",
+    "numpy": "keras 3.15.1 with numpy 2.x (any platform: NumPy's own generators); bfloat16 with ml_dtypes",
+    "jax": (
+        "keras 3.15.1 with jax/jaxlib 0.10.2 on x86-64 CPUs with FMA (float16: CPUs without AVX512-FP16; "
+        "bfloat16 also on AVX512-BF16 CPUs)"
+    ),
+    "tensorflow": "keras 3.15.1 with tensorflow-cpu 2.21 on x86-64 Linux with glibc 2.28-2.40 (bfloat16 too)",
     "torch": (
         "keras 3.15.1 with torch 2.13.0+cpu on the CPU device, x86-64 Linux (glibc 2.36): live on an AVX-512 CPU "
         "(its own dispatch and ATEN_CPU_CAPABILITY=avx2: torch's AVX2 kernels), golden hashes from an AVX2 CPU; "
-        "not ATEN_CPU_CAPABILITY=default; float16, float32, float64"
+        "not ATEN_CPU_CAPABILITY=default; float16, bfloat16, float32, float64"
     ),
 }
 """What each stream was checked against, bit for bit (recorded in provenance)."""
