@@ -40,6 +40,21 @@ def run_subprocess(args: list[str], cwd: Path, stdin: bytes | None = None) -> Ru
     return Run(proc.returncode, proc.stdout, proc.stderr.decode())
 
 
+def keras_env(backend: str, **extra: str) -> dict[str, str]:
+    """The environment of a Keras worker process on ``backend``: CPU only, quiet TensorFlow, JAX's
+    default 32-bit mode (``JAX_ENABLE_X64`` unset), plus ``extra``."""
+    env = {
+        **os.environ,
+        "KERAS_BACKEND": backend,
+        "JAX_PLATFORMS": "cpu",
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+        "KERAS_TORCH_DEVICE": "cpu",
+        **extra,
+    }
+    env.pop("JAX_ENABLE_X64", None)
+    return env
+
+
 def h5_datasets(path: Path) -> dict[str, tuple[int, ...]]:
     """Every dataset of an HDF5 file with its shape."""
     import h5py

@@ -61,7 +61,7 @@ from initcli import backends
 from initcli.backends import jax_native_half
 from initcli.errors import InvalidArgument
 
-from .helpers import run_subprocess
+from .helpers import keras_env, run_subprocess
 
 WORKER = Path(__file__).with_name("keras_backend_worker.py")
 UNAVAILABLE = 3  # keras_backend_worker.UNAVAILABLE
@@ -374,15 +374,7 @@ def _run_worker(backend: str, cases: list[Case], extra_env: dict[str, str], tmp_
     work = tmp_path_factory.mktemp(f"keras-{backend}")
     cases_path, out_path = work / "cases.json", work / "keras.npz"
     cases_path.write_text(json.dumps([case.as_json() for case in cases]))
-    env = {
-        **os.environ,
-        "KERAS_BACKEND": backend,
-        "JAX_PLATFORMS": "cpu",
-        "TF_CPP_MIN_LOG_LEVEL": "3",
-        "KERAS_TORCH_DEVICE": "cpu",
-        **extra_env,
-    }
-    env.pop("JAX_ENABLE_X64", None)
+    env = keras_env(backend, **extra_env)
     native_half = backend == "jax" and jax_native_half.xla_float16_is_native(_cpu_flags(), env.get("XLA_FLAGS", ""))
     try:
         proc = subprocess.run(

@@ -39,6 +39,8 @@ import pytest
 
 import initcli
 
+from .helpers import keras_env
+
 BF16 = np.dtype(ml_dtypes.bfloat16)
 WORKER_TIMEOUT = 600
 
@@ -162,14 +164,7 @@ def run_keras(backend: str, tmp_path: Path, cases: list[dict], loads: list[dict]
         pytest.skip(f"{backend} is not installed")
     request, out = tmp_path / f"request-{backend}.json", tmp_path / f"keras-{backend}.npz"
     request.write_text(json.dumps({"cases": cases, "loads": list(loads)}))
-    env = {
-        **os.environ,
-        "KERAS_BACKEND": backend,
-        "JAX_PLATFORMS": "cpu",
-        "TF_CPP_MIN_LOG_LEVEL": "3",
-        "KERAS_TORCH_DEVICE": "cpu",
-    }
-    env.pop("JAX_ENABLE_X64", None)
+    env = keras_env(backend)
     proc = subprocess.run(
         [sys.executable, "-c", WORKER, str(request), str(out)],
         env=env,
