@@ -212,12 +212,17 @@ def dumps(record: dict[str, Any]) -> str:
 
 
 def loads(text: str | bytes | None) -> dict[str, Any] | None:
-    """Parse stored provenance; ``None`` for anything that is not ours."""
+    """Parse stored provenance; ``None`` for anything that is not ours.
+
+    What initcli writes is ASCII JSON.  A record holding text that is not Unicode -- invalid
+    UTF-8 bytes (which h5py hands over as lone surrogates) or a ``\\udcxx`` escape -- is not
+    ours: its names could be neither printed nor compared."""
     if not text:
         return None
     try:
         record = json.loads(text)
-    except (ValueError, UnicodeDecodeError):
+        json.dumps(record, ensure_ascii=False).encode("utf-8")
+    except (ValueError, UnicodeError, RecursionError):
         return None
     return record if isinstance(record, dict) and record.get("schema") == SCHEMA else None
 

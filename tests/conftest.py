@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 
 os.environ["KERAS_BACKEND"] = "numpy"  # must precede the first Keras import
-# JAX stream tables are cached per test session, not in the home directory
-os.environ.setdefault("INITCLI_CACHE_DIR", tempfile.mkdtemp(prefix="initcli-test-cache-"))
+# JAX stream tables are cached per test process, not in the home directory, and removed when it ends
+if "INITCLI_CACHE_DIR" not in os.environ:
+    os.environ["INITCLI_CACHE_DIR"] = tempfile.mkdtemp(prefix="initcli-test-cache-")
+    atexit.register(shutil.rmtree, os.environ["INITCLI_CACHE_DIR"], ignore_errors=True)
 
 import pytest
 from hypothesis import settings

@@ -8,6 +8,7 @@ import zipfile
 from pathlib import Path
 
 import h5py
+import numpy as np
 import pytest
 
 from .helpers import run_in_process, run_subprocess
@@ -122,7 +123,6 @@ def test_a_stale_manifest_does_not_vouch_for_another_file(tmp_path, how):
     made = run_in_process(["random_uniform", "--shape", "8", "--seed", "4", "-o", "w.npy", "--manifest"], tmp_path)
     assert made.exit_code == 0, made.stderr
     assert run_in_process(["verify", "w.npy"], tmp_path).exit_code == 0
-    import numpy as np
 
     values = np.load(tmp_path / "w.npy")
     np.save(tmp_path / "w.npy", np.concatenate([values, values]) if how == "other-size" else values[::-1].copy())
@@ -146,3 +146,34 @@ def test_a_manifest_of_the_same_bytes_still_verifies(tmp_path):
     (tmp_path / "w.npy").unlink()
     (tmp_path / "w.npy").write_bytes(kept)
     assert run_in_process(["verify", "w.npy"], tmp_path).exit_code == 0
+
+
+@pytest.mark.parametrize("output", ["m.weights.h5", "m.keras"])
+@pytest.mark.parametrize("how", ["invalid-utf8", "surrogate-escape"])
+def test_a_file_record_naming_a_tensor_in_text_that_is_not_unicode(tmp_path, output, how):
+    """The file's record lists a name that cannot be printed: raw bytes that are not UTF-8 (h5py
+    hands them over as lone surrogates) or a JSON ``\\udcff`` escape.  Such a record is not
+    initcli's: ``inspect`` and ``verify`` end normally, print valid UTF-8, and the tensors still
+    verify from their own records."""
+    (tmp_path / "m.yaml").write_text(CONFIG)
+    written = run_in_process(["batch", "m.yaml", "--seed", "3", "-o", "m.weights.h5"], tmp_path)
+    assert written.exit_code == 0, written.stderr
+    with h5py.File(tmp_path / "m.weights.h5", "a") as handle:
+        text = handle.attrs["initcli"].encode()
+        assert b'"tensors":["' in text
+        bad = b"\xff" * 7 if how == "invalid-utf8" else b"\\udcff"
+        crafted = text.replace(b'"tensors":["', b'"tensors":["' + bad, 1)
+        vlen = h5py.string_dtype()  # as initcli writes it
+        handle.attrs.create("initcli", np.array(crafted, dtype=vlen), dtype=vlen)
+        assert handle.attrs["initcli"] != text.decode()
+    if output == "m.keras":
+        with zipfile.ZipFile(tmp_path / "m.keras", "w") as archive:
+            archive.writestr("metadata.json", json.dumps({"keras_version": "3.15.1"}))
+            archive.writestr("config.json", "{}")
+            archive.write(tmp_path / "m.weights.h5", "model.weights.h5")
+    for command in (["inspect"], ["inspect", "--json"], ["verify"], ["verify", "--json"]):
+        result = run_subprocess([*command, output], tmp_path)
+        assert "internal error" not in result.stderr and "Traceback" not in result.stderr, (command, result.stderr)
+        result.stdout.decode("utf-8")  # strictly valid
+        assert result.exit_code == 0, (command, result.stderr)
+    assert json.loads(_verify(tmp_path / output)[1])["counts"] == {"identical": 4, "different": 0, "unverifiable": 0}
