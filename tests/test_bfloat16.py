@@ -25,11 +25,14 @@ into models with bfloat16 variables; ``.npy`` files are compared with ``numpy.sa
 
 from __future__ import annotations
 
+import collections
 import importlib.util
+import io
 import json
 import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import h5py
@@ -474,7 +477,22 @@ def bits(v):
     a = np.asarray(keras.ops.convert_to_numpy(v.value))
     return a.view(np.uint16) if a.dtype.name == "bfloat16" else a
 
-if sys.argv[1] == "make":
+if sys.argv[1] == "make" and sys.argv[2] == "wrappers":
+    seeded = lambda kind, seed: {"kernel_initializer": getattr(keras.initializers, kind)(seed=seed)}
+    rnn = lambda seed: {"kernel_initializer": keras.initializers.GlorotUniform(seed=seed),
+                        "recurrent_initializer": keras.initializers.GlorotNormal(seed=seed + 1),
+                        "bias_initializer": keras.initializers.RandomNormal(seed=seed + 2)}
+    L = keras.layers
+    x = keras.Input((5, 6))
+    y = L.TimeDistributed(L.Dense(4, dtype="bfloat16", **seeded("GlorotNormal", 1)), name="td_inner")(x)
+    y = L.TimeDistributed(L.Dense(4, **seeded("HeUniform", 2)), dtype="bfloat16", name="td_outer")(y)
+    y = L.Bidirectional(L.LSTM(3, dtype="float16", return_sequences=True, **rnn(3)), name="bi_inner")(y)
+    y = L.Bidirectional(L.GRU(2, **rnn(6)), dtype="mixed_float16", name="bi_outer")(y)
+    y = L.Dense(3, dtype="mixed_float16", name="mixed16", **seeded("LecunNormal", 9))(y)
+    out = L.Dense(2, dtype="float16", name="half", **seeded("RandomUniform", 10))(y)
+    model = keras.Model(x, out)
+    open("cfg.json", "w").write(model.to_json())
+elif sys.argv[1] == "make":
     inner = keras.Sequential(
         [
             keras.Input((6,)),
@@ -496,22 +514,53 @@ np.savez(sys.argv[1] + ".npz", **{f"w{i}": bits(v) for i, v in enumerate(model.w
 """
 
 
+# the variable dtypes Keras 3.15.1 builds for each model (written out here, so that a change in what
+# either side does is seen): the layer's own dtype decides -- a wrapper's dtype does not reach the layer
+# it wraps -- and mixed_* policies keep float32 variables
+KERAS_DTYPES = {
+    "nested": ["bfloat16", "bfloat16", "float32", "float32"],
+    "wrappers": ["bfloat16"] * 2 + ["float32"] * 2 + ["float16"] * 6 + ["float32"] * 8 + ["float16"] * 2,
+}
+
+
+def _stored_dtypes(archive: Path) -> collections.Counter:
+    """The dtypes of the variables stored in a ``.keras`` archive, as Keras reads them back (a
+    2-byte opaque dataset with ``dtype = "bfloat16"`` is bfloat16)."""
+    with zipfile.ZipFile(archive) as bundle, h5py.File(io.BytesIO(bundle.read("model.weights.h5")), "r") as handle:
+        found: collections.Counter = collections.Counter()
+
+        def count(_: str, item: object) -> None:
+            if isinstance(item, h5py.Dataset):
+                found[str(item.attrs.get("dtype", item.dtype.name))] += 1
+
+        handle.visititems(count)
+    return found
+
+
+@pytest.mark.parametrize("model", list(KERAS_DTYPES))
 @pytest.mark.parametrize("backend", ["numpy", "jax"])
-def test_nested_model_with_bfloat16_and_mixed_policy(backend, tmp_path):
-    """A Functional model around a nested Sequential whose Dense is bfloat16, then a Dense under the
-    ``mixed_bfloat16`` policy (float32 variables): ``initcli model`` on the config Keras wrote gives
-    a ``.keras`` whose variables, after ``load_model``, are the ones Keras built itself, dtype and bits."""
-    env = {**os.environ, "KERAS_BACKEND": backend, "JAX_PLATFORMS": "cpu"}
+def test_nested_model_and_wrappers_with_bfloat16_and_mixed_policies(backend, model, tmp_path):
+    """``nested``: a Functional model around a nested Sequential whose Dense is bfloat16, then a Dense
+    under the ``mixed_bfloat16`` policy (float32 variables).  ``wrappers``: TimeDistributed with a
+    bfloat16 Dense inside and with a bfloat16 wrapper around a default Dense, Bidirectional LSTM with a
+    float16 layer inside and Bidirectional GRU under a ``mixed_float16`` wrapper, a ``mixed_float16``
+    Dense and a float16 Dense.  ``initcli model`` on the config Keras wrote gives a ``.keras`` whose
+    variables, after ``load_model``, are the ones Keras built itself, dtype and bits.  (XLA without
+    AVX512-FP16, whose float16 arithmetic ``--backend jax`` reproduces on every machine.)"""
+    env = {**os.environ, "KERAS_BACKEND": backend, "JAX_PLATFORMS": "cpu", "XLA_FLAGS": "--xla_cpu_max_isa=AVX2"}
     for step in ("make", "load"):
         if step == "load":
             proc = _cli("model", "cfg.json", "--backend", backend, "-o", "m.keras", cwd=tmp_path)
             assert proc.returncode == 0, proc.stderr
         proc = subprocess.run(
-            [sys.executable, "-c", NESTED, step], env=env, cwd=tmp_path, capture_output=True, text=True
+            [sys.executable, "-c", NESTED, step, model], env=env, cwd=tmp_path, capture_output=True, text=True
         )
         assert proc.returncode == 0, proc.stderr[-2000:]
     with np.load(tmp_path / "make.npz") as made, np.load(tmp_path / "load.npz") as loaded:
-        assert json.loads(str(made["dtypes"])) == ["bfloat16", "bfloat16", "float32", "float32"]
+        assert json.loads(str(made["dtypes"])) == KERAS_DTYPES[model]
         assert str(loaded["dtypes"]) == str(made["dtypes"])
-        for i in range(4):
+        # load_model casts what it reads into each variable's dtype: the file itself must hold Keras's dtypes
+        assert _stored_dtypes(tmp_path / "m.keras") == collections.Counter(KERAS_DTYPES[model])
+        for i in range(len(KERAS_DTYPES[model])):
+            assert loaded[f"w{i}"].dtype == made[f"w{i}"].dtype
             np.testing.assert_array_equal(loaded[f"w{i}"], made[f"w{i}"])

@@ -19,8 +19,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from ..dtypes import resolve_dtype
 from ..errors import InvalidArgument
 from ..initializers.registry import to_snake_case
@@ -92,6 +90,29 @@ def _dtype_of(config: dict[str, Any], default: str) -> str:
     return name
 
 
+def _variable_dtype(class_name: object, config: dict[str, Any], sub: str, default: str) -> str:
+    """The dtype of the variable at ``sub`` (its path under the layer) of a layer of ``class_name``.
+
+    A wrapper's variables belong to the layer it wraps, whose own dtype policy decides: Keras 3
+    rebuilds the wrapped layer from its own config and does not pass the wrapper's policy on (a
+    ``TimeDistributed(dtype="bfloat16")`` around a float32 ``Dense`` keeps float32 variables).
+    SpectralNormalization's ``vector_u`` takes the kernel's dtype; a Bidirectional's backward layer
+    is the forward one's config unless it has its own."""
+    if class_name in ("TimeDistributed", "SpectralNormalization"):
+        inner = config.get("layer")
+        if isinstance(inner, dict):
+            rest = sub.split("/", 1)[1] if sub.startswith("layer/") else ""
+            return _variable_dtype(inner.get("class_name"), inner.get("config") or {}, rest, default)
+    if class_name == "Bidirectional":
+        head, _, rest = sub.partition("/")
+        inner = config.get("layer") if head == "forward_layer" else None
+        if head == "backward_layer":
+            inner = config.get("backward_layer") or config.get("layer")
+        if isinstance(inner, dict):
+            return _variable_dtype(inner.get("class_name"), inner.get("config") or {}, rest, default)
+    return _dtype_of(config, default)
+
+
 def _model_layers(model: dict[str, Any], prefix: str, path_prefix: str, model_dtype: str) -> list[LayerPlan]:
     kind = model["class_name"]
     config = model.get("config") or {}
@@ -160,7 +181,10 @@ def _model_layers(model: dict[str, Any], prefix: str, path_prefix: str, model_dt
             ) from None
         _check_shapes(name, str(class_name), inputs, built)
         # a weightless layer's dtype (Hashing's int64, a lookup's string) names no weight
-        dtype = resolve_dtype(_dtype_of(layer_config, model_dtype)) if built.weights else np.dtype("float32")
+        dtypes = {
+            weight.sub: resolve_dtype(_variable_dtype(class_name, layer_config, weight.sub or "", model_dtype))
+            for weight in built.weights
+        }
         current = built.output
         per_object: dict[str, int] = {}
         for sub_path, sub_name in built.sub_names.items():
@@ -174,7 +198,7 @@ def _model_layers(model: dict[str, Any], prefix: str, path_prefix: str, model_dt
                     name=weight.name,
                     path=f"{path_prefix}{name}/{weight.name}",
                     shape=weight.shape,
-                    dtype=resolve_dtype(weight.dtype, integers=True) if weight.dtype else np.dtype(dtype),
+                    dtype=resolve_dtype(weight.dtype, integers=True) if weight.dtype else dtypes[weight.sub],
                     pieces=weight.pieces,
                     h5_object=obj,
                     h5_index=index,
