@@ -66,14 +66,17 @@ def _open(path: Path, stack: ExitStack) -> tuple[str, int, zipfile.ZipFile | Non
 
 @contextmanager
 def read_tensors(
-    path: str | Path, manifest: str | Path | None = None, *, max_bytes: int | None = None
+    path: str | Path, manifest: str | Path | None = None, *, max_bytes: int | None = None, _probed: bool = False
 ) -> Iterator[StoredFile]:
     """Open ``path`` and yield its tensors; loading works while the context is open.
 
     Every check that needs no tensor data (kind, headers against sizes, HDF5 links and
     storage, dtypes) is done before this yields.  ``max_bytes``: refuse
     (:class:`ResourceError`), before any tensor data is read, a file whose tensors
-    declare more bytes than that in total.
+    declare more bytes than that in total.  An HDF5 file (or a ``.keras`` archive's weights)
+    is first gone through in a child process with a time limit, as far as this function
+    reads it: a damaged file on which the HDF5 library loops is one line, never a hang
+    (:mod:`initcli.reading.bounded`).
     """
     from .reading import hdf5, npy
 
@@ -81,6 +84,8 @@ def read_tensors(
     with ExitStack() as stack:
         with translated(path):
             kind, fd, archive = _open(path, stack)
+            if kind in ("hdf5", "keras") and not _probed:
+                _probe(path, manifest, max_bytes)
             if kind == "npy":
                 stored = npy.read_npy(path, fd, manifest)
             elif kind == "npz":
@@ -95,6 +100,18 @@ def read_tensors(
                 stored = hdf5.read_hdf5(handle, "keras", path, size)
             _check_max_bytes(path, stored, max_bytes)
         yield stored
+
+
+def _probe(path: Path, manifest: str | Path | None, max_bytes: int | None) -> None:
+    """Go through what :func:`read_tensors` reads of an HDF5 file in a child process with a time
+    limit, opening the file anew there (nothing of the parent's open files is shared)."""
+    from .reading.bounded import hdf5_seconds, in_child
+
+    def work() -> bytes:
+        with read_tensors(path, manifest, max_bytes=max_bytes, _probed=True):
+            return b""
+
+    in_child(work, hdf5_seconds(), f"reading {str(path)!r}")
 
 
 def _check_max_bytes(path: Path, stored: StoredFile, limit: int | None) -> None:

@@ -7,10 +7,18 @@ code runs and no signal handler can help.  :func:`in_child` runs such a call in 
 that hands its result back through a pipe; if the child has not answered within the limit it
 is killed and the caller gets one line saying the file is damaged.  Errors initcli raises in
 the child arrive in the parent as the same kind of error with the same message.
+
+Where it is used: ``initcli model`` on a whole-model ``.h5`` (its ``model_config``), and before
+initcli opens any HDF5 file in its own process -- ``inspect``/``verify`` of an HDF5 file or a
+``.keras`` archive's weights, and an existing HDF5 file that ``--path`` adds to: the child goes
+through all the metadata the parent will read (:func:`initcli.readers.read_tensors` itself, or
+:func:`initcli.reading.hdf5.walk_metadata`), so the parent only repeats calls that finished.
+``INITCLI_HDF5_SECONDS`` sets that limit (default :data:`HDF5_SECONDS`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import signal
@@ -20,6 +28,19 @@ from collections.abc import Callable
 from ..errors import InitcliError, InvalidArgument, ResourceError
 
 _KINDS = {b"2": InvalidArgument, b"1": ResourceError}
+HDF5_SECONDS = 30.0
+"""How long going through an HDF5 file's metadata may take before the file counts as damaged."""
+
+
+def hdf5_seconds() -> float:
+    """The time limit for an HDF5 file's metadata: ``INITCLI_HDF5_SECONDS`` if set (a positive
+    number), else :data:`HDF5_SECONDS`."""
+    given = os.environ.get("INITCLI_HDF5_SECONDS")
+    try:
+        value = float(given) if given else HDF5_SECONDS
+    except ValueError:
+        value = HDF5_SECONDS
+    return value if value > 0 else HDF5_SECONDS
 
 
 def in_child(work: Callable[[], bytes], seconds: float, what: str) -> bytes:
@@ -49,11 +70,11 @@ def in_child(work: Callable[[], bytes], seconds: float, what: str) -> bytes:
     os.close(write_end)
     chunks: list[bytes] = []
     deadline = time.monotonic() + seconds
+    answered = False
     try:
         while True:
             left = deadline - time.monotonic()
             if left <= 0 or not select.select([read_end], [], [], left)[0]:
-                os.kill(pid, signal.SIGKILL)
                 raise ResourceError(
                     f"{what} did not finish in {seconds:g} s: the file is damaged (the HDF5 library loops on it)"
                 )
@@ -61,7 +82,11 @@ def in_child(work: Callable[[], bytes], seconds: float, what: str) -> bytes:
             if not piece:
                 break
             chunks.append(piece)
-    finally:
+        answered = True
+    finally:  # also on a signal while waiting: a looping child must not outlive us, nor we wait on it
+        if not answered:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         os.close(read_end)
         os.waitpid(pid, 0)
     payload = b"".join(chunks)

@@ -124,6 +124,42 @@ def _check_links(handle: Any, where: str) -> None:
         )
 
 
+def walk_metadata(handle: Any) -> None:
+    """Read every attribute of every object and the stored size of every dataset of an open
+    HDF5 file (hard links only): what a writer that adds to the file may touch.  Run in a child
+    process with a time limit (:func:`probe_existing`), it finds the files whose metadata the
+    HDF5 library loops on."""
+    import h5py
+
+    def visit(_: str, node: Any) -> None:
+        for name in node.attrs:
+            node.attrs.get(name)
+        if isinstance(node, h5py.Dataset):
+            node.id.get_storage_size()
+
+    for name in handle.attrs:
+        handle.attrs.get(name)
+    handle.visititems(visit)
+
+
+def probe_existing(path: Path, what: str) -> None:
+    """Open the HDF5 file ``path`` afresh in a child process and go through its metadata
+    (:func:`walk_metadata`) within the time limit of :mod:`initcli.reading.bounded`; an HDF5 error
+    there is left for the caller's own open to report."""
+    from .bounded import hdf5_seconds, in_child
+
+    def work() -> bytes:
+        try:
+            with open_hdf5(path) as handle:
+                _check_links(handle, repr(str(path)))
+                walk_metadata(handle)
+        except (OSError, RuntimeError, ValueError, KeyError, TypeError):
+            pass
+        return b""
+
+    in_child(work, hdf5_seconds(), what)
+
+
 def _check_storage(dataset: Any, where: str, file_size: int | None) -> None:
     """Refuse external or virtual storage, and declared sizes the stored bytes cannot hold."""
     import h5py

@@ -88,6 +88,9 @@ def write_dataset(
     with directory_lock(target.path):
         existing = target.path.exists()
         if existing:
+            from ..reading.hdf5 import probe_existing
+
+            probe_existing(target.path, f"reading {str(target.given)!r} to add to it")
             try:
                 with h5py.File(target.path, "r") as handle:
                     _check_free(handle, dataset, force)

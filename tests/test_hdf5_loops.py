@@ -1,0 +1,188 @@
+"""HDF5 files on which the HDF5 library itself never returns: ``inspect``, ``verify`` and a
+``--path`` that adds to such a file end with one line within the time limit, change nothing, and
+leave no process behind -- also when stopped by a signal while they wait.
+
+The damage is the one a fuzzer found: in the global heap (the collection that holds every
+variable-length string attribute, such as initcli's provenance), the free-space object's size
+rewritten to less than the free space there is (968 bytes to 768); reading any such attribute then loops inside
+HDF5, where no Python code runs.  The files here are made by the real CLI and damaged the same
+way, byte for byte, by :func:`_damage_global_heap`, which parses the collection as the HDF5
+file format specifies it (``GCOL``, version 1, then objects: index, references, reserved,
+size, data padded to 8 bytes; index 0 is the free space)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import struct
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from .helpers import run_in_process
+
+LIMIT = "1"
+ENV = {**os.environ, "INITCLI_HDF5_SECONDS": LIMIT}
+CONFIG = """
+layers:
+  - name: dense
+    class: Dense
+    weights:
+      kernel: {shape: [4, 3], initializer: glorot_uniform}
+      bias: {shape: [3], initializer: zeros}
+"""
+
+
+def _free_space_offset(data: bytes) -> int:
+    """Offset of the size field of the free-space object of the file's first global heap."""
+    at = data.index(b"GCOL")
+    assert data[at + 4] == 1  # collection version 1
+    end = at + struct.unpack_from("<Q", data, at + 8)[0]
+    cursor = at + 16
+    while cursor < end:
+        index, _references = struct.unpack_from("<HH", data, cursor)
+        size = struct.unpack_from("<Q", data, cursor + 8)[0]
+        if index == 0:
+            return cursor + 8
+        cursor += 16 + -(-size // 8) * 8
+    raise AssertionError("no free-space object")
+
+
+def _damage_global_heap(data: bytes) -> bytes:
+    at = _free_space_offset(data)
+    size = struct.unpack_from("<Q", data, at)[0]
+    assert size > 200
+    return data[:at] + struct.pack("<Q", size - 200) + data[at + 8 :]
+
+
+def _damaged_weights(tmp_path: Path) -> bytes:
+    (tmp_path / "m.yaml").write_text(CONFIG)
+    made = run_in_process(["batch", "m.yaml", "--seed", "1", "-o", "made.weights.h5"], tmp_path)
+    assert made.exit_code == 0, made.stderr
+    data = (tmp_path / "made.weights.h5").read_bytes()
+    (tmp_path / "made.weights.h5").unlink()
+    (tmp_path / "m.yaml").unlink()
+    return _damage_global_heap(data)
+
+
+def _write_keras(path: Path, weights: bytes) -> None:
+    """A ``.keras`` archive whose stored ``model.weights.h5`` is ``weights`` (as Keras stores it)."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("metadata.json", '{"keras_version": "3.15.1"}')
+        archive.writestr("config.json", "{}")
+        archive.writestr("model.weights.h5", weights)
+
+
+@pytest.fixture
+def damaged(tmp_path):
+    weights = _damaged_weights(tmp_path)
+    (tmp_path / "w.weights.h5").write_bytes(weights)
+    _write_keras(tmp_path / "w.keras", weights)
+    return tmp_path
+
+
+def _listing(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_the_damage_makes_the_library_loop(damaged):
+    """The premise: h5py itself does not return from reading the provenance attribute."""
+    script = "import h5py, sys; h5py.File(sys.argv[1])['layers/dense/vars/0'].attrs['initcli']"
+    with pytest.raises(subprocess.TimeoutExpired):
+        subprocess.run([sys.executable, "-c", script, "w.weights.h5"], cwd=damaged, timeout=3, capture_output=True)
+
+
+@pytest.mark.parametrize("name", ["w.weights.h5", "w.keras"])
+@pytest.mark.parametrize("command", [["inspect"], ["verify", "--json"]])
+def test_reading_a_file_the_library_loops_on_is_one_line(damaged, name, command):
+    before = _listing(damaged)
+    started = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-m", "initcli", *command, name], cwd=damaged, env=ENV, capture_output=True, timeout=20
+    )
+    assert time.monotonic() - started < 15
+    lines = proc.stderr.decode().strip().splitlines()
+    assert proc.returncode == 1, proc.stderr
+    assert lines == [
+        f"initcli: error: reading {name!r} did not finish in {LIMIT} s: the file is damaged "
+        "(the HDF5 library loops on it)"
+    ]
+    assert proc.stdout == b""
+    assert _listing(damaged) == before
+
+
+def test_in_process_too(damaged):
+    """Through click's CliRunner (the library path, in a process of its own: a hang there could
+    not be stopped from here): the same line."""
+    script = (
+        "from click.testing import CliRunner\n"
+        "from initcli.cli import cli\n"
+        "result = CliRunner().invoke(cli, ['verify', 'w.weights.h5'])\n"
+        "print(result.exit_code, result.stderr.strip())\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], cwd=damaged, env=ENV, capture_output=True, timeout=20)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.decode().startswith(f"1 initcli: error: reading 'w.weights.h5' did not finish in {LIMIT} s")
+
+
+def test_adding_to_a_file_the_library_loops_on_changes_nothing(damaged):
+    before = _listing(damaged)
+    proc = subprocess.run(
+        [sys.executable, "-m", "initcli", "zeros", "-s", "3", "-o", "w.weights.h5", "--path", "extra/vars/0"],
+        cwd=damaged,
+        env=ENV,
+        capture_output=True,
+        timeout=20,
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.decode().strip().splitlines() == [
+        f"initcli: error: reading 'w.weights.h5' to add to it did not finish in {LIMIT} s: the file is damaged "
+        "(the HDF5 library loops on it)"
+    ]
+    assert _listing(damaged) == before
+
+
+def _processes_reading(marker: str) -> list[int]:
+    """Live processes whose command line names ``marker``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker.encode() in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs /proc to list processes")
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_while_waiting_ends_it_and_its_child(damaged, sig):
+    """Stopped while the child loops: the command ends at once with the signal's code, and the
+    child that was going through the file is gone too."""
+    marker = str(damaged / "w.weights.h5")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "initcli", "verify", marker],
+        env={**os.environ, "INITCLI_HDF5_SECONDS": "120"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # a test runner may ignore it
+    )
+    deadline = time.monotonic() + 30
+    while len(_processes_reading(marker)) < 2 and time.monotonic() < deadline:  # the child has started
+        time.sleep(0.05)
+    assert len(_processes_reading(marker)) == 2
+    time.sleep(0.5)
+    process.send_signal(sig)
+    _, stderr = process.communicate(timeout=20)
+    assert process.returncode == 128 + sig, stderr
+    lines = stderr.decode().strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("initcli: error: "), stderr
+    deadline = time.monotonic() + 10
+    while _processes_reading(marker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _processes_reading(marker) == []
