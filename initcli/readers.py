@@ -107,11 +107,13 @@ def _probe(path: Path, manifest: str | Path | None, max_bytes: int | None) -> No
     limit, opening the file anew there (nothing of the parent's open files is shared)."""
     from .reading.bounded import hdf5_seconds, in_child
 
-    def work() -> bytes:
-        with read_tensors(path, manifest, max_bytes=max_bytes, _probed=True):
-            return b""
+    in_child(__name__, "_probe_work", (path, manifest, max_bytes), hdf5_seconds(), f"reading {str(path)!r}")
 
-    in_child(work, hdf5_seconds(), f"reading {str(path)!r}")
+
+def _probe_work(path: Path, manifest: str | Path | None, max_bytes: int | None) -> bytes:
+    """What :func:`_probe` has the other process do: open and check the file as the caller will."""
+    with read_tensors(path, manifest, max_bytes=max_bytes, _probed=True):
+        return b""
 
 
 def _check_max_bytes(path: Path, stored: StoredFile, limit: int | None) -> None:

@@ -186,3 +186,94 @@ def test_a_signal_while_waiting_ends_it_and_its_child(damaged, sig):
     while _processes_reading(marker) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert _processes_reading(marker) == []
+
+
+def _processes_with(marker: str) -> list[int]:
+    """Live processes whose environment holds ``marker`` (inherited by every process they start)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker.encode() in (entry / "environ").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+READER_SCRIPT = """
+import sys, time, warnings
+import jax.numpy
+jax.numpy.zeros(1)  # JAX, running, is multithreaded and warns on every fork: initcli must not fork this
+from click.testing import CliRunner
+from initcli.cli import cli
+warnings.simplefilter("error")
+for name in sys.argv[1:]:
+    started = time.monotonic()
+    result = CliRunner().invoke(cli, ["verify", name])
+    print(result.exit_code, round(time.monotonic() - started, 1), result.stderr.strip(), flush=True)
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs /proc to list processes")
+def test_a_process_with_jax_loaded_reads_through_a_reader_process(damaged):
+    """In a process that has JAX (which declares fork unsafe) the file is gone through by a reader
+    process instead: the damaged file is one line in time, a good file before and after it still
+    verifies (the reader that was killed is replaced), nothing warns about forking, and no reader
+    outlives the process."""
+    good = damaged / "good.weights.h5"
+    (damaged / "m.yaml").write_text(CONFIG)
+    assert run_in_process(["batch", "m.yaml", "--seed", "1", "-o", good.name], damaged).exit_code == 0
+    marker = f"INITCLI_TEST_{os.getpid()}_{time.monotonic_ns()}"
+    proc = subprocess.run(
+        [sys.executable, "-c", READER_SCRIPT, good.name, "w.weights.h5", "w.keras", good.name],
+        cwd=damaged,
+        env={**ENV, marker: "1"},
+        capture_output=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert b"fork" not in proc.stderr, proc.stderr
+    lines = proc.stdout.decode().strip().splitlines()
+    assert len(lines) == 4, lines
+    assert lines[0].startswith("0 ") and lines[3].startswith("0 "), lines
+    for line, name in zip(lines[1:3], ["w.weights.h5", "w.keras"], strict=True):
+        code, seconds, message = line.split(" ", 2)
+        assert code == "1" and float(seconds) < 10, line
+        assert message == (
+            f"initcli: error: reading {name!r} did not finish in {LIMIT} s: the file is damaged "
+            "(the HDF5 library loops on it)"
+        )
+    deadline = time.monotonic() + 10
+    while _processes_with(marker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _processes_with(marker) == []
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the kernel's parent-death signal is Linux's")
+@pytest.mark.parametrize("hostile", [False, True], ids=["forked-child", "reader-process"])
+def test_a_reader_does_not_outlive_a_caller_killed_outright(damaged, hostile):
+    """SIGKILL gives initcli no chance to clean up; the process looping on the file (a forked
+    child, or the reader process of a process with JAX loaded) is ended by the kernel with it."""
+    marker = f"INITCLI_TEST_{os.getpid()}_{time.monotonic_ns()}"
+    script = ("import jax\n" if hostile else "") + (
+        "from initcli.readers import read_tensors\nwith read_tensors('w.weights.h5'):\n    pass\n"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", script],
+        cwd=damaged,
+        env={**os.environ, "INITCLI_HDF5_SECONDS": "120", marker: "1"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while len(_processes_with(marker)) < 2 and time.monotonic() < deadline:  # the reader has started
+        time.sleep(0.05)
+    assert len(_processes_with(marker)) == 2
+    time.sleep(1)
+    process.kill()
+    process.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while _processes_with(marker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _processes_with(marker) == []

@@ -130,11 +130,18 @@ def _hdf5_model_config(path: Path) -> str:
     from ..reading.bounded import in_child
 
     text = in_child(
-        lambda: _read_hdf5_model_config(path).encode("utf-8", "surrogatepass"),
+        __name__,
+        "_hdf5_model_config_bytes",
+        (path,),
         MODEL_CONFIG_SECONDS,
         f"reading the model_config of {str(path)!r}",
     )
     return text.decode("utf-8", "surrogatepass")
+
+
+def _hdf5_model_config_bytes(path: Path) -> bytes:
+    """:func:`_read_hdf5_model_config` as bytes, for the process that reads it."""
+    return _read_hdf5_model_config(path).encode("utf-8", "surrogatepass")
 
 
 def _read_hdf5_model_config(path: Path) -> str:

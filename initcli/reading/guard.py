@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from ..dtypes import BFLOAT16
+from ..dtypes import bfloat16, is_bfloat16
 from ..errors import InitcliError, InvalidArgument, ResourceError
 
 T = TypeVar("T")
@@ -157,7 +157,7 @@ def as_bfloat16(dtype: np.dtype) -> np.dtype:
     """``ml_dtypes.bfloat16`` for a 2-byte void dtype (``'<V2'``/``'|V2'``: how ``numpy.save`` and
     HDF5 store bfloat16, which neither knows), else ``dtype`` unchanged."""
     if dtype.kind == "V" and dtype.itemsize == 2 and dtype.fields is None and dtype.subdtype is None:
-        return BFLOAT16
+        return bfloat16()
     return dtype
 
 
@@ -166,7 +166,7 @@ def check_dtype(dtype: np.dtype, where: str) -> None:
     strings, booleans, complex numbers)."""
     if dtype.hasobject:
         raise InvalidArgument(f"{where} holds Python objects (pickled data), which initcli never loads")
-    if dtype == BFLOAT16:
+    if is_bfloat16(dtype):
         return
     if dtype.fields is not None or dtype.subdtype is not None or dtype.kind not in READ_KINDS:
         raise InvalidArgument(

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from ..dtypes import BFLOAT16
+from ..dtypes import is_bfloat16
 from ..errors import InvalidArgument, ResourceError
 from .guard import READ_KINDS, as_bfloat16, guarded, provenance_of, vetted
 from .stored import StoredFile, StoredTensor
@@ -148,16 +148,18 @@ def probe_existing(path: Path, what: str) -> None:
     there is left for the caller's own open to report."""
     from .bounded import hdf5_seconds, in_child
 
-    def work() -> bytes:
-        try:
-            with open_hdf5(path) as handle:
-                _check_links(handle, repr(str(path)))
-                walk_metadata(handle)
-        except (OSError, RuntimeError, ValueError, KeyError, TypeError):
-            pass
-        return b""
+    in_child(__name__, "_walk_existing", (path,), hdf5_seconds(), what)
 
-    in_child(work, hdf5_seconds(), what)
+
+def _walk_existing(path: Path) -> bytes:
+    """What :func:`probe_existing` has the other process do."""
+    try:
+        with open_hdf5(path) as handle:
+            _check_links(handle, repr(str(path)))
+            walk_metadata(handle)
+    except (OSError, RuntimeError, ValueError, KeyError, TypeError):
+        pass
+    return b""
 
 
 def _check_storage(dataset: Any, where: str, file_size: int | None) -> None:
@@ -199,10 +201,10 @@ def _keras_bfloat16(dataset: Any) -> np.dtype | None:
     """bfloat16 for a 2-byte opaque dataset with the attribute ``dtype = "bfloat16"`` (as Keras 3
     writes bfloat16 variables), else None."""
     dtype = np.dtype(dataset.dtype)
-    if as_bfloat16(dtype) != BFLOAT16:
+    if dtype.kind != "V" or not is_bfloat16(as_bfloat16(dtype)):
         return None
     tag = dataset.attrs.get("dtype")
-    return BFLOAT16 if tag in ("bfloat16", b"bfloat16") else None
+    return as_bfloat16(dtype) if tag in ("bfloat16", b"bfloat16") else None
 
 
 def _hdf5_reader(dataset: Any, dtype: np.dtype | None = None) -> Callable[[int], np.ndarray]:
