@@ -7,20 +7,23 @@ rounding, never the stream; the other backends draw each dtype their own way
 (see :mod:`initcli.backends`).
 
 ``bfloat16`` is ``ml_dtypes.bfloat16``, the NumPy type JAX and Keras use: its
-casts round to nearest even, from float64 directly (one rounding).
+casts round to nearest even, from float64 directly (one rounding).  ``ml_dtypes`` is imported
+only when a bfloat16 tensor is made or read (:func:`bfloat16`): importing it costs more than the
+rest of initcli's start-up (0.6-0.8 s of CPU for ml_dtypes 0.7), which every other command
+would pay.
 """
 
 from __future__ import annotations
 
-import ml_dtypes
+import functools
+from typing import Any
+
 import numpy as np
 
 from .errors import InvalidArgument
 
 DEFAULT_DTYPE = "float32"
 FLOAT_DTYPES = ("float16", "bfloat16", "float32", "float64")
-BFLOAT16 = np.dtype(ml_dtypes.bfloat16)
-"""NumPy's dtype for bfloat16 (``ml_dtypes.bfloat16``); its ``name`` is ``bfloat16``."""
 
 _ALIASES = {
     "half": "float16",
@@ -57,7 +60,7 @@ def resolve_dtype(dtype: object = None, *, integers: bool = False) -> np.dtype:
     if isinstance(dtype, str):
         name = _ALIASES.get(dtype.strip().lower(), dtype.strip().lower())
         if name in accepted:
-            resolved = BFLOAT16 if name == "bfloat16" else np.dtype(name)
+            resolved = bfloat16() if name == "bfloat16" else np.dtype(name)
     else:
         try:
             resolved = np.dtype(dtype)  # type: ignore[call-overload]
@@ -68,11 +71,29 @@ def resolve_dtype(dtype: object = None, *, integers: bool = False) -> np.dtype:
     raise InvalidArgument(f"dtype {dtype!r} is not supported; use one of {', '.join(FLOAT_DTYPES)}")
 
 
+@functools.cache
+def bfloat16() -> np.dtype:
+    """NumPy's dtype for bfloat16 (``ml_dtypes.bfloat16``); its ``name`` is ``bfloat16``."""
+    import ml_dtypes
+
+    return np.dtype(ml_dtypes.bfloat16)
+
+
+def is_bfloat16(dtype: object) -> bool:
+    """Whether ``dtype`` is ``ml_dtypes.bfloat16``'s dtype (without importing ml_dtypes: no
+    other NumPy dtype is named ``bfloat16``)."""
+    return isinstance(dtype, np.dtype) and dtype.kind == "V" and dtype.name == "bfloat16"
+
+
 def is_float(dtype: np.dtype) -> bool:
     """Whether ``dtype`` is a floating dtype initcli samples in (NumPy's ``kind`` is ``'V'`` for bfloat16)."""
-    return dtype.kind == "f" or dtype == BFLOAT16
+    return dtype.kind == "f" or is_bfloat16(dtype)
 
 
-def float_info(dtype: np.dtype) -> ml_dtypes.finfo:
-    """``finfo`` of a floating dtype, bfloat16 included."""
-    return ml_dtypes.finfo(dtype)
+def float_info(dtype: np.dtype) -> Any:
+    """``finfo`` of a floating dtype, bfloat16 included (``ml_dtypes.finfo`` for it)."""
+    if is_bfloat16(dtype):
+        import ml_dtypes
+
+        return ml_dtypes.finfo(dtype)
+    return np.finfo(dtype)

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from .dtypes import BFLOAT16
+from .dtypes import is_bfloat16
 from .errors import InitcliError
 from .provenance import Drawn, drawn_from_record
 from .readers import StoredTensor, read_tensors
@@ -229,7 +229,7 @@ def check_record(record: dict[str, Any], tensor: StoredTensor) -> str:
     dtype_name = record.get("dtype")
     dtype = _dtype(dtype_name)
     plain = dtype.kind in "iuf" and dtype.fields is None and dtype.subdtype is None
-    if not plain and dtype != BFLOAT16:
+    if not plain and not is_bfloat16(dtype):
         raise Malformed(f"dtype {dtype_name!r} is not an integer or float dtype")
     stream = record.get("stream", {})
     if not isinstance(stream, dict):

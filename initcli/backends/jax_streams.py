@@ -44,9 +44,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-import ml_dtypes
 import numpy as np
 
+from ..dtypes import bfloat16, is_bfloat16
 from . import tables, threefry, xla_math
 from .chunking import affine, counter_chunks, half
 from .float32 import F32, U32, fma, from_bits
@@ -164,24 +164,23 @@ def _half_chunks(values: np.ndarray, n: int, seed: int, draw: int) -> Iterator[n
     return counter_chunks(n, np.dtype(np.float16), fill, drawn=np.float16)
 
 
-BF16 = np.dtype(ml_dtypes.bfloat16)
 _BF16_INDICES = np.arange(1 << 7, dtype=U32)
 
 
 def bf16(value: float) -> np.generic:
     """A Python float as a bfloat16 tensor gets it: through float32 (``bfloat16(float32(value))``).
     A scalar, so that arithmetic with bfloat16 arrays stays in bfloat16 (rounded each time)."""
-    return ml_dtypes.bfloat16(np.float32(value))
+    return bfloat16().type(np.float32(value))
 
 
 def bf16_unit_floats(indices: np.ndarray) -> np.ndarray:
     """``[0, 1)`` bfloat16 values from 7-bit ``indices`` (``bitcast(i | 0x3F80) - 1``, exact)."""
-    return (indices.astype(np.uint16) | np.uint16(0x3F80)).view(BF16) - bf16(1.0)
+    return (indices.astype(np.uint16) | np.uint16(0x3F80)).view(bfloat16()) - bf16(1.0)
 
 
 def _below(value: float) -> np.generic:
     """The bfloat16 number next to ``bfloat16(value)`` towards zero."""
-    return (np.asarray(bf16(value)).view(np.uint16) - np.uint16(1)).view(BF16)[()]
+    return (np.asarray(bf16(value)).view(np.uint16) - np.uint16(1)).view(bfloat16())[()]
 
 
 def bf16_uniform_of(f: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
@@ -191,7 +190,7 @@ def bf16_uniform_of(f: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndar
 
 
 def _bf16_erf_inv(u: np.ndarray) -> np.ndarray:
-    return xla_math.erf_inv(u.astype(F32)).astype(BF16)
+    return xla_math.erf_inv(u.astype(F32)).astype(bfloat16())
 
 
 def bf16_normal_of(indices: np.ndarray) -> np.ndarray:
@@ -210,19 +209,19 @@ def bf16_truncated_normal_of(indices: np.ndarray) -> np.ndarray:
     b = bf16(xla_math.erf(np.float32(2) / F32(sqrt2)))
     values = sqrt2 * _bf16_erf_inv(bf16_uniform_of(bf16_unit_floats(indices), a, b))
     edge = _below(2.0)
-    return np.clip(values, -edge, edge).astype(BF16)  # a selection: exact in any dtype
+    return np.clip(values, -edge, edge).astype(bfloat16())  # a selection: exact in any dtype
 
 
 def _bf16_chunks(values: np.ndarray, n: int, seed: int, draw: int) -> Iterator[np.ndarray]:
     """bfloat16 draws: ``values[i]`` for each element's 7-bit index ``i`` (low byte of its word >> 1)."""
-    if values.dtype != BF16:  # every step above must have stayed in bfloat16
+    if not is_bfloat16(values.dtype):  # every step above must have stayed in bfloat16
         raise AssertionError(f"bfloat16 table computed in {values.dtype}")
     k = key(seed, draw)
 
     def fill(start: int, out: np.ndarray) -> None:
         np.take(values, (threefry.bits(k, start, out.size) & U32(0xFF)) >> U32(1), out=out)
 
-    return counter_chunks(n, BF16, fill, drawn=BF16)
+    return counter_chunks(n, bfloat16(), fill, drawn=bfloat16())
 
 
 def uniform_chunks(
@@ -230,7 +229,7 @@ def uniform_chunks(
 ) -> Iterator[np.ndarray]:
     """``n`` draws of ``keras.random.uniform(minval, maxval)`` under JAX, as flat chunks
     (``fused_half``: float16 as XLA:CPU computes it with AVX512-FP16, see :func:`half_uniform_of`)."""
-    if dtype == BF16:
+    if is_bfloat16(dtype):
         return _bf16_chunks(bf16_uniform_of(bf16_unit_floats(_BF16_INDICES), bf16(minval), bf16(maxval)), n, seed, draw)
     if _is_half(dtype):
         low, high = half(minval), half(maxval)
@@ -256,7 +255,7 @@ def _normal_family(
     draw: int,
     fused_half: bool,
 ) -> Iterator[np.ndarray]:
-    if dtype == BF16:
+    if is_bfloat16(dtype):
         function = bf16_truncated_normal_of if table is TRUNCATED_NORMAL_TABLE else bf16_normal_of
         return _bf16_chunks(function(_BF16_INDICES) * bf16(stddev) + bf16(mean), n, seed, draw)
     if _is_half(dtype):

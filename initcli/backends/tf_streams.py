@@ -37,9 +37,9 @@ import functools
 import math
 from collections.abc import Iterator
 
-import ml_dtypes
 import numpy as np
 
+from ..dtypes import bfloat16, is_bfloat16
 from . import glibc_math, philox
 from .chunking import affine, counter_chunks, half
 from .float32 import F32, U32
@@ -51,8 +51,6 @@ _GROUP_STRIDE = 256
 """Philox blocks reserved for each group of four truncated normals."""
 
 _EPSILON = F32(1e-7)
-
-BF16 = np.dtype(ml_dtypes.bfloat16)
 
 
 def key_counter(seed: int, draw: int) -> tuple[tuple[int, int], tuple[int, int, int, int]]:
@@ -104,7 +102,7 @@ def half_unit_floats(words: np.ndarray) -> np.ndarray:
 
 def bfloat16_unit_floats(words: np.ndarray) -> np.ndarray:
     """TensorFlow's ``Uint16ToGfloat16``: ``[0, 1)`` bfloat16 values from the low 7 bits of ``words``."""
-    return ((words & U32(0x7F)) | U32(0x3F80)).astype(np.uint16).view(BF16) - ml_dtypes.bfloat16(1)
+    return ((words & U32(0x7F)) | U32(0x3F80)).astype(np.uint16).view(bfloat16()) - bfloat16().type(1)
 
 
 def double_unit_floats(high: np.ndarray, low: np.ndarray) -> np.ndarray:
@@ -158,8 +156,8 @@ def _scalars(dtype: np.dtype, *values: float) -> tuple[np.floating, ...]:
     """Python floats as tensors of ``dtype`` get them (float16 through float32)."""
     if dtype == np.float16:
         return tuple(half(v) for v in values)
-    if dtype == BF16:
-        return tuple(ml_dtypes.bfloat16(F32(v)) for v in values)
+    if is_bfloat16(dtype):
+        return tuple(bfloat16().type(F32(v)) for v in values)
     return tuple(dtype.type(v) for v in values)
 
 
@@ -183,7 +181,7 @@ def uniform_chunks(
             np.multiply(double_unit_floats(words[0::2], words[1::2]), span, out=out)
         elif dtype == np.float16:
             np.multiply(half_unit_floats(_words(key, counter, start, out.size)), span, out=out)
-        elif dtype == BF16:
+        elif is_bfloat16(dtype):
             np.multiply(bfloat16_unit_floats(_words(key, counter, start, out.size)), span, out=out)
         else:
             np.multiply(unit_floats(_words(key, counter, start, out.size)), span, out=out)

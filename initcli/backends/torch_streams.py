@@ -65,7 +65,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from ..dtypes import BFLOAT16
+from ..dtypes import is_bfloat16
 from ..errors import InvalidArgument
 from . import avx_mathfun, libm64
 from .chunking import counter_chunks
@@ -93,15 +93,16 @@ def torch_seed(seed: int, draw: int = 0) -> int:
     return (s32 + int(draw)) & 0xFFFFFFFF
 
 
-HALF_DTYPES = (np.dtype(np.float16), BFLOAT16)
-"""16-bit dtypes torch draws as rounded float32 values (see the module docstring); bfloat16
-follows float16's rules with its own rounding (``c10::BFloat16`` rounds to nearest even, as
-``ml_dtypes`` does)."""
+def is_half(dtype: np.dtype) -> bool:
+    """Whether ``dtype`` is one of the 16-bit dtypes torch draws as rounded float32 values (see the
+    module docstring): float16, and bfloat16, which follows float16's rules with its own rounding
+    (``c10::BFloat16`` rounds to nearest even, as ``ml_dtypes`` does)."""
+    return dtype == np.float16 or is_bfloat16(dtype)
 
 
 def _check_dtype(dtype: np.dtype) -> np.dtype:
     dtype = np.dtype(dtype)
-    if dtype not in (np.dtype(F32), np.dtype(F64), *HALF_DTYPES):
+    if dtype not in (np.dtype(F32), np.dtype(F64)) and not is_half(dtype):
         raise InvalidArgument(
             f"dtype {dtype.name} is not reproduced on the torch backend; use float16, bfloat16, float32 or float64"
         )
@@ -288,7 +289,7 @@ def uniform_chunks(
     """``n`` draws of ``keras.random.uniform(minval, maxval)`` under torch (CPU), as flat chunks."""
     dtype = _check_dtype(dtype)
     stream = WordStreams(torch_seed(seed, draw))
-    if dtype in HALF_DTYPES:
+    if is_half(dtype):
         return _half_uniform_chunks(n, minval, maxval, dtype, stream)
     span, low = dtype.type(maxval - minval), dtype.type(minval)
 
@@ -310,7 +311,7 @@ def normal_chunks(
     """``n`` draws of ``keras.random.normal(mean, stddev)`` under torch (CPU), as flat chunks."""
     dtype = _check_dtype(dtype)
     stream = WordStreams(torch_seed(seed, draw))
-    if dtype in HALF_DTYPES:
+    if is_half(dtype):
 
         def fill(start: int, out: np.ndarray) -> None:
             out[:] = _half_normals(stream, n, mean, stddev, start, out.size, dtype)
@@ -401,7 +402,7 @@ def truncated_normal_chunks(
     """``n`` draws of ``keras.random.truncated_normal(mean, stddev)`` under torch (CPU), as flat chunks."""
     dtype = _check_dtype(dtype)
     stream = WordStreams(torch_seed(seed, draw))
-    if dtype in HALF_DTYPES:
+    if is_half(dtype):
         return _half_truncated_chunks(n, mean, stddev, dtype, stream)
     scale, shift = dtype.type(stddev), dtype.type(mean)
 

@@ -22,7 +22,7 @@ import numpy as np
 from ..backends import DEFAULT as DEFAULT_BACKEND
 from ..backends import check_backend
 from ..backends.buffers import CHUNK, collect
-from ..dtypes import BFLOAT16, float_info, is_float, resolve_dtype
+from ..dtypes import float_info, is_bfloat16, is_float, resolve_dtype
 from ..errors import InvalidArgument
 from ..memory import check_fits
 from ..parallel import workers
@@ -64,7 +64,7 @@ Deterministic initializers give bfloat16 on every backend."""
 
 def check_bfloat16_backend(dtype: np.dtype, backend: str, is_random: bool) -> None:
     """Refuse random bfloat16 draws on a backend whose bfloat16 stream is not reproduced."""
-    if is_random and dtype == BFLOAT16 and backend not in BFLOAT16_BACKENDS:
+    if is_random and is_bfloat16(dtype) and backend not in BFLOAT16_BACKENDS:
         raise InvalidArgument(
             f"dtype bfloat16 is not reproduced on the {backend} backend yet; "
             f"use backend {' or '.join(BFLOAT16_BACKENDS)}, or float16, float32 or float64"

@@ -39,7 +39,7 @@ import numpy as np
 from ..backends import DEFAULT as DEFAULT_BACKEND
 from ..backends import streams as backend_streams
 from ..backends.buffers import collect
-from ..dtypes import BFLOAT16
+from ..dtypes import is_bfloat16
 from ..errors import InvalidArgument
 from .base import SEED_PARAM, Param, RandomInitializer, check_finite_result, check_range, check_real, fmt, largest
 
@@ -50,8 +50,8 @@ def work_dtype(dtype: np.dtype, backend: str) -> np.dtype:
     """The dtype of the normal draw and the QR: float64 for a float64 request on torch, else float32."""
     if backend == "torch" and np.dtype(dtype) == np.float64:
         return np.dtype(np.float64)
-    if np.dtype(dtype) == BFLOAT16:  # the draw is bfloat16; the QR takes it as float64
-        return BFLOAT16
+    if is_bfloat16(np.dtype(dtype)):  # the draw is bfloat16; the QR takes it as float64
+        return np.dtype(dtype)
     return np.dtype(np.float32)
 
 
@@ -73,7 +73,7 @@ class Orthogonal(RandomInitializer):
 
     def check_values(self, shape: tuple[int, ...], dtype: np.dtype, backend: str = DEFAULT_BACKEND) -> None:
         what = f"Orthogonal(gain={self.gain!r})"
-        if dtype == BFLOAT16 and backend != DEFAULT_BACKEND:
+        if is_bfloat16(dtype) and backend != DEFAULT_BACKEND:
             raise InvalidArgument(
                 f"Orthogonal in bfloat16 is refused on the {backend} backend, as Keras's {backend} backend "
                 "has no bfloat16 QR; use backend numpy, or float16, float32 or float64"
@@ -107,7 +107,7 @@ class Orthogonal(RandomInitializer):
         a = collect(
             backend_streams(backend).normal_chunks(prod(flat_shape), 0.0, 1.0, work, self.seed, draw), flat_shape, work
         )
-        q, r = np.linalg.qr(a.astype(np.float64) if a.dtype == BFLOAT16 else a)
+        q, r = np.linalg.qr(a.astype(np.float64) if is_bfloat16(a.dtype) else a)
         q *= np.sign(np.diag(r))
         if rows < cols:
             q = q.T

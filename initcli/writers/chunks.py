@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from ..dtypes import BFLOAT16
+from ..dtypes import is_bfloat16
 
 Progress = Callable[[int], None]
 """Called with the number of bytes just written."""
@@ -113,7 +113,7 @@ def write_h5_dataset(group: Any, name: str, value: Any, progress: Progress | Non
     readers) what the bytes are."""
     source = as_chunked(value)
     dataset = _create_h5_dataset(group, name, source, progress)
-    if np.dtype(source.dtype) == BFLOAT16:
+    if is_bfloat16(np.dtype(source.dtype)):
         dataset.attrs["dtype"] = "bfloat16"
     return dataset
 
