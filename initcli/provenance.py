@@ -164,14 +164,19 @@ def tensor_record(
 
 
 def file_record(
-    command: str, inputs: dict[str, Any], backend: str = DEFAULT_BACKEND, tensors: list[str] | None = None
+    command: str,
+    inputs: dict[str, Any],
+    backend: str = DEFAULT_BACKEND,
+    tensors: list[str] | None = None,
+    stream: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The provenance of a whole file: the command, its inputs and (``tensors``) the path of
-    every tensor it wrote, so that ``verify`` notices a tensor removed from the file."""
+    every tensor it wrote, so that ``verify`` notices a tensor removed from the file;
+    ``stream`` in place of ``backend``'s (torch.nn.init's, :mod:`initcli.torch_init.records`)."""
     record: dict[str, Any] = {
         "schema": SCHEMA,
         "initcli": __version__,
-        "stream": stream_info(backend),
+        "stream": stream or stream_info(backend),
         "command": command,
         "inputs": inputs,
     }

@@ -99,7 +99,8 @@ def verify_file(
         for tensor in stored.tensors:
             if tensor.provenance is not None and isinstance(tensor.provenance.get("path"), str):
                 claimed.setdefault(tensor.provenance["path"], []).append(tensor)
-        first = {id(tensor): _verdict(tensor) for tensor in stored.tensors}
+        runs: dict[str, Any] = {}  # torch.nn.init runs remade once for all their tensors
+        first = {id(tensor): _verdict(tensor, runs) for tensor in stored.tensors}
         verdicts = [
             _alias_verdict(tensor, claimed, first) if _is_alias(tensor) else first[id(tensor)]
             for tensor in stored.tensors
@@ -133,10 +134,10 @@ def _label(record: dict[str, Any] | None) -> str | None:
     return path if isinstance(path, str) else None
 
 
-def _verdict(tensor: StoredTensor) -> Verdict:
+def _verdict(tensor: StoredTensor, runs: dict[str, Any] | None = None) -> Verdict:
     """The verdict of a tensor regenerated from its own pieces (aliases: see :func:`_alias_verdict`);
     a tensor whose provenance is stale (it describes another file) is never identical."""
-    verdict = _replayed(tensor)
+    verdict = _replayed(tensor, {} if runs is None else runs)
     if tensor.stale and tensor.provenance is not None:
         verdict.detail = f"{verdict.detail}; {tensor.stale}" if verdict.detail else tensor.stale
         if verdict.status == "identical":
@@ -144,13 +145,15 @@ def _verdict(tensor: StoredTensor) -> Verdict:
     return verdict
 
 
-def _replayed(tensor: StoredTensor) -> Verdict:
+def _replayed(tensor: StoredTensor, runs: dict[str, Any]) -> Verdict:
     record = tensor.provenance
     if record is None:
         if tensor.provenance_problem:
             return Verdict(tensor.name, None, "unverifiable", f"malformed provenance: {tensor.provenance_problem}")
         return Verdict(tensor.name, None, "unverifiable", "no initcli provenance")
     path = _label(record)
+    if "torch" in record:  # torch.nn.init's (initcli.torch_init.records)
+        return _torch_replayed(tensor, record, path, runs)
     if "alias_of" in record:
         return Verdict(tensor.name, path, "unverifiable", "an alias (checked against its original)")
     try:
@@ -169,6 +172,53 @@ def _replayed(tensor: StoredTensor) -> Verdict:
         detail = compare_streamed(tensor, fresh)  # errors reading the file itself propagate
     except _Regeneration as error:
         return Verdict(tensor.name, path, "unverifiable", f"cannot replay: {error}")
+    return Verdict(tensor.name, path, "different" if detail else "identical", detail)
+
+
+def _torch_replayed(tensor: StoredTensor, record: dict[str, Any], path: str | None, runs: dict[str, Any]) -> Verdict:
+    """A torch.nn.init tensor: its run remade once (:func:`initcli.torch_init.records.replay_run`)
+    and its member compared with the stored tensor, chunk by chunk."""
+    from .torch_init import records
+
+    def different(detail: str) -> Verdict:
+        return Verdict(tensor.name, path, "different", detail)
+
+    try:
+        if not isinstance(record.get("path", ""), str):
+            raise Malformed(f"path is {_short(record.get('path'))}, not a string")
+        shape = _shape(record.get("shape"), "shape")
+        dtype = _dtype(record.get("dtype"))
+        if shape != tensor.shape:
+            return Verdict(
+                tensor.name, path, "different", f"shape {tensor.shape} in the file, {shape} in its provenance"
+            )
+        if dtype != tensor.dtype:
+            return Verdict(
+                tensor.name, path, "different", f"dtype {tensor.dtype} in the file, {dtype} in its provenance"
+            )
+        key = records.run_key(record)
+        member = records.member(record)
+        if key not in runs:
+            try:
+                runs[key] = records.replay_run(record)
+            except (InitcliError, records.Malformed, KeyError, TypeError, ValueError, OverflowError) as error:
+                runs[key] = error
+        run = runs[key]
+        if isinstance(run, BaseException):
+            raise run
+        if member not in run:
+            raise Malformed(f"its run makes no tensor {member!r}")
+        fresh = run[member]
+    except (Malformed, records.Malformed) as error:
+        return Verdict(tensor.name, path, "unverifiable", f"malformed provenance: {error}")
+    except (InitcliError, KeyError, TypeError, ValueError, OverflowError) as error:
+        return Verdict(tensor.name, path, "unverifiable", f"cannot replay: {_one_line(error)}")
+    if tuple(fresh.shape) != tensor.shape:
+        return Verdict(
+            tensor.name, path, "different", f"shape {tensor.shape} in the file, {tuple(fresh.shape)} regenerated"
+        )
+    chunks = fresh.chunks() if hasattr(fresh, "chunks") else iter([np.asarray(fresh)])
+    detail = _compare_chunks(tensor, chunks, [tensor.size], "regenerated")
     return Verdict(tensor.name, path, "different" if detail else "identical", detail)
 
 

@@ -36,7 +36,7 @@ def run_sample(
     from ..api import Tensor, plan_many
     from ..provenance import Draw, Drawn
     from ..writers import format_for_path
-    from ..writers.atomic import check_disk, check_target, same_file
+    from ..writers.atomic import check_disk, check_target
     from .progress import progress
     from .types import check_max_bytes
 
@@ -86,21 +86,7 @@ def run_sample(
     if output not in (None, "-"):
         check_target(output, force=force, exists_ok=append or fmt == "hdf5")
         check_disk(output, total)
-    if manifest == "":
-        if output in (None, "-"):
-            raise InvalidArgument("--manifest needs a file name when the output is not a file: --manifest=PATH")
-        manifest = f"{output}.json"
-    if manifest is not None:
-        if output not in (None, "-") and same_file(manifest, output):
-            raise InvalidArgument(
-                f"--manifest {manifest!r} is the output file {output!r} itself; give the manifest another name"
-            )
-        if (output == "-" or as_json) and same_file(manifest, "/proc/self/fd/1"):
-            raise InvalidArgument(
-                f"--manifest {manifest!r} is standard output, where the {'tensor' if output == '-' else 'JSON'} "
-                "goes; give the manifest a file name"
-            )
-        check_target(manifest, force=force)
+    manifest = settle_manifest(manifest, output, force=force, as_json=as_json)
     if fmt == "npz":
         from ..writers.npy import check_member_name
 
@@ -116,15 +102,7 @@ def run_sample(
     named = dict(zip(names, drawn, strict=True))
     label = h5_path or (Path(output).name if fmt == "npy" and output not in (None, "-") else None)
     notes = tensor_notes(cls, init_params, named, label)
-    facts: dict[str, Any] = {}
-
-    def committed(path: Path, replaced: bool) -> None:
-        """Under the directory lock, right after the output's commit: note its size and SHA-256
-        for the new manifest, or remove the sidecar that described the file this run replaced."""
-        if manifest is not None:
-            facts.update(file_facts(path))
-        elif force and replaced and output is not None:
-            remove_stale_manifest(Path(f"{output}.json"), Path(output).name)
+    facts, committed = manifest_hooks(manifest, output, force)
 
     with progress(total if output not in (None, "-") else 0, f"writing {output}", quiet=quiet) as advance:
         _write(
@@ -154,6 +132,46 @@ def run_sample(
         if cls.is_random and backend != "numpy":
             seed += f" ({backend} stream)"
         click.echo(f"wrote {output}: {described} {dtype}{seed}", err=True)
+
+
+def settle_manifest(manifest: str | None, output: str | None, *, force: bool, as_json: bool = False) -> str | None:
+    """The sidecar manifest's path for ``--manifest`` (``""``: ``OUTPUT.json``; ``None``: none),
+    checked before any work: not the output itself, not standard output when data goes there,
+    and an existing file only with ``force``."""
+    from ..writers.atomic import check_target, same_file
+
+    if manifest == "":
+        if output in (None, "-"):
+            raise InvalidArgument("--manifest needs a file name when the output is not a file: --manifest=PATH")
+        manifest = f"{output}.json"
+    if manifest is not None:
+        if output not in (None, "-") and same_file(manifest, output):
+            raise InvalidArgument(
+                f"--manifest {manifest!r} is the output file {output!r} itself; give the manifest another name"
+            )
+        if (output == "-" or as_json) and same_file(manifest, "/proc/self/fd/1"):
+            raise InvalidArgument(
+                f"--manifest {manifest!r} is standard output, where the {'tensor' if output == '-' else 'JSON'} "
+                "goes; give the manifest a file name"
+            )
+        check_target(manifest, force=force)
+    return manifest
+
+
+def manifest_hooks(manifest: str | None, output: str | None, force: bool) -> tuple[dict[str, Any], Any]:
+    """The facts the manifest records and the ``committed`` hook of the output's writer that
+    gathers them: under the directory lock, right after the output's commit, its size and
+    SHA-256 for the new manifest, or (no manifest) the sidecar that described the file this
+    run replaced removed."""
+    facts: dict[str, Any] = {}
+
+    def committed(path: Path, replaced: bool) -> None:
+        if manifest is not None:
+            facts.update(file_facts(path))
+        elif force and replaced and output is not None:
+            remove_stale_manifest(Path(f"{output}.json"), Path(output).name)
+
+    return facts, committed
 
 
 def _write(

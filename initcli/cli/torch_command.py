@@ -13,6 +13,7 @@ from __future__ import annotations
 import inspect
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
@@ -29,7 +30,9 @@ after torch.manual_seed(SEED) (orthogonal_ up to its QR, about 1e-7; trunc_norma
 with P(a<X<b) <= 0.3 up to rare last-bit decisions of torch's log).  Several
 --shape draw one after another from the same generator, as successive calls do.
 'modules' writes the default parameters of nn.Linear / nn.Conv1d-3d /
-nn.Embedding, in construction order, as a state_dict.
+nn.Embedding, in construction order, as a state_dict.  Each tensor records
+the run it came from (in a .npz, or with --manifest beside a .npy), and
+initcli verify remakes it and compares every byte.
 
 \b
 Examples:
@@ -124,36 +127,61 @@ def _takes(accepted: dict[str, inspect.Parameter]) -> str:
     return ", ".join(k if p.default is inspect.Parameter.empty else f"{k}={p.default!r}" for k, p in accepted.items())
 
 
-def _write(output: str, tensors: dict[str, Any], *, force: bool) -> str:
-    """Write ``tensors`` to ``output`` (.npy for one, .npz, ``-`` for .npy on stdout); the format."""
+def _write(output: str, tensors: dict[str, Any], notes: dict[str, str], *, force: bool, manifest: str | None) -> str:
+    """Write ``tensors`` to ``output`` (.npy for one, .npz, ``-`` for .npy on stdout) with their
+    provenance (``notes``: in the .npz, and in the sidecar ``manifest`` if asked); the format."""
     from ..writers import format_for_path
     from ..writers.npy import write_npy, write_npy_stream, write_npz
+    from .run import manifest_hooks, write_manifest
 
     fmt = format_for_path(output)
-    if fmt == "hdf5":
-        raise InvalidArgument(f"initcli torch writes .npy or .npz, not {output!r}; a state_dict goes in .npz")
-    if fmt == "npy" and len(tensors) != 1:
-        raise InvalidArgument(f"a .npy file holds one tensor, but there are {len(tensors)}; write .npz")
+    facts, committed = manifest_hooks(manifest, output, force)
     if output == "-":
         write_npy_stream(sys.stdout.buffer, next(iter(tensors.values())))
         sys.stdout.buffer.flush()
     elif fmt == "npy":
-        write_npy(output, next(iter(tensors.values())), force=force)
+        write_npy(output, next(iter(tensors.values())), force=force, committed=committed)
     else:
-        write_npz(output, tensors, force=force)
+        write_npz(output, tensors, force=force, notes=notes, committed=committed)
+    if manifest is not None:
+        write_manifest(manifest, notes, force=force, output=None if output == "-" else Path(output).name, facts=facts)
     return fmt
 
 
-def _check_output(output: str, force: bool) -> None:
-    """Refuse a bad output before drawing anything."""
+def _check_output(output: str, count: int, nbytes: int, force: bool, manifest: str | None) -> str | None:
+    """Refuse a bad output before drawing anything; the manifest's path (see ``--manifest``)."""
     from ..writers import format_for_path
-    from ..writers.atomic import check_target
+    from ..writers.atomic import check_disk, check_target
+    from .run import settle_manifest
 
     fmt = format_for_path(output)
+    if fmt == "hdf5":
+        raise InvalidArgument(f"initcli torch writes .npy or .npz, not {output!r}; a state_dict goes in .npz")
+    if fmt == "npy" and count != 1:
+        raise InvalidArgument(f"a .npy file holds one tensor, but there are {count}; write .npz")
     if output == "-" and sys.stdout.isatty():
         raise click.UsageError(f"refusing to write binary .{fmt} data to a terminal; redirect stdout or use -o FILE")
     if output != "-":
         check_target(output, force=force)
+        check_disk(output, nbytes)
+    return settle_manifest(manifest, output, force=force)
+
+
+def _notes(
+    output: str, tensors: dict[str, Any], inputs: dict[str, Any], runs: dict[str, dict[str, Any]]
+) -> dict[str, str]:
+    """Provenance JSON of each tensor (``runs``: its ``torch`` object, see
+    :mod:`initcli.torch_init.records`) and of the file (key ``""``)."""
+    from ..provenance import dumps, file_record
+    from ..torch_init import records
+
+    label = Path(output).name if output != "-" and len(tensors) == 1 and output.endswith(".npy") else None
+    notes = {
+        "": dumps(file_record("torch", inputs, tensors=[label or n for n in tensors], stream=records.stream_info()))
+    }
+    for name, value in tensors.items():
+        notes[name] = dumps(records.tensor_record(label or name, tuple(value.shape), value.dtype, runs[name]))
+    return notes
 
 
 _OUTPUT_OPTIONS = [
@@ -162,6 +190,9 @@ _OUTPUT_OPTIONS = [
     click.Option(["-o", "--output"], type=OUTPUT_PATH, required=True, metavar="PATH",
                  help="Output file: .npy (one tensor) or .npz; - writes .npy to stdout."),
     click.Option(["-f", "--force"], is_flag=True, help="Replace an existing output file."),
+    click.Option(["--manifest"], type=OUTPUT_PATH, metavar="PATH", is_flag=False, flag_value="", default=None,
+                 help="Also write the provenance as JSON beside the output (default PATH: OUTPUT.json); "
+                 "the way to record it for .npy (a .npz holds its own)."),
     click.Option(["-q", "--quiet"], is_flag=True, help="Print nothing on stderr."),
 ]  # fmt: skip
 
@@ -173,6 +204,12 @@ def _seed_option(required: bool = True) -> click.Option:
         required=required,
         help="The seed of torch.manual_seed(SEED) (any integer in [-2**63, 2**64); torch keeps its low 32 bits).",
     )
+
+
+def _count(shape: tuple[int, ...]) -> int:
+    import math
+
+    return math.prod(shape)
 
 
 def _signature(name: str, function: Callable[..., Any]) -> str:
@@ -201,7 +238,8 @@ def build_function_command(name: str) -> click.Command:
     random = name not in DETERMINISTIC
 
     def callback(shape: tuple[tuple[int, ...], ...], name_: tuple[str, ...], param: tuple[str, ...],
-                 dtype: str, output: str, force: bool, quiet: bool, seed: int | None = None) -> None:  # fmt: skip
+                 dtype: str, output: str, force: bool, manifest: str | None, quiet: bool,
+                 seed: int | None = None) -> None:  # fmt: skip
         from ..torch_init import TorchGenerator
         from ..torch_init.generator import LAZY_SAFE
 
@@ -209,13 +247,19 @@ def build_function_command(name: str) -> click.Command:
         if name_ and len(name_) != len(shape):
             raise InvalidArgument(f"{len(name_)} --name for {len(shape)} --shape; give one name per shape")
         names = list(name_) or (["arr_0"] if len(shape) == 1 else [f"arr_{i}" for i in range(len(shape))])
-        _check_output(output, force)
+        if len(set(names)) != len(names):
+            raise InvalidArgument("two tensors have the same --name; give each its own")
+        itemsize = 8 if dtype == "float64" else 4
+        manifest = _check_output(output, len(shape), sum(_count(s) for s in shape) * itemsize, force, manifest)
         generator = TorchGenerator(seed) if random and seed is not None else None
         if generator is not None:
             generator.lazy = name in LAZY_SAFE  # computed chunk by chunk as it is written
         extra: dict[str, Any] = {"generator": generator} if random else {}
         tensors = {n: function(s, **kwargs, **extra, dtype=dtype) for n, s in zip(names, shape, strict=True)}
-        _write(output, tensors, force=force)
+        calls = [{"function": name, "shape": list(s), "arguments": kwargs} for s in shape]
+        runs = {n: {"seed": seed, "calls": calls, "index": i} for i, n in enumerate(names)}
+        inputs = {"function": name, "arguments": kwargs, "seed": seed, "shapes": [list(s) for s in shape]}
+        _write(output, tensors, _notes(output, tensors, inputs, runs), force=force, manifest=manifest)
         if not quiet and output != "-":
             shapes = ", ".join(str(tuple(t.shape)) for t in tensors.values())
             seeded = f", after torch.manual_seed({seed})" if random else ""
@@ -243,15 +287,21 @@ def build_function_command(name: str) -> click.Command:
                         short_help=doc.splitlines()[0])  # fmt: skip
 
 
-def _modules_callback(specs: tuple[str, ...], seed: int, dtype: str, output: str, force: bool, quiet: bool) -> None:
+def _modules_callback(
+    specs: tuple[str, ...], seed: int, dtype: str, output: str, force: bool, manifest: str | None, quiet: bool
+) -> None:
     from ..torch_init import parse_module, reset_modules
 
     parsed = [parse_module(spec) for spec in specs]
-    _check_output(output, force)
-    state = reset_modules(parsed, seed=seed, dtype=dtype)
-    if not state:
+    sizes = [_count(p.shape) for _, m in parsed for p in m.parameters]
+    if not sizes:
         raise InvalidArgument("these modules have no parameters to write")
-    _write(output, state, force=force)
+    manifest = _check_output(output, len(sizes), sum(sizes) * (8 if dtype == "float64" else 4), force, manifest)
+    state = reset_modules(parsed, seed=seed, dtype=dtype)
+    shown = [f"{n}={m}" if n else str(m) for n, m in parsed]
+    runs = {key: {"seed": seed, "modules": shown, "parameter": key} for key in state}
+    inputs = {"modules": shown, "seed": seed}
+    _write(output, state, _notes(output, state, inputs, runs), force=force, manifest=manifest)
     if not quiet and output != "-":
         shown = ", ".join(f"{k} {tuple(v.shape)}" for k, v in state.items())
         click.echo(f"wrote {output}: {shown} {dtype}, after torch.manual_seed({seed})", err=True)
