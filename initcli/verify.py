@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -99,7 +99,7 @@ def verify_file(
         for tensor in stored.tensors:
             if tensor.provenance is not None and isinstance(tensor.provenance.get("path"), str):
                 claimed.setdefault(tensor.provenance["path"], []).append(tensor)
-        runs: dict[str, Any] = {}  # torch.nn.init runs remade once for all their tensors
+        runs = TorchRuns(torch_work_limit(sum(tensor.size for tensor in stored.tensors)))
         first = {id(tensor): _verdict(tensor, runs) for tensor in stored.tensors}
         verdicts = [
             _alias_verdict(tensor, claimed, first) if _is_alias(tensor) else first[id(tensor)]
@@ -134,10 +134,27 @@ def _label(record: dict[str, Any] | None) -> str | None:
     return path if isinstance(path, str) else None
 
 
-def _verdict(tensor: StoredTensor, runs: dict[str, Any] | None = None) -> Verdict:
+def torch_work_limit(stored: int) -> int:
+    """The most elements verify remakes for the torch.nn.init runs of a file storing ``stored``:
+    a run stores all it makes, so a legitimate record stays below ``stored`` unless tensors were
+    removed from the file; the margin (16 times, plus 2**22) lets such a file still verify, and
+    a record claiming a 2**60-element run cannot make verify compute for ever."""
+    return 16 * stored + 2**22
+
+
+@dataclass
+class TorchRuns:
+    """The torch.nn.init runs of one file, each remade once for all its tensors; a run of more
+    than ``limit`` elements is refused before any work (see :func:`torch_work_limit`)."""
+
+    limit: int
+    made: dict[str, Any] = field(default_factory=dict)
+
+
+def _verdict(tensor: StoredTensor, runs: TorchRuns | None = None) -> Verdict:
     """The verdict of a tensor regenerated from its own pieces (aliases: see :func:`_alias_verdict`);
     a tensor whose provenance is stale (it describes another file) is never identical."""
-    verdict = _replayed(tensor, {} if runs is None else runs)
+    verdict = _replayed(tensor, TorchRuns(torch_work_limit(tensor.size)) if runs is None else runs)
     if tensor.stale and tensor.provenance is not None:
         verdict.detail = f"{verdict.detail}; {tensor.stale}" if verdict.detail else tensor.stale
         if verdict.status == "identical":
@@ -145,7 +162,7 @@ def _verdict(tensor: StoredTensor, runs: dict[str, Any] | None = None) -> Verdic
     return verdict
 
 
-def _replayed(tensor: StoredTensor, runs: dict[str, Any]) -> Verdict:
+def _replayed(tensor: StoredTensor, runs: TorchRuns) -> Verdict:
     record = tensor.provenance
     if record is None:
         if tensor.provenance_problem:
@@ -175,7 +192,7 @@ def _replayed(tensor: StoredTensor, runs: dict[str, Any]) -> Verdict:
     return Verdict(tensor.name, path, "different" if detail else "identical", detail)
 
 
-def _torch_replayed(tensor: StoredTensor, record: dict[str, Any], path: str | None, runs: dict[str, Any]) -> Verdict:
+def _torch_replayed(tensor: StoredTensor, record: dict[str, Any], path: str | None, runs: TorchRuns) -> Verdict:
     """A torch.nn.init tensor: its run remade once (:func:`initcli.torch_init.records.replay_run`)
     and its member compared with the stored tensor, chunk by chunk."""
     from .torch_init import records
@@ -198,12 +215,12 @@ def _torch_replayed(tensor: StoredTensor, record: dict[str, Any], path: str | No
             )
         key = records.run_key(record)
         member = records.member(record)
-        if key not in runs:
+        if key not in runs.made:
             try:
-                runs[key] = records.replay_run(record)
+                runs.made[key] = records.replay_run(record, runs.limit)
             except (InitcliError, records.Malformed, KeyError, TypeError, ValueError, OverflowError) as error:
-                runs[key] = error
-        run = runs[key]
+                runs.made[key] = error
+        run = runs.made[key]
         if isinstance(run, BaseException):
             raise run
         if member not in run:

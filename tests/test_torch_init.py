@@ -219,6 +219,10 @@ def _live_cases() -> list[dict[str, Any]]:
         {"op": "modules", "specs": ["Linear(0, 5)", "Embedding(1, 1)", "Conv1d(2, 2, 1)", "Linear(5, 0)"]},
         *({"op": "init", "name": "sparse_", "shape": [10, 7], "kwargs": {"sparsity": s}} for s in (0, 1, 1.5, -0.1)),
         {"op": "init", "name": "sparse_", "shape": [1, 5], "kwargs": {"sparsity": 0.5}},
+        # trunc_normal_ over several of initcli's chunks, with rejection rounds (p = 0.95 and 0.68)
+        {"op": "init", "name": "trunc_normal_", "shape": [300, 700]},
+        {"op": "init", "name": "trunc_normal_", "shape": [300, 700], "dtype": "float64"},
+        {"op": "init", "name": "trunc_normal_", "shape": [131089], "kwargs": {"mean": 0.5, "a": -0.5, "b": 1.5}},
     ]
     cases += [{"seed": 3, "calls": [edge, {"op": "normal", "n": 3}, {"op": "rand", "n": 2}]} for edge in edges]
     return cases

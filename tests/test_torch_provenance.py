@@ -162,7 +162,7 @@ def test_any_changed_element_is_different(tmp_path, where, function):
 EDITS = {
     "seed": lambda t: {**t, "seed": t["seed"] + 1},
     "argument": lambda t: {**t, "calls": [{**c, "arguments": {"mode": "fan_in"}} for c in t["calls"]]},
-    "earlier shape": lambda t: {**t, "calls": [{**t["calls"][0], "shape": [4, 4]}, *t["calls"][1:]]},
+    "earlier shape": lambda t: {**t, "calls": [{**t["calls"][0], "shape": [2, 4]}, *t["calls"][1:]]},
     "earlier call removed": lambda t: {**t, "calls": [t["calls"][0], t["calls"][0], *t["calls"][2:]][1:], "index": 0},
     "function": lambda t: {**t, "calls": [{**c, "function": "xavier_normal_", "arguments": {}} for c in t["calls"]]},
 }
@@ -236,20 +236,35 @@ def test_a_record_of_too_many_calls_is_unverifiable(tmp_path):
     assert "5000 calls (at most 4096)" in verdicts[0].detail
 
 
-def test_an_earlier_call_too_large_to_remake_is_refused_not_attempted(tmp_path):
-    """A record claiming an earlier whole-memory call of 2**60 elements: refused by the memory
-    check, before any of it is allocated."""
-    _run(tmp_path, "trunc_normal_", "-s", "4,4", "-s", "4,4", "--seed", "1", "-o", "w.npz")
+@pytest.mark.parametrize("function", ["trunc_normal_", "kaiming_normal_", "orthogonal_", "modules"])
+@pytest.mark.parametrize("claimed", [[2**12, 2**10 + 1], [2**30, 2**30]], ids=["just-over", "2**60"])
+def test_a_run_larger_than_the_file_is_refused_before_any_work(tmp_path, function, claimed):
+    """A record claiming an earlier call (or module) far larger than the file (32 elements: the
+    limit is 16 x 32 + 2**22, written out here): refused at once, whether the call would be remade
+    lazily or whole -- a 2**60-element claim must not make verify compute for ever.  Through a
+    subprocess with a time limit."""
+    if function == "modules":
+        _run(tmp_path, "modules", "Linear(4,4,bias=False)", "Linear(4,4,bias=False)", "--seed", "1", "-o", "w.npz")
+    else:
+        _run(tmp_path, function, "-s", "4,4", "-s", "4,4", "--seed", "1", "-o", "w.npz")
 
     def change(name, data, record):
-        torch = record["torch"]
-        return data, {**record, "torch": {**torch, "calls": [{**torch["calls"][0], "shape": [2**30, 2**30]},
-                                                             torch["calls"][1]]}}  # fmt: skip
+        torch = dict(record["torch"])
+        if function == "modules":
+            torch["modules"] = [f"Linear({claimed[0]},{claimed[1]},bias=False)", *torch["modules"][1:]]
+        else:
+            torch["calls"] = [{**torch["calls"][0], "shape": claimed}, *torch["calls"][1:]]
+        return data, {**record, "torch": torch}
 
     _rewrite(tmp_path / "w.npz", change)
-    _, verdicts = verify_file(tmp_path / "w.npz")
-    assert [v.status for v in verdicts] == ["unverifiable", "unverifiable"]
-    assert all("of memory" in v.detail for v in verdicts), verdicts
+    result = run_subprocess(["verify", "--json", "w.npz"], tmp_path)
+    assert result.exit_code == 1, result.stderr
+    verdicts = json.loads(result.stdout)["tensors"]
+    assert [v["status"] for v in verdicts] == ["unverifiable", "unverifiable"]
+    total, limit = math.prod(claimed) + 16, 16 * 32 + 2**22
+    assert total > limit
+    message = f"its run makes {total} elements, more than the {limit} verify remakes for this file"
+    assert all(message in v["detail"] for v in verdicts), verdicts
 
 
 def test_fuzzed_records_give_a_verdict_never_an_error(tmp_path):

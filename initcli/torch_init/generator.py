@@ -48,9 +48,10 @@ CHUNK = 1 << 16
 """Elements computed per pass (a multiple of 16): the float64 temporaries stay small."""
 
 LAZY_SAFE = frozenset(
-    {"uniform_", "normal_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_"}
+    {"uniform_", "normal_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "trunc_normal_"}
 )
-"""The functions whose result is their one draw, reshaped (so it may be a :class:`LazyDraw`)."""
+"""The functions whose result may be a :class:`LazyDraw`: their one draw reshaped, or
+(``trunc_normal_``) element-wise rounds of draws."""
 
 SEED_RANGE = (-(2**63), 2**64)
 """What ``torch.manual_seed`` accepts: a negative seed is read as its 64-bit two's complement."""
@@ -89,6 +90,47 @@ class _From:
         return self.streams.words(self.offset + start, count)
 
 
+class _Engine:
+    """An mt19937 engine of its own at a known word position."""
+
+    def __init__(self, state: dict, position: int) -> None:
+        self.bits = np.random.MT19937(0)
+        self.bits.state = state
+        self.generator = np.random.Generator(self.bits)
+        self.position = position
+
+    def skip_to(self, position: int) -> None:
+        self.bits.random_raw(position - self.position, output=False)
+        self.position = position
+
+    def draw(self, count: int) -> np.ndarray:
+        """The next ``count`` words (``integers`` over the full range takes one word per value)."""
+        out = self.generator.integers(0, 1 << 32, count, dtype=np.uint32)
+        self.position += count
+        return out
+
+
+class _Sequential:
+    """A draw's words for reads whose starts only increase -- a rejection round of
+    ``trunc_normal_``, read chunk by chunk, once to settle the rounds and again to write --
+    through an engine of its own that skips forward between reads, restarted from the engine
+    state at the draw's first word when a read goes back.  The shared :class:`WordStreams`
+    would instead start an engine from word 0 for every round it is asked to go back to."""
+
+    def __init__(self, state: dict, offset: int) -> None:
+        self.state, self.offset = state, offset
+        self.engine = _Engine(state, offset)
+
+    def words(self, start: int, count: int) -> np.ndarray:
+        if count == 0:
+            return np.empty(0, dtype=np.uint32)
+        at = self.offset + start
+        if at < self.engine.position:
+            self.engine = _Engine(self.state, self.offset)
+        self.engine.skip_to(at)
+        return self.engine.draw(count)
+
+
 class LazyDraw:
     """A draw whose words are already taken from the stream but whose values are computed
     :data:`CHUNK` elements at a time when they are read (:meth:`chunks`, which the writers
@@ -110,6 +152,12 @@ class LazyDraw:
     @property
     def nbytes(self) -> int:
         return self.n * self.dtype.itemsize
+
+    def part(self, start: int, size: int) -> np.ndarray:
+        """Flat elements ``start .. start + size`` (C order), computed now."""
+        out = np.empty(size, dtype=self.dtype)
+        self._fill(start, out)
+        return out
 
     def chunks(self) -> Iterator[np.ndarray]:
         """The values as flat chunks in C order."""
@@ -147,13 +195,30 @@ class TorchGenerator:
         self.position = 0
         self.cached: float | None = None
         self.lazy = False
+        self.sequential = False
+        self._checkpoint: tuple[int, dict] | None = None
         return self
 
-    def _take(self, count: int) -> _From:
-        """The next ``count`` words' stream, and move past them."""
-        view = _From(self._streams, self.position)
+    def _take(self, count: int) -> _From | _Sequential:
+        """The next ``count`` words' stream, and move past them (with :attr:`sequential`, one
+        read in increasing order through an engine of its own: see :class:`_Sequential`)."""
+        view = self._sequential_at(self.position) if self.sequential else _From(self._streams, self.position)
         self.position += count
         return view
+
+    def _sequential_at(self, offset: int) -> _Sequential:
+        """An engine state at word ``offset``, from the last one made (draws only move forward)."""
+        from ..backends.mt19937 import N, initial_state
+
+        if self._checkpoint is not None and self._checkpoint[0] <= offset:
+            at, state = self._checkpoint
+        else:
+            key = initial_state(self.initial_seed & 0xFFFFFFFF)
+            at, state = 0, {"bit_generator": "MT19937", "state": {"key": key, "pos": N}}
+        engine = _Engine(state, at)
+        engine.skip_to(offset)
+        self._checkpoint = (offset, engine.bits.state)
+        return _Sequential(engine.bits.state, offset)
 
     def words(self, count: int) -> np.ndarray:
         """The next ``count`` tempered words (``generator->random()``), as uint32."""

@@ -92,8 +92,9 @@ def member(record: dict[str, Any]) -> int | str:
     return parameter
 
 
-def replay_run(record: dict[str, Any]) -> dict[int | str, np.ndarray | LazyDraw]:
-    """Every tensor of the run ``record`` belongs to, by :func:`member` key."""
+def replay_run(record: dict[str, Any], limit: int | None = None) -> dict[int | str, np.ndarray | LazyDraw]:
+    """Every tensor of the run ``record`` belongs to, by :func:`member` key; :class:`Malformed`
+    before any draw if the run makes more than ``limit`` elements in all."""
     from ..memory import check_fits
     from . import DETERMINISTIC, INITIALIZERS, reset_modules
     from .modules import parse_module
@@ -109,6 +110,10 @@ def replay_run(record: dict[str, Any]) -> dict[int | str, np.ndarray | LazyDraw]
         calls = _list(torch["calls"], "calls")
         random = any(not isinstance(c, dict) or c.get("function") not in DETERMINISTIC for c in calls)
         generator = TorchGenerator(_seed(torch)) if random else None
+        shapes = [
+            _shape(c.get("shape") if isinstance(c, dict) else None, f"call {i}'s shape") for i, c in enumerate(calls)
+        ]
+        _check_limit(sum(math.prod(shape) for shape in shapes), limit)
         out: dict[int | str, np.ndarray | LazyDraw] = {}
         for index, call in enumerate(calls):
             if not isinstance(call, dict):
@@ -134,8 +139,14 @@ def replay_run(record: dict[str, Any]) -> dict[int | str, np.ndarray | LazyDraw]
     if not all(isinstance(spec, str) for spec in specs):
         raise Malformed("modules are not all module specs like 'Linear(784, 64)'")
     parsed = [parse_module(spec) for spec in specs]
+    _check_limit(sum(math.prod(p.shape) for _, m in parsed for p in m.parameters), limit)
     check_fits(sum(math.prod(p.shape) for _, m in parsed for p in m.parameters) * dtype.itemsize * 2, "the modules")
     return dict(reset_modules(parsed, seed=_seed(torch), dtype=dtype))
+
+
+def _check_limit(total: int, limit: int | None) -> None:
+    if limit is not None and total > limit:
+        raise Malformed(f"its run makes {total} elements, more than the {limit} verify remakes for this file")
 
 
 def _seed(torch: dict[str, Any]) -> int:

@@ -32,13 +32,14 @@ double), not torch's (MKL in the dtype), so values differ in the last bits
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
 from ..errors import InvalidArgument
 from .functions import check_shape, resolve_generator
-from .generator import TorchGenerator, check_dtype
+from .generator import CHUNK, LazyDraw, TorchGenerator, check_dtype, ts
 
 Shape = Sequence[int]
 
@@ -88,15 +89,33 @@ def trunc_normal_(
     kind = check_dtype(dtype)
     n = math.prod(dims)
     p = trunc_probability(mean, std, a, b)
+    if n < ts.SERIAL_BELOW:  # normal_ is serial there, with its cached sample
+        return _trunc_normal_small(gen, n, mean, std, a, b, p, kind).reshape(dims)
     if p > 0.3:
         lo, hi = kind.type(a), kind.type(b)
-        result = gen.normal(n, mean, std, kind)
-        while True:
-            mask = (result < lo) | (result > hi)
-            if not mask.any():
-                break
-            result = np.where(mask, gen.normal(n, mean, std, kind), result)
-        return result.reshape(dims)
+
+        def normal_round() -> tuple[LazyDraw, ...]:
+            return (_lazy(gen, lambda: gen.normal(n, mean, std, kind)),)
+
+        def inside(draws: tuple[LazyDraw, ...], start: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+            x = draws[0].part(start, size)
+            return x, ~((x < lo) | (x > hi))
+
+        return _first_accepted(gen, n, kind, normal_round, inside).reshape(dims)
+    log_density = _log_density(mean, std, a, b, kind)
+
+    def uniform_round() -> tuple[LazyDraw, ...]:
+        return _lazy(gen, lambda: gen.uniform(n, a, b, kind)), _lazy(gen, lambda: gen.uniform(n, 0.0, 1.0, kind))
+
+    def accepted(draws: tuple[LazyDraw, ...], start: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+        x = draws[0].part(start, size)
+        return x, ~(_log(draws[1].part(start, size)) > log_density(x))
+
+    return _first_accepted(gen, n, kind, uniform_round, accepted).reshape(dims)
+
+
+def _log_density(mean: float, std: float, a: float, b: float, kind: np.dtype) -> Any:
+    """``c(x) = RN(RN(RN(RN(x - mean) / std)²) · -0.5) - log_peak`` in the dtype (see the module)."""
     mode = max(a, min(mean, b))
     log_peak = kind.type(-0.5 * ((mode - mean) / std) ** 2)
     t_mean, t_std, half = kind.type(mean), kind.type(std), kind.type(-0.5)
@@ -105,14 +124,90 @@ def trunc_normal_(
         c = (x - t_mean) / t_std
         return (c * c) * half - log_peak
 
-    result = gen.uniform(n, a, b, kind)
-    pending = _log(gen.uniform(n, 0.0, 1.0, kind)) > log_density(result)
+    return log_density
+
+
+def _trunc_normal_small(
+    gen: TorchGenerator, n: int, mean: float, std: float, a: float, b: float, p: float, kind: np.dtype
+) -> np.ndarray:
+    """Fewer than 16 elements (``normal_`` is serial there, with its cached sample): torch's loop as written."""
+    if p > 0.3:
+        lo, hi = kind.type(a), kind.type(b)
+        result = gen.normal(n, mean, std, kind)
+        while True:
+            mask = (result < lo) | (result > hi)
+            if not mask.any():
+                return result
+            result = np.where(mask, gen.normal(n, mean, std, kind), result)
+    log_density = _log_density(mean, std, a, b, kind)
+    result = _array(gen.uniform(n, a, b, kind))
+    pending = _log(_array(gen.uniform(n, 0.0, 1.0, kind))) > log_density(result)
     while pending.any():
-        candidates = gen.uniform(n, a, b, kind)
+        candidates = _array(gen.uniform(n, a, b, kind))
         result = np.where(pending, candidates, result)
-        accept = _log(gen.uniform(n, 0.0, 1.0, kind)) > log_density(candidates)
-        pending = np.where(pending, accept, pending)
-    return result.reshape(dims)
+        rejected = _log(_array(gen.uniform(n, 0.0, 1.0, kind))) > log_density(candidates)
+        pending = np.where(pending, rejected, pending)
+    return result
+
+
+def _array(value: Any) -> np.ndarray:
+    return value.array() if isinstance(value, LazyDraw) else value
+
+
+def _lazy(gen: TorchGenerator, draw: Callable[[], Any]) -> LazyDraw:
+    """``draw()`` made with the generator lazy (its words taken now, its values computed when
+    read) and sequential (read through an engine of its own, see ``generator._Sequential``)."""
+    saved = gen.lazy, gen.sequential
+    gen.lazy = gen.sequential = True
+    try:
+        return draw()
+    finally:
+        gen.lazy, gen.sequential = saved
+
+
+def _first_accepted(
+    gen: TorchGenerator,
+    n: int,
+    kind: np.dtype,
+    new_round: Callable[[], tuple[LazyDraw, ...]],
+    accepted: Callable[[tuple[LazyDraw, ...], int, int], tuple[np.ndarray, np.ndarray]],
+) -> Any:
+    """torch's rejection loop -- a full-size round of draws, then another while any element is
+    rejected, each element taken from the first round that accepts it -- with bounded memory.
+
+    An element's value depends only on its own position in each round, so it is computed
+    :data:`CHUNK` elements at a time.  The number of rounds is global: torch draws round
+    ``k + 1`` when some element is still rejected after round ``k``, so a first pass over the
+    chunks draws (takes the words of) a new round the first time a chunk needs it, in the same
+    order torch does.  The values are then computed a second time when read (the generator's
+    :attr:`~TorchGenerator.lazy`), or kept from the first pass in an array."""
+    rounds = [new_round()]
+
+    def fill(start: int, out: np.ndarray, grow: bool = False) -> None:
+        pending = np.ones(out.size, dtype=bool)
+        k = 0
+        while True:
+            if k == len(rounds):
+                if not grow:
+                    raise AssertionError("a round was needed after the rounds were settled")
+                rounds.append(new_round())
+            values, ok = accepted(rounds[k], start, out.size)
+            take = pending & ok
+            out[take] = values[take]
+            pending &= ~ok
+            if not pending.any():
+                return
+            k += 1
+
+    if gen.lazy:
+        scratch = np.empty(min(CHUNK, n), dtype=kind)
+        for start in range(0, n, CHUNK):
+            fill(start, scratch[: min(CHUNK, n - start)], grow=True)
+        return LazyDraw(n, kind, fill)
+    out = np.empty(n, dtype=kind)
+    for start in range(0, n, CHUNK):
+        fill(start, out[start : start + CHUNK], grow=True)
+    return out
 
 
 def orthogonal_(
