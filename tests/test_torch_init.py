@@ -297,8 +297,14 @@ CLI_CASES = [
      {"mean": 0.3, "std": 2.5}, 5),
     (["xavier_uniform_", "-s", "301,300", "--seed", "4294967297", "--dtype", "float64"], "xavier_uniform_",
      [301, 300], {}, 2**32 + 1),
+    (["trunc_normal_", "-s", "301,300", "--seed", "2"], "trunc_normal_", [301, 300], {}, 2),
 ]  # fmt: skip
-"""The last two cross the 65,536-element chunks the command line writes lazily (a recomputed tail too)."""
+"""The last three cross the 65,536-element chunks the command line writes lazily (a recomputed tail
+too; trunc_normal_'s rejection rounds)."""
+
+
+MODULE_SPECS = ["Linear(784,64)", "Conv2d(64,128,3)", "Embedding(300,400,padding_idx=5)"]
+"""The Embedding crosses the command line's chunks, its padding row zeroed as they are computed."""
 
 
 @pytest.fixture(scope="module")
@@ -309,7 +315,7 @@ def torch_cli(tmp_path_factory: pytest.TempPathFactory) -> dict[str, np.ndarray]
         for args, n, s, kw, seed in CLI_CASES
     ]  # fmt: skip
     cases.append(
-        {"seed": 0, "calls": [{"op": "modules", "specs": ["Linear(784,64)", "Conv2d(64,128,3)"], "dtype": "float32"}]}
+        {"seed": 0, "calls": [{"op": "modules", "specs": MODULE_SPECS, "dtype": "float32"}]}
     )
     return run_worker(cases, tmp_path_factory.mktemp("torch_cli"))
 
@@ -329,13 +335,13 @@ def test_cli_runner_matches_torch(index: int, tmp_path: Path, torch_cli: dict[st
 
 def test_cli_modules_subprocess_matches_torch(tmp_path: Path, torch_cli: dict[str, np.ndarray]) -> None:
     out = tmp_path / "w.npz"
-    args = ["torch", "modules", "Linear(784,64)", "Conv2d(64,128,3)", "--seed", "0", "-o", str(out)]
+    args = ["torch", "modules", *MODULE_SPECS, "--seed", "0", "-o", str(out)]
     done = subprocess.run([sys.executable, "-m", "initcli", *args], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert "wrote" in done.stderr
     index = len(CLI_CASES)
     with np.load(out) as loaded:
-        assert loaded.files == ["0.weight", "0.bias", "1.weight", "1.bias"]
+        assert loaded.files == ["0.weight", "0.bias", "1.weight", "1.bias", "2.weight"]
         for key in loaded.files:
             assert loaded[key].tobytes() == torch_cli[f"c{index}_0_{key}"].tobytes()
 

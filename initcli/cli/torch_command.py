@@ -290,14 +290,16 @@ def build_function_command(name: str) -> click.Command:
 def _modules_callback(
     specs: tuple[str, ...], seed: int, dtype: str, output: str, force: bool, manifest: str | None, quiet: bool
 ) -> None:
-    from ..torch_init import parse_module, reset_modules
+    from ..torch_init import TorchGenerator, parse_module, reset_modules
 
     parsed = [parse_module(spec) for spec in specs]
     sizes = [_count(p.shape) for _, m in parsed for p in m.parameters]
     if not sizes:
         raise InvalidArgument("these modules have no parameters to write")
     manifest = _check_output(output, len(sizes), sum(sizes) * (8 if dtype == "float64" else 4), force, manifest)
-    state = reset_modules(parsed, seed=seed, dtype=dtype)
+    generator = TorchGenerator(seed)
+    generator.lazy = True  # every parameter computed chunk by chunk as it is written
+    state = reset_modules(parsed, generator=generator, dtype=dtype)
     shown = [f"{n}={m}" if n else str(m) for n, m in parsed]
     runs = {key: {"seed": seed, "modules": shown, "parameter": key} for key in state}
     inputs = {"modules": shown, "seed": seed}

@@ -149,6 +149,21 @@ class LazyDraw:
         view.shape = dims
         return view
 
+    def zeroed(self, start: int, stop: int) -> LazyDraw:
+        """The same draw with flat elements ``start .. stop - 1`` set to 0 (an Embedding's
+        padding row), still computed chunk by chunk."""
+        fill = self._fill
+
+        def zeroing(first: int, out: np.ndarray) -> None:
+            fill(first, out)
+            lo, hi = max(start, first), min(stop, first + out.size)
+            if lo < hi:
+                out[lo - first : hi - first] = 0
+
+        view = LazyDraw(self.n, self.dtype, zeroing)
+        view.shape = self.shape
+        return view
+
     @property
     def nbytes(self) -> int:
         return self.n * self.dtype.itemsize

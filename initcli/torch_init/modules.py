@@ -33,7 +33,7 @@ import numpy as np
 
 from ..errors import InvalidArgument
 from .functions import kaiming_uniform_, normal_, resolve_generator, uniform_
-from .generator import TorchGenerator, check_dtype
+from .generator import LazyDraw, TorchGenerator, check_dtype
 
 
 @dataclass(frozen=True)
@@ -162,6 +162,8 @@ def Embedding(
     def weight(gen: TorchGenerator, dtype: np.dtype) -> np.ndarray:
         out = normal_((num, dim), generator=gen, dtype=dtype)
         if row is not None:
+            if isinstance(out, LazyDraw):  # a lazy generator: zeroed as it is computed
+                return out.zeroed(row * dim, (row + 1) * dim)
             out[row] = 0
         return out
 
@@ -233,6 +235,8 @@ def reset_modules(
 
     ``modules`` are :class:`Module` objects, spec strings (:func:`parse_module`) or
     ``(name, module)`` pairs; unnamed ones are named by their index, as in ``nn.Sequential``.
+    With a :attr:`~TorchGenerator.lazy` generator every tensor of 16 elements or more is a
+    :class:`LazyDraw`, computed chunk by chunk when read.
     """
     gen = resolve_generator(generator, seed)
     kind = check_dtype(dtype)

@@ -140,8 +140,9 @@ def replay_run(record: dict[str, Any], limit: int | None = None) -> dict[int | s
         raise Malformed("modules are not all module specs like 'Linear(784, 64)'")
     parsed = [parse_module(spec) for spec in specs]
     _check_limit(sum(math.prod(p.shape) for _, m in parsed for p in m.parameters), limit)
-    check_fits(sum(math.prod(p.shape) for _, m in parsed for p in m.parameters) * dtype.itemsize * 2, "the modules")
-    return dict(reset_modules(parsed, seed=_seed(torch), dtype=dtype))
+    generator = TorchGenerator(_seed(torch))
+    generator.lazy = True  # computed chunk by chunk as compared, as the command wrote them
+    return dict(reset_modules(parsed, generator=generator, dtype=dtype))
 
 
 def _check_limit(total: int, limit: int | None) -> None:
