@@ -314,9 +314,7 @@ def torch_cli(tmp_path_factory: pytest.TempPathFactory) -> dict[str, np.ndarray]
                                   "dtype": "float64" if "float64" in args else "float32"}]}
         for args, n, s, kw, seed in CLI_CASES
     ]  # fmt: skip
-    cases.append(
-        {"seed": 0, "calls": [{"op": "modules", "specs": MODULE_SPECS, "dtype": "float32"}]}
-    )
+    cases.append({"seed": 0, "calls": [{"op": "modules", "specs": MODULE_SPECS, "dtype": "float32"}]})
     return run_worker(cases, tmp_path_factory.mktemp("torch_cli"))
 
 
