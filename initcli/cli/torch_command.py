@@ -11,6 +11,7 @@ torch kaiming_normal_`` torch's), so the two cannot be confused.
 from __future__ import annotations
 
 import inspect
+import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -333,6 +334,66 @@ Example:
 )
 
 
+def _gain_callback(nonlinearity: str, param: float | None, as_json: bool) -> None:
+    from ..torch_init import calculate_gain
+
+    gain = calculate_gain(nonlinearity, param)
+    click.echo(json.dumps({"nonlinearity": nonlinearity, "param": param, "gain": gain}) if as_json else repr(gain))
+
+
+GAIN_COMMAND = HelpWhenBare(
+    name="calculate_gain",
+    callback=_gain_callback,
+    params=[
+        click.Argument(["nonlinearity"], metavar="NONLINEARITY"),
+        click.Option(["--param"], type=float, default=None, help="leaky_relu's negative slope (default 0.01)."),
+        click.Option(["--json", "as_json"], is_flag=True, help="Print a JSON object instead of the number."),
+    ],
+    short_help="torch.nn.init.calculate_gain: the gain of a nonlinearity, on stdout.",
+    help="""torch.nn.init.calculate_gain(NONLINEARITY, param): the gain, printed on stdout.
+
+1 for linear, conv1d-3d, conv_transpose1d-3d and sigmoid, 5/3 for tanh, sqrt(2) for
+relu, sqrt(2 / (1 + param**2)) for leaky_relu (param: the negative slope, default
+0.01) and 3/4 for selu, as Python floats, the way torch returns them.
+
+\b
+Example:
+  initcli torch calculate_gain leaky_relu --param 0.2
+  initcli torch xavier_uniform_ -s 64,64 --seed 0 -p gain=$(initcli torch calculate_gain tanh) -o w.npy
+""",
+)
+
+
+def _fans_callback(shape: tuple[int, ...], as_json: bool) -> None:
+    from ..torch_init import calculate_fan_in_and_fan_out
+
+    fan_in, fan_out = calculate_fan_in_and_fan_out(shape)
+    click.echo(json.dumps({"fan_in": fan_in, "fan_out": fan_out}) if as_json else f"{fan_in} {fan_out}")
+
+
+FANS_COMMAND = HelpWhenBare(
+    name="fans",
+    callback=_fans_callback,
+    params=[
+        click.Argument(["shape"], type=ShapeType(), metavar="SHAPE"),
+        click.Option(["--json", "as_json"], is_flag=True, help="Print a JSON object instead of the two numbers."),
+    ],
+    short_help="torch's fan_in and fan_out of a shape in torch's layout, on stdout.",
+    help="""torch's _calculate_fan_in_and_fan_out of SHAPE (out, in, *kernel): "FAN_IN FAN_OUT".
+
+fan_in = in * prod(kernel), fan_out = out * prod(kernel); fewer than 2 dimensions is
+an error, as in torch.  (Keras's fans differ: its kernels are laid out (*kernel, in, out).)
+
+\b
+Example:
+  initcli torch fans 128,64,3,3
+""",
+)
+
+QUERIES = {"calculate_gain": GAIN_COMMAND, "fans": FANS_COMMAND}
+"""Subcommands that compute a number rather than a tensor."""
+
+
 class TorchGroup(click.Group):
     """``initcli torch``: subcommands are ``torch.nn.init``'s names, plus ``modules``."""
 
@@ -343,13 +404,15 @@ class TorchGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         from ..torch_init import INITIALIZERS
 
-        return [*INITIALIZERS, "modules"]
+        return [*INITIALIZERS, "modules", *QUERIES]
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         from ..torch_init import INITIALIZERS
 
         if cmd_name == "modules":
             return MODULES_COMMAND
+        if cmd_name in QUERIES:
+            return QUERIES[cmd_name]
         if cmd_name in INITIALIZERS:
             return build_function_command(cmd_name)
         return None
@@ -366,7 +429,7 @@ class TorchGroup(click.Group):
             try:
                 get(args[0])
             except InvalidArgument as error:
-                raise click.UsageError(f"{error}, or modules", ctx) from None
+                raise click.UsageError(f"{error}, or modules, {', '.join(QUERIES)}", ctx) from None
         return args[0], command, args[1:]
 
 
