@@ -277,3 +277,38 @@ def test_a_reader_does_not_outlive_a_caller_killed_outright(damaged, hostile):
     while _processes_with(marker) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert _processes_with(marker) == []
+
+
+FORK_COUNT_SCRIPT = """
+import os, sys, threading
+forks = []
+os.register_at_fork(before=lambda: forks.append(1))
+if sys.argv[2] == "thread":  # a second Python thread, as a program with a worker thread has
+    stop = threading.Event()
+    threading.Thread(target=stop.wait, daemon=True).start()
+from initcli.verify import verify_file
+kind, verdicts = verify_file(sys.argv[1])
+print(len(forks), [v.status for v in verdicts])
+"""
+
+
+@pytest.mark.parametrize(("threads", "forks"), [("one", True), ("thread", False)])
+def test_only_a_single_threaded_process_forks(damaged, threads, forks):
+    """Forking a process while another of its threads holds a lock (the import lock, a logging
+    handler's) could leave the child waiting for ever, and the file reported as damaged: with a
+    second Python thread, the reader process is used (no fork at all), without one a fork."""
+    good = damaged / "good.weights.h5"
+    (damaged / "m.yaml").write_text(CONFIG)
+    assert run_in_process(["batch", "m.yaml", "--seed", "1", "-o", good.name], damaged).exit_code == 0
+    proc = subprocess.run(
+        [sys.executable, "-c", FORK_COUNT_SCRIPT, good.name, threads],
+        cwd=damaged,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    count, statuses = proc.stdout.split(" ", 1)
+    assert statuses.strip() == str(["identical", "identical"])
+    assert (int(count) > 0) is forks, proc.stdout

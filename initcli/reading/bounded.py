@@ -11,8 +11,10 @@ arrive in the caller as the same kind of error with the same message.
 Which process:
 
 - a **forked child**, one per call, where forking is cheap and safe: the command line, or any
-  process that has loaded none of the multithreaded frameworks that declare ``fork`` unsafe
-  (:data:`FORK_HOSTILE`: JAX warns on every fork that it may deadlock);
+  process with one Python thread that has loaded none of the multithreaded frameworks that
+  declare ``fork`` unsafe (:data:`FORK_HOSTILE`: JAX warns on every fork that it may deadlock);
+  a child forked while another thread holds a lock (the import lock, a logging handler's)
+  could wait for it for ever, and its file would be reported as damaged;
 - else a **reader process** started once with the same interpreter (``python -m
   initcli.reading.bounded``), which answers calls one after another; a call that runs out of time
   kills it and the next call starts a new one.  A process that has Keras and JAX loaded thus pays
@@ -69,7 +71,7 @@ def hdf5_seconds() -> float:
 def in_child(module: str, function: str, arguments: tuple[Any, ...], seconds: float, what: str) -> bytes:
     """``module.function(*arguments)`` (bytes) computed in another process, its bytes returned;
     :class:`ResourceError` naming ``what`` if it takes longer than ``seconds``."""
-    if hasattr(os, "fork") and not any(name in sys.modules for name in FORK_HOSTILE):
+    if hasattr(os, "fork") and threading.active_count() == 1 and not any(name in sys.modules for name in FORK_HOSTILE):
         return _forked(module, function, arguments, seconds, what)
     return _READER.call(module, function, arguments, seconds, what)
 
