@@ -312,3 +312,33 @@ def test_only_a_single_threaded_process_forks(damaged, threads, forks):
     count, statuses = proc.stdout.split(" ", 1)
     assert statuses.strip() == str(["identical", "identical"])
     assert (int(count) > 0) is forks, proc.stdout
+
+
+THREAD_EXIT_SCRIPT = """
+import sys, threading
+from initcli.verify import verify_file
+threading.Thread(target=threading.Event().wait, daemon=True).start()  # so that no call forks
+results = []
+for _ in range(3):  # each thread starts the reader (a second thread is running) and then ends,
+    worker = threading.Thread(target=lambda: results.append(verify_file(sys.argv[1])[1]))
+    worker.start()
+    worker.join()
+    # and the kernel kills a reader with the thread that started it: the next call must not fail
+    results.append(verify_file(sys.argv[1])[1])
+print(sorted({v.status for verdicts in results for v in verdicts}), len(results), flush=True)
+"""
+
+
+def test_a_reader_that_died_with_its_thread_is_replaced(damaged):
+    """A reader process ends with the thread that started it (the parent-death signal is per
+    thread): a later call from another thread starts a new one, or retries once if it finds the
+    old one dying, instead of reporting the file as unreadable."""
+    good = damaged / "good.weights.h5"
+    (damaged / "m.yaml").write_text(CONFIG)
+    assert run_in_process(["batch", "m.yaml", "--seed", "1", "-o", good.name], damaged).exit_code == 0
+    proc = subprocess.run(
+        [sys.executable, "-c", THREAD_EXIT_SCRIPT, good.name], cwd=damaged, env=ENV, capture_output=True, text=True,
+        timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["['identical']", "6"], proc.stdout

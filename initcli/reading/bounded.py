@@ -198,37 +198,50 @@ class _Reader:
             process.wait()
 
     def call(self, module: str, function: str, arguments: tuple[Any, ...], seconds: float, what: str) -> bytes:
+        """The work done by the reader process; a reader that was already running and ends without
+        answering (it is killed with the thread that started it) is replaced once."""
+        try:
+            directory: str | None = os.getcwd()
+        except OSError:  # a working directory that is gone: absolute paths still work
+            directory = None
+        request = pickle.dumps((directory, module, function, arguments, what))
         with self._lock:
-            if self._process is None or self._process.poll() is not None:
-                self.stop()
-                self._process = self._start()
-            process = self._process
-            assert process.stdin is not None and process.stdout is not None
-            try:
-                directory: str | None = os.getcwd()
-            except OSError:  # a working directory that is gone: absolute paths still work
-                directory = None
-            request = pickle.dumps((directory, module, function, arguments, what))
-            payload = None
-            try:
-                process.stdin.write(_HEADER.pack(len(request)) + request)
-                process.stdin.flush()
-                deadline = time.monotonic() + seconds
-                header = _read_until(process.stdout.fileno(), deadline, _HEADER.size)
-                if header is not None and len(header) == _HEADER.size:
-                    payload = _read_until(process.stdout.fileno(), deadline, _HEADER.unpack(header)[0])
-                    if payload is None:
-                        header = None
-                elif header is not None:
-                    payload = b""  # the reader ended without answering
-            except BrokenPipeError:
-                payload = b""
-            finally:  # late, ended, or a signal while waiting: no reader may go on looping
-                if payload is None or payload == b"":
+            for _ in range(2):
+                fresh = self._process is None or self._process.poll() is not None
+                if fresh:
                     self.stop()
-            if payload is None:
-                raise _late(what, seconds)
-            return _decoded(payload, what)
+                    self._process = self._start()
+                payload = self._ask(request, seconds)
+                if payload != b"" or fresh:
+                    break
+        if payload is None:
+            raise _late(what, seconds)
+        return _decoded(payload, what)
+
+    def _ask(self, request: bytes, seconds: float) -> bytes | None:
+        """The reader's answer to ``request``: None if it is late, ``b""`` if it ended without one
+        (either way it is stopped: no reader may go on looping, nor a signal leave one waiting)."""
+        process = self._process
+        assert process is not None and process.stdin is not None and process.stdout is not None
+        payload: bytes | None = None
+        try:
+            process.stdin.write(_HEADER.pack(len(request)) + request)
+            process.stdin.flush()
+            deadline = time.monotonic() + seconds
+            header = _read_until(process.stdout.fileno(), deadline, _HEADER.size)
+            if header is not None and len(header) == _HEADER.size:
+                size = _HEADER.unpack(header)[0]
+                payload = _read_until(process.stdout.fileno(), deadline, size)
+                if payload is not None and len(payload) != size:
+                    payload = b""  # cut short: the reader ended while answering
+            elif header is not None:
+                payload = b""  # the reader ended without answering
+        except BrokenPipeError:
+            payload = b""
+        finally:
+            if payload is None or payload == b"":
+                self.stop()
+        return payload
 
 
 _READER = _Reader()
