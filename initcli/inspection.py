@@ -103,6 +103,89 @@ def predict(initializer: Initializer, shape: tuple[int, ...]) -> Prediction | No
     return None
 
 
+def predict_torch(call: Any) -> Prediction | None:
+    """The distribution of a ``torch.nn.init`` call's values (a record's ``{"function", "shape",
+    "arguments"}``, torch's defaults for arguments left out), or ``None`` if unknown or malformed.
+
+    ``uniform_(a, b)``: mean ``(a+b)/2``, std ``(b-a)/√12``; ``normal_(mean, std)``; ``xavier_*``:
+    ``std = gain·√(2/(fan_in+fan_out))``; ``kaiming_*``: ``std = calculate_gain(nonlinearity, a)/√fan``
+    (uniform on ``±√3·std``); ``trunc_normal_(mean, std, a, b)``: the normal restricted to
+    ``[a, b]`` (:func:`_truncated_between`); ``constant_``, ``ones_``, ``zeros_``: exactly the value."""
+    import inspect as signatures
+
+    from .torch_init import INITIALIZERS
+    from .torch_init.functions import calculate_correct_fan, calculate_fan_in_and_fan_out, calculate_gain
+
+    if not isinstance(call, dict) or call.get("function") not in INITIALIZERS:
+        return None
+    name, shape, given = call["function"], call.get("shape"), call.get("arguments", {})
+    if not isinstance(shape, list) or not isinstance(given, dict):
+        return None
+    parameters = list(signatures.signature(INITIALIZERS[name]).parameters.values())[1:]
+    args = {p.name: p.default for p in parameters if p.default is not signatures.Parameter.empty}
+    args.update(given)
+    try:
+        if name in ("constant_", "ones_", "zeros_"):
+            v = float(args["val"]) if name == "constant_" else 1.0 if name == "ones_" else 0.0
+            return Prediction(v, 0.0, v, v, 0.0, 1.0, exact=True)
+        if name == "uniform_":
+            a, b = float(args["a"]), float(args["b"])
+            return Prediction((a + b) / 2, (b - a) / math.sqrt(12), a, b, 0.0, 1.8)
+        if name == "normal_":
+            return Prediction(float(args["mean"]), float(args["std"]), -math.inf, math.inf, _phi_tail(2.0), 3.0)
+        if name == "trunc_normal_":
+            return _truncated_between(float(args["mean"]), float(args["std"]), float(args["a"]), float(args["b"]))
+        if name.startswith("xavier_"):
+            fan_in, fan_out = calculate_fan_in_and_fan_out(shape)
+            std = float(args["gain"]) * math.sqrt(2.0 / (fan_in + fan_out))
+        elif name.startswith("kaiming_"):
+            std = calculate_gain(args["nonlinearity"], args["a"]) / math.sqrt(
+                calculate_correct_fan(shape, args["mode"])
+            )
+        else:
+            return None
+    except (InvalidArgument, KeyError, TypeError, ValueError, ZeroDivisionError, OverflowError):
+        return None
+    if name.endswith("uniform_"):
+        bound = math.sqrt(3.0) * std
+        return Prediction(0.0, std, -bound, bound, 0.0, 1.8)
+    return Prediction(0.0, std, -math.inf, math.inf, _phi_tail(2.0), 3.0)
+
+
+def _truncated_between(mean: float, sigma: float, a: float, b: float) -> Prediction | None:
+    """``N(mean, sigma²)`` restricted to ``[a, b]``: with ``α = (a-mean)/σ``, ``β = (b-mean)/σ``,
+    ``Z = Φ(β) - Φ(α)``, mean ``mean + σ(φ(α) - φ(β))/Z`` and variance
+    ``σ²(1 + (αφ(α) - βφ(β))/Z - ((φ(α) - φ(β))/Z)²)``; the share beyond 2 std from the CDF;
+    kurtosis not predicted."""
+    if not sigma > 0 or not a < b:
+        return None
+    alpha, beta = (a - mean) / sigma, (b - mean) / sigma
+
+    def phi(x: float) -> float:  # the standard normal CDF
+        return 0.5 * math.erfc(-x / math.sqrt(2.0))
+
+    z = phi(beta) - phi(alpha)
+    if not z > 1e-12:
+        return None
+
+    def pdf(x: float) -> float:
+        return math.exp(-x * x / 2) / math.sqrt(2 * math.pi) if math.isfinite(x) else 0.0
+
+    def xpdf(x: float) -> float:
+        return x * pdf(x) if math.isfinite(x) else 0.0
+
+    shift = (pdf(alpha) - pdf(beta)) / z
+    m = mean + sigma * shift
+    std = sigma * math.sqrt(max(1 + (xpdf(alpha) - xpdf(beta)) / z - shift * shift, 0.0))
+
+    def cdf(x: float) -> float:  # of the truncated distribution, in units of the untruncated one
+        t = min(max((x - mean) / sigma, alpha), beta)
+        return (phi(t) - phi(alpha)) / z
+
+    beyond = cdf(m - 2 * std) + 1 - cdf(m + 2 * std)
+    return Prediction(m, std, a, b, beyond, math.nan)
+
+
 def _truncated(mean: float, sigma: float) -> Prediction:
     std = sigma * TRUNCATED_STDDEV_RATIO
     kept = 1.0 - _phi_tail(2.0)
@@ -313,11 +396,27 @@ def inspect_file(
                     ]
                 elif "alias_of" in record:
                     entry["alias_of"] = record["alias_of"]
+                elif isinstance(record.get("torch"), dict):
+                    _torch_entry(entry, record["torch"], tensor.dtype)
             found = value_flags(entry["stats"])
             if found:
                 entry["flags"] = [*entry.get("flags", []), *found]
             report["tensors"].append(entry)
     return report
+
+
+def _torch_entry(entry: dict[str, Any], run: dict[str, Any], dtype: np.dtype) -> None:
+    """A torch.nn.init tensor's call, and its prediction and flags where known."""
+    calls, index = run.get("calls"), run.get("index")
+    if not isinstance(calls, list) or isinstance(index, bool) or not isinstance(index, int):
+        return
+    if not 0 <= index < len(calls) or not isinstance(calls[index], dict):
+        return
+    entry["torch"] = calls[index]
+    prediction = predict_torch(calls[index])
+    if prediction is not None:
+        entry["predicted"] = _prediction_json(prediction)
+        entry["flags"] = flags(entry["stats"], prediction, dtype)
 
 
 def _prediction_json(prediction: Prediction) -> dict[str, Any]:

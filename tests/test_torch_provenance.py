@@ -320,3 +320,83 @@ def _set(value, path, new):
     for step in path[:-1]:
         value = value[step]
     value[path[-1]] = new
+
+
+# ---- inspect: what each call predicts -------------------------------------------------------------
+
+
+def _inspected(tmp_path: Path, *args: str) -> dict:
+    _run(tmp_path, *args, "-o", "i.npz")
+    result = run_in_process(["inspect", "--json", "i.npz"], tmp_path)
+    assert result.exit_code == 0, result.stderr
+    (tmp_path / "i.npz").unlink()
+    return json.loads(result.stdout)["tensors"][0]
+
+
+def _expected(function: str, shape: list[int], args: dict) -> tuple[float, float, float, float]:
+    """(mean, std, min, max) of torch's documented distributions, written out here (scipy for
+    the truncated normal)."""
+    receptive = math.prod(shape[2:])
+    fan_in, fan_out = shape[1] * receptive, shape[0] * receptive
+    if function == "uniform_":
+        a, b = args.get("a", 0.0), args.get("b", 1.0)
+        return (a + b) / 2, (b - a) / math.sqrt(12), a, b
+    if function == "normal_":
+        return args.get("mean", 0.0), args.get("std", 1.0), -math.inf, math.inf
+    if function == "trunc_normal_":
+        from scipy.stats import truncnorm
+
+        mean, std, a, b = (args.get(k, d) for k, d in (("mean", 0.0), ("std", 1.0), ("a", -2.0), ("b", 2.0)))
+        dist = truncnorm((a - mean) / std, (b - mean) / std, loc=mean, scale=std)
+        return float(dist.mean()), float(dist.std()), a, b
+    if function.startswith("xavier"):
+        std = args.get("gain", 1.0) * math.sqrt(2 / (fan_in + fan_out))
+    else:
+        slope = args.get("a", 0.0)
+        gain = {"relu": math.sqrt(2), "leaky_relu": math.sqrt(2 / (1 + slope**2)), "tanh": 5 / 3}[
+            args.get("nonlinearity", "leaky_relu")
+        ]
+        std = gain / math.sqrt(fan_out if args.get("mode") == "fan_out" else fan_in)
+    if function.endswith("uniform_"):
+        return 0.0, std, -math.sqrt(3) * std, math.sqrt(3) * std
+    return 0.0, std, -math.inf, math.inf
+
+
+PREDICTED = [
+    ("uniform_", [200, 150], {"a": -0.5, "b": 2.0}),
+    ("normal_", [200, 150], {"mean": 0.3, "std": 2.5}),
+    ("trunc_normal_", [200, 150], {}),
+    ("trunc_normal_", [200, 150], {"mean": 0.1, "std": 0.5, "a": -0.3, "b": 0.9}),
+    ("trunc_normal_", [200, 150], {"std": 0.02}),
+    ("xavier_uniform_", [64, 32, 3, 3], {"gain": 2.0}),
+    ("xavier_normal_", [200, 150], {}),
+    ("kaiming_uniform_", [200, 150], {"a": SQRT5}),
+    ("kaiming_normal_", [64, 32, 3, 3], {"mode": "fan_out", "nonlinearity": "relu"}),
+    ("kaiming_normal_", [200, 150], {"nonlinearity": "tanh"}),
+]
+
+
+@pytest.mark.parametrize(("function", "shape", "args"), PREDICTED, ids=[f"{p[0]}{i}" for i, p in enumerate(PREDICTED)])
+def test_inspect_predicts_each_call_and_finds_no_fault(tmp_path, function, shape, args):
+    entry = _inspected(tmp_path, function, "-s", ",".join(map(str, shape)), *_arguments(args), "--seed", "3")
+    mean, std, low, high = _expected(function, shape, args)
+    predicted = entry["predicted"]
+    assert predicted["mean"] == pytest.approx(mean, abs=1e-12)
+    assert predicted["std"] == pytest.approx(std, rel=1e-9)
+    for key, bound in (("min", low), ("max", high)):
+        assert predicted[key] == (None if not math.isfinite(bound) else pytest.approx(bound, rel=1e-12, abs=1e-15))
+    assert entry["flags"] == [], entry
+
+
+def test_inspect_flags_a_torch_tensor_scaled_after_the_fact(tmp_path):
+    _run(tmp_path, "kaiming_normal_", "-s", "200,150", "--seed", "3", "-o", "w.npz")
+
+    def change(name, data, record):
+        array = np.load(io.BytesIO(data)) * np.float32(1.5)
+        buffer = io.BytesIO()
+        np.save(buffer, array)
+        return buffer.getvalue(), record
+
+    _rewrite(tmp_path / "w.npz", change)
+    result = run_in_process(["inspect", "--json", "w.npz"], tmp_path)
+    assert "std" in json.loads(result.stdout)["tensors"][0]["flags"]
