@@ -89,3 +89,26 @@ def json_paths(value, prefix=()):
     elif isinstance(value, list):
         for index, item in enumerate(value):
             yield from json_paths(item, (*prefix, index))
+
+
+_PEAK_LAUNCHER = (
+    "import json, os, subprocess, sys\n"
+    "command = [sys.executable, '-m', 'initcli', *json.loads(sys.argv[1])]\n"
+    "process = subprocess.Popen(command, stdout=subprocess.DEVNULL)\n"
+    "_, status, usage = os.wait4(process.pid, 0)\n"
+    "print(json.dumps([os.waitstatus_to_exitcode(status), usage.ru_maxrss / 1024]))\n"
+)
+
+
+def peak_mib(args: list[str], cwd: Path) -> float:
+    """Peak resident memory (MiB) of ``initcli ARGS``, which must succeed, measured by a small
+    launcher process (a child forked from a large test process would count its pages until it
+    execs)."""
+    import json
+
+    result = subprocess.run(
+        [sys.executable, "-c", _PEAK_LAUNCHER, json.dumps(args)], cwd=cwd, capture_output=True, text=True
+    )
+    code, peak = json.loads(result.stdout)
+    assert code == 0, result.stderr
+    return peak

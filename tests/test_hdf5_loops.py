@@ -146,17 +146,26 @@ def test_adding_to_a_file_the_library_loops_on_changes_nothing(damaged):
     assert _listing(damaged) == before
 
 
-def _processes_reading(marker: str) -> list[int]:
-    """Live processes whose command line names ``marker``."""
+def _processes(marker: str, where: str = "cmdline") -> list[int]:
+    """Live processes whose command line (or, ``where="environ"``, environment: inherited by every
+    process they start) holds ``marker``."""
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                if marker.encode() in (entry / "cmdline").read_bytes():
+                if marker.encode() in (entry / where).read_bytes():
                     found.append(int(entry.name))
             except OSError:
                 continue
     return found
+
+
+def _processes_reading(marker: str) -> list[int]:
+    return _processes(marker)
+
+
+def _processes_with(marker: str) -> list[int]:
+    return _processes(marker, "environ")
 
 
 @pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs /proc to list processes")
@@ -186,19 +195,6 @@ def test_a_signal_while_waiting_ends_it_and_its_child(damaged, sig):
     while _processes_reading(marker) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert _processes_reading(marker) == []
-
-
-def _processes_with(marker: str) -> list[int]:
-    """Live processes whose environment holds ``marker`` (inherited by every process they start)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if marker.encode() in (entry / "environ").read_bytes():
-                    found.append(int(entry.name))
-            except OSError:
-                continue
-    return found
 
 
 READER_SCRIPT = """

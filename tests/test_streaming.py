@@ -17,7 +17,7 @@ import initcli
 from initcli.backends import buffers, jax_streams, numpy_streams, tf_streams
 from initcli.writers.chunks import flat_blocks
 
-from .helpers import run_in_process
+from .helpers import peak_mib, run_in_process
 
 SIZES = (1, 999, 1000, 1001, 2999, 12345)
 
@@ -132,30 +132,10 @@ def test_flat_blocks_cover_a_range_exactly_in_order(shape, data):
     assert covered == list(range(start, stop))
 
 
-_LAUNCHER = (
-    "import json, os, subprocess, sys\n"
-    "command = [sys.executable, '-m', 'initcli', *json.loads(sys.argv[1])]\n"
-    "process = subprocess.Popen(command, stdout=subprocess.DEVNULL)\n"
-    "_, status, usage = os.wait4(process.pid, 0)\n"
-    "print(json.dumps([os.waitstatus_to_exitcode(status), usage.ru_maxrss / 1024]))\n"
-)
-
-
-def _peak_mib(args, cwd):
-    """Peak resident memory of ``initcli ARGS``, measured by a small launcher process (a child
-    forked from this large test process would count our pages until it execs)."""
-    result = subprocess.run(
-        [sys.executable, "-c", _LAUNCHER, json.dumps(args)], cwd=cwd, capture_output=True, text=True
-    )
-    code, peak = json.loads(result.stdout)
-    assert code == 0, result.stderr
-    return peak
-
-
 @pytest.mark.parametrize("output", [["-o", "big.npy"], ["-o", "big.weights.h5", "--path", "layers/dense/vars/0"]])
 def test_half_a_gibibyte_is_written_with_bounded_memory(tmp_path, output):
     """512 MiB of float32 written with a peak resident size under 300 MiB (memory, not time)."""
-    peak = _peak_mib(["glorot_normal", "--shape", "16384,8192", "--seed", "1", "-q", *output], tmp_path)
+    peak = peak_mib(["glorot_normal", "--shape", "16384,8192", "--seed", "1", "-q", *output], tmp_path)
     size = (tmp_path / output[1]).stat().st_size
     assert size >= 512 * 1024 * 1024
     assert peak < 300, f"peak resident memory {peak:.0f} MiB"
@@ -167,7 +147,7 @@ def test_backend_streams_write_half_a_gibibyte_with_bounded_memory(tmp_path, bac
     the JAX table threshold) with a peak resident size under 300 MiB, and the values are the
     ones the same stream gives for a slice computed on its own."""
     args = ["glorot_normal", "--shape", "16384,8192", "--seed", "1", "--backend", backend, "-q", "-o", "big.npy"]
-    peak = _peak_mib(args, tmp_path)
+    peak = peak_mib(args, tmp_path)
     assert peak < 300, f"peak resident memory {peak:.0f} MiB"
     stored = np.load(tmp_path / "big.npy", mmap_mode="r")
     assert stored.shape == (16384, 8192)
@@ -248,7 +228,7 @@ def test_progress_bar_on_a_terminal_for_long_writes_only(tmp_path):
 def test_verify_and_inspect_half_a_gibibyte_with_bounded_memory(tmp_path, output):
     """verify reads the stored tensor in step with the regenerated one, inspect in chunks:
     neither holds the tensor whole in memory."""
-    _peak_mib(["glorot_uniform", "--shape", "16384,8192", "--seed", "1", "-q", *output], tmp_path)
+    peak_mib(["glorot_uniform", "--shape", "16384,8192", "--seed", "1", "-q", *output], tmp_path)
     for command in (["verify", output[1], "-q"], ["inspect", output[1], "--strict"]):
-        peak = _peak_mib(command, tmp_path)
+        peak = peak_mib(command, tmp_path)
         assert peak < 300, f"{command[0]}: peak resident memory {peak:.0f} MiB"

@@ -12,16 +12,15 @@ sizes: ``tests/test_torch_init.py`` (multi-chunk cases among its live ones).
 
 from __future__ import annotations
 
-import json
 import math
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 from initcli.torch_init import TorchGenerator, trunc_normal_
 from initcli.torch_init.generator import CHUNK
+
+from .helpers import peak_mib
 
 
 def _phi(x: float) -> float:
@@ -100,30 +99,17 @@ def test_a_lazy_result_reads_the_same_twice():
     assert draw.array().tobytes() == first.tobytes()
 
 
-_LAUNCHER = (
-    "import json, os, subprocess, sys\n"
-    "command = [sys.executable, '-m', 'initcli', *json.loads(sys.argv[1])]\n"
-    "process = subprocess.Popen(command, stdout=subprocess.DEVNULL)\n"
-    "_, status, usage = os.wait4(process.pid, 0)\n"
-    "print(json.dumps([os.waitstatus_to_exitcode(status), usage.ru_maxrss / 1024]))\n"
-)
-
-
 def test_an_eighth_of_a_gibibyte_is_written_and_verified_with_bounded_memory(tmp_path):
     """128 MiB of float32 ``trunc_normal_`` (std 1: several rejection rounds) written, then
     verified, each with a peak resident size under 100 MiB (the whole tensor would be 128 MiB,
     torch's loop on whole arrays several times that: 470 MiB before)."""
-    peaks = []
-    for args in (
-        ["torch", "trunc_normal_", "-s", "4096,8192", "--seed", "0", "-q", "-o", "big.npy", "--manifest"],
-        ["verify", "-q", "big.npy"],
-    ):
-        result = subprocess.run(
-            [sys.executable, "-c", _LAUNCHER, json.dumps(args)], cwd=tmp_path, capture_output=True, text=True
+    peaks = [
+        peak_mib(args, tmp_path)
+        for args in (
+            ["torch", "trunc_normal_", "-s", "4096,8192", "--seed", "0", "-q", "-o", "big.npy", "--manifest"],
+            ["verify", "-q", "big.npy"],
         )
-        code, peak = json.loads(result.stdout)
-        assert code == 0, result.stderr
-        peaks.append(peak)
+    ]
     assert (tmp_path / "big.npy").stat().st_size >= 128 * 2**20
     assert max(peaks) < 100, f"peak resident memory {peaks} MiB"
     stored = np.load(tmp_path / "big.npy", mmap_mode="r")
@@ -137,14 +123,10 @@ def test_modules_are_written_and_verified_with_bounded_memory(tmp_path):
     from initcli.torch_init import reset_modules
 
     specs = ["Linear(4096,4096)", "Embedding(8192,1024,padding_idx=-2)", "Conv2d(16,32,3)"]
-    peaks = []
-    for args in (["torch", "modules", *specs, "--seed", "4", "-q", "-o", "m.npz"], ["verify", "-q", "m.npz"]):
-        result = subprocess.run(
-            [sys.executable, "-c", _LAUNCHER, json.dumps(args)], cwd=tmp_path, capture_output=True, text=True
-        )
-        code, peak = json.loads(result.stdout)
-        assert code == 0, result.stderr
-        peaks.append(peak)
+    peaks = [
+        peak_mib(args, tmp_path)
+        for args in (["torch", "modules", *specs, "--seed", "4", "-q", "-o", "m.npz"], ["verify", "-q", "m.npz"])
+    ]
     assert max(peaks) < 100, f"peak resident memory {peaks} MiB"
     whole = reset_modules(specs, seed=4)
     with np.load(tmp_path / "m.npz") as stored:

@@ -22,7 +22,7 @@ import pytest
 
 from initcli.verify import verify_file
 
-from .helpers import run_in_process, run_subprocess
+from .helpers import json_paths, run_in_process, run_subprocess
 
 SQRT5 = math.sqrt(5)
 
@@ -283,7 +283,7 @@ def test_fuzzed_records_give_a_verdict_never_an_error(tmp_path):
 
             def change(name, data, record, changed=changed):
                 torch = json.loads(json.dumps(record["torch"]))
-                paths = list(_paths(torch))
+                paths = list(json_paths(torch))
                 path = paths[rng.randrange(len(paths))]
                 new = rng.choice(replacements)
                 _set(torch, path, new)
@@ -302,16 +302,6 @@ def test_fuzzed_records_give_a_verdict_never_an_error(tmp_path):
 def _relevant(path: tuple, torch: dict) -> bool:
     """Whether an edit at ``path`` can change the tensor: a later call of the run cannot."""
     return not (len(path) >= 2 and path[0] == "calls" and isinstance(path[1], int) and path[1] > torch.get("index", 0))
-
-
-def _paths(value, prefix=()):
-    yield prefix
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield from _paths(item, (*prefix, key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _paths(item, (*prefix, index))
 
 
 def _set(value, path, new):
