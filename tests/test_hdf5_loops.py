@@ -338,3 +338,35 @@ def test_a_reader_that_died_with_its_thread_is_replaced(damaged):
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["['identical']", "6"], proc.stdout
+
+
+SHADOW_SCRIPT = """
+import os, sys, threading
+del sys.path[0]  # this process imports the real package; then it works in the other directory
+from initcli.verify import verify_file
+threading.Thread(target=threading.Event().wait, daemon=True).start()  # the reader process is used
+good = os.path.abspath(sys.argv[1])
+os.chdir(sys.argv[2])
+print([v.status for v in verify_file(good)[1]])
+"""
+
+
+def test_the_reader_process_does_not_import_code_from_the_working_directory(damaged, tmp_path_factory):
+    """A directory named ``initcli`` where the caller works (a downloaded model folder, say) is not
+    imported by the reader process in place of the package."""
+    good = damaged / "good.weights.h5"
+    (damaged / "m.yaml").write_text(CONFIG)
+    assert run_in_process(["batch", "m.yaml", "--seed", "1", "-o", good.name], damaged).exit_code == 0
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    marker = elsewhere / "imported"
+    (elsewhere / "initcli" / "reading").mkdir(parents=True)
+    (elsewhere / "initcli" / "__init__.py").write_text(f"open({str(marker)!r}, 'w').close()\n")
+    (elsewhere / "initcli" / "reading" / "__init__.py").write_text("")
+    (elsewhere / "initcli" / "reading" / "bounded.py").write_text(f"open({str(marker)!r}, 'w').close()\n")
+    proc = subprocess.run(
+        [sys.executable, "-c", SHADOW_SCRIPT, str(good), str(elsewhere)], cwd=damaged, env=ENV,
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == str(["identical", "identical"])
+    assert not marker.exists()

@@ -15,8 +15,9 @@ Which process:
   declare ``fork`` unsafe (:data:`FORK_HOSTILE`: JAX warns on every fork that it may deadlock);
   a child forked while another thread holds a lock (the import lock, a logging handler's)
   could wait for it for ever, and its file would be reported as damaged;
-- else a **reader process** started once with the same interpreter (``python -m
-  initcli.reading.bounded``), which answers calls one after another; a call that runs out of time
+- else a **reader process** started once with the same interpreter (running :func:`_serve`, with
+  this package first on its path and the working directory not on it), which answers calls one
+  after another; a call that runs out of time
   kills it and the next call starts a new one.  A process that has Keras and JAX loaded thus pays
   for one interpreter start, not for copying itself on every file it reads.
 
@@ -176,8 +177,11 @@ class _Reader:
             "OPENBLAS_NUM_THREADS": "1",
             "OMP_NUM_THREADS": "1",
         }
+        # not ``-m``: that puts the working directory first on sys.path, where a directory named
+        # initcli would be imported in place of this package
+        serve = "import sys; del sys.path[0]; from initcli.reading.bounded import _serve; _serve()"
         return subprocess.Popen(
-            [sys.executable, "-m", "initcli.reading.bounded"],
+            [sys.executable, "-c", serve],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -248,7 +252,7 @@ _READER = _Reader()
 
 
 def _serve() -> None:
-    """The reader process's loop (``python -m initcli.reading.bounded``): requests from the
+    """The reader process's loop (see :meth:`_Reader._start`): requests from the
     process that started it, one at a time, until its stdin closes."""
     parent = os.getppid()
     _die_with_parent()
