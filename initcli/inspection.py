@@ -111,9 +111,7 @@ def predict_torch(call: Any) -> Prediction | None:
     ``std = gain·√(2/(fan_in+fan_out))``; ``kaiming_*``: ``std = calculate_gain(nonlinearity, a)/√fan``
     (uniform on ``±√3·std``); ``trunc_normal_(mean, std, a, b)``: the normal restricted to
     ``[a, b]`` (:func:`_truncated_between`); ``constant_``, ``ones_``, ``zeros_``: exactly the value."""
-    import inspect as signatures
-
-    from .torch_init import INITIALIZERS
+    from .torch_init import INITIALIZERS, arguments
     from .torch_init.functions import calculate_correct_fan, calculate_fan_in_and_fan_out, calculate_gain
 
     if not isinstance(call, dict) or call.get("function") not in INITIALIZERS:
@@ -121,8 +119,7 @@ def predict_torch(call: Any) -> Prediction | None:
     name, shape, given = call["function"], call.get("shape"), call.get("arguments", {})
     if not isinstance(shape, list) or not isinstance(given, dict):
         return None
-    parameters = list(signatures.signature(INITIALIZERS[name]).parameters.values())[1:]
-    args = {p.name: p.default for p in parameters if p.default is not signatures.Parameter.empty}
+    args = {k: p.default for k, p in arguments(INITIALIZERS[name]).items() if p.default is not p.empty}
     args.update(given)
     try:
         if name in ("constant_", "ones_", "zeros_"):

@@ -71,12 +71,10 @@ class TorchSeed(click.ParamType):
 
 
 def _parameters(function: Callable[..., Any]) -> dict[str, inspect.Parameter]:
-    """The torch arguments of ``function`` (after the shape, before the keyword-only ones)."""
-    return {
-        name: p
-        for name, p in list(inspect.signature(function).parameters.items())[1:]
-        if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
-    }
+    """The torch arguments of ``function`` (:func:`initcli.torch_init.arguments`)."""
+    from ..torch_init import arguments
+
+    return arguments(function)
 
 
 def _value(text: str, key: str, default: Any) -> Any:
@@ -207,6 +205,12 @@ def _seed_option(required: bool = True) -> click.Option:
     )
 
 
+def _itemsize(dtype: str) -> int:
+    import numpy as np
+
+    return np.dtype(dtype).itemsize
+
+
 def _count(shape: tuple[int, ...]) -> int:
     import math
 
@@ -250,8 +254,8 @@ def build_function_command(name: str) -> click.Command:
         names = list(name_) or (["arr_0"] if len(shape) == 1 else [f"arr_{i}" for i in range(len(shape))])
         if len(set(names)) != len(names):
             raise InvalidArgument("two tensors have the same --name; give each its own")
-        itemsize = 8 if dtype == "float64" else 4
-        manifest = _check_output(output, len(shape), sum(_count(s) for s in shape) * itemsize, force, manifest)
+        nbytes = sum(_count(s) for s in shape) * _itemsize(dtype)
+        manifest = _check_output(output, len(shape), nbytes, force, manifest)
         generator = TorchGenerator(seed) if random and seed is not None else None
         if generator is not None:
             generator.lazy = name in LAZY_SAFE  # computed chunk by chunk as it is written
@@ -297,7 +301,7 @@ def _modules_callback(
     sizes = [_count(p.shape) for _, m in parsed for p in m.parameters]
     if not sizes:
         raise InvalidArgument("these modules have no parameters to write")
-    manifest = _check_output(output, len(sizes), sum(sizes) * (8 if dtype == "float64" else 4), force, manifest)
+    manifest = _check_output(output, len(sizes), sum(sizes) * _itemsize(dtype), force, manifest)
     generator = TorchGenerator(seed)
     generator.lazy = True  # every parameter computed chunk by chunk as it is written
     state = reset_modules(parsed, generator=generator, dtype=dtype)

@@ -21,6 +21,7 @@ Exact: every function but ``orthogonal_`` (NumPy's QR) and ``trunc_normal_`` whe
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -68,6 +69,16 @@ EXACT = frozenset(INITIALIZERS) - {"orthogonal_"}
 """Bit-identical with torch (``trunc_normal_`` only where ``P(a < X < b) > 0.3``)."""
 
 
+def arguments(function: Callable[..., Any]) -> dict[str, inspect.Parameter]:
+    """torch's own arguments of a function here, by name with their defaults: those after the
+    shape and before the keyword-only ``generator``, ``seed`` and ``dtype``."""
+    return {
+        name: p
+        for name, p in list(inspect.signature(function).parameters.items())[1:]
+        if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
+    }
+
+
 def get(name: str) -> Callable[..., Any]:
     """The function called ``name`` (torch's spelling, with the trailing underscore)."""
     from ..errors import InvalidArgument
@@ -86,6 +97,7 @@ __all__ = [
     "MODULES",
     "Module",
     "TorchGenerator",
+    "arguments",
     "calculate_fan_in_and_fan_out",
     "calculate_gain",
     "constant_",

@@ -159,13 +159,9 @@ def _seed(torch: dict[str, Any]) -> int:
 
 def _check_arguments(function: Any, arguments: dict[str, Any], index: int) -> None:
     """Only torch's own arguments of ``function`` (not ``generator``, ``seed`` or ``dtype``)."""
-    import inspect
+    from . import arguments as torch_arguments
 
-    accepted = [
-        name
-        for name, p in list(inspect.signature(function).parameters.items())[1:]
-        if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
-    ]
+    accepted = torch_arguments(function)
     unknown = [key for key in arguments if key not in accepted]
     if unknown:
         raise Malformed(f"call {index} has arguments {', '.join(map(repr, unknown))}, which torch's function has not")
