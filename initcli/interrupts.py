@@ -18,10 +18,11 @@ recorded, and raised as soon as the main thread leaves the outermost ``held`` bl
 
 from __future__ import annotations
 
+import importlib
 import signal
 import sys
 import threading
-from types import TracebackType
+from types import ModuleType, TracebackType
 from typing import Any
 
 ENDING = {signal.SIGTERM: "terminated", signal.SIGHUP: "hung up", signal.SIGQUIT: "quit"}
@@ -84,6 +85,18 @@ def held() -> _Held:
     Other threads never run signal handlers, so there the block does nothing.  A signal held
     in a block that is left by another exception is still raised (it replaces that one)."""
     return _Held()
+
+
+def import_whole(name: str) -> ModuleType:
+    """``import name`` with ending signals held until the import is done (then raised).
+
+    A library's import can set up process-wide state in steps that must not be parted: h5py
+    registers its HDF5 type converters, then the exit hook that unregisters them.  A Ctrl-C
+    between the two leaves converters that HDF5's own C exit handler calls after the interpreter
+    is gone, and the process dies of SIGSEGV after printing its error line.  Every import of
+    h5py in initcli goes through here."""
+    with held():
+        return importlib.import_module(name)
 
 
 def pending() -> int | None:

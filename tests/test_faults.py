@@ -280,3 +280,46 @@ def test_two_adders_to_one_file_both_land(tmp_path, round_):
 def test_report_fault_counts():
     """Printed for the README's reliability section (run with -s to see it)."""
     print("faults injected:", json.dumps(FAULTS, sort_keys=True), "total", sum(FAULTS.values()))
+
+
+_SIGINT_IN_H5PY_IMPORT = """
+import linecache, os, signal, sys
+from initcli.cli import main
+sent = []
+def tracer(frame, event, arg):
+    if not frame.f_code.co_filename.endswith(os.path.join("h5py", "__init__.py")):
+        return None
+    def local(frame, event, arg):
+        line = linecache.getline(frame.f_code.co_filename, frame.f_lineno)
+        if event == "line" and not sent and "atexit.register" in line:
+            sent.append(1)
+            os.kill(os.getpid(), signal.SIGINT)
+        return local
+    return local
+sys.settrace(tracer)
+main()
+"""
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["ones", "--shape", "3", "-o", "w.weights.h5", "--path", "a/b"], ["inspect", "keep.weights.h5"]],
+    ids=["write", "read"],
+)
+def test_ctrl_c_during_the_h5py_import_is_an_interrupt_not_a_crash(tmp_path, args):
+    """h5py's import registers HDF5 type converters, then the exit hook that removes them.  A
+    Ctrl-C between the two (sent here from a trace hook at that very line) left converters that
+    HDF5's C exit handler called after the interpreter was gone: the error line, then SIGSEGV.
+    The import is now done with the signal held, and the run ends with exit 130."""
+    _setup_model(tmp_path)
+    before = _listing(tmp_path)
+    process = subprocess.Popen(
+        [sys.executable, "-c", _SIGINT_IN_H5PY_IMPORT, *args],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        preexec_fn=_default_signals,
+    )
+    _, stderr = process.communicate(timeout=120)
+    assert (process.returncode, stderr.decode().strip().splitlines()) == (130, ["initcli: error: interrupted"])
+    assert _listing(tmp_path) == before

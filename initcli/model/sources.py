@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidArgument, ResourceError
+from ..interrupts import import_whole
 from .config_files import check_integers, decode_text, loads_json
 from .legacy_configs import MODEL_CLASSES
 
@@ -146,7 +147,7 @@ def _hdf5_model_config_bytes(path: Path) -> bytes:
 
 def _read_hdf5_model_config(path: Path) -> str:
     """The root ``model_config`` attribute of an HDF5 file, as text (see the module)."""
-    import h5py
+    h5py = import_whole("h5py")
 
     from ..reading.guard import translated
     from ..reading.hdf5 import _check_links, open_hdf5

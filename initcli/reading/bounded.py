@@ -139,6 +139,7 @@ def _forked(module: str, function: str, arguments: tuple[Any, ...], seconds: flo
     if pid == 0:  # the child: never returns
         code = 0
         try:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the caller too: it decides
             os.close(read_end)
             _die_with_parent()
             _write_all(write_end, _answer(module, function, arguments, what))

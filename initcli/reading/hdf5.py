@@ -33,6 +33,7 @@ import numpy as np
 
 from ..dtypes import is_bfloat16
 from ..errors import InvalidArgument, ResourceError
+from ..interrupts import import_whole
 from .guard import READ_KINDS, as_bfloat16, guarded, provenance_of, vetted
 from .stored import StoredFile, StoredTensor
 
@@ -51,7 +52,7 @@ HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 def open_hdf5(path: Path) -> Any:
     """``h5py.File(path, "r")`` (HDF5's own file locking applies: a file another process
     holds open for writing is refused)."""
-    import h5py
+    h5py = import_whole("h5py")
 
     return h5py.File(path, "r")
 
@@ -98,14 +99,14 @@ def _attribute() -> str:
 
 
 def _is_dataset(node: Any) -> bool:
-    import h5py
+    h5py = import_whole("h5py")
 
     return isinstance(node, h5py.Dataset)
 
 
 def _check_links(handle: Any, where: str) -> None:
     """Refuse the file if any link in it is not a hard link (before anything is followed)."""
-    import h5py
+    h5py = import_whole("h5py")
 
     kinds = {h5py.h5l.TYPE_SOFT: "a soft link", h5py.h5l.TYPE_EXTERNAL: "an external link"}
     found: list[tuple[str, str]] = []
@@ -129,7 +130,7 @@ def walk_metadata(handle: Any) -> None:
     HDF5 file (hard links only): what a writer that adds to the file may touch.  Run in a child
     process with a time limit (:func:`probe_existing`), it finds the files whose metadata the
     HDF5 library loops on."""
-    import h5py
+    h5py = import_whole("h5py")
 
     def visit(_: str, node: Any) -> None:
         for name in node.attrs:
@@ -164,7 +165,7 @@ def _walk_existing(path: Path) -> bytes:
 
 def _check_storage(dataset: Any, where: str, file_size: int | None) -> None:
     """Refuse external or virtual storage, and declared sizes the stored bytes cannot hold."""
-    import h5py
+    h5py = import_whole("h5py")
 
     plist = dataset.id.get_create_plist()
     layout = plist.get_layout()
@@ -278,7 +279,7 @@ def open_keras_weights(
     """``model.weights.h5`` of a ``.keras`` archive as an open ``h5py.File`` (closed by
     ``stack``) and the member's size.  A compressed member larger than ``max_bytes``
     (plus room for HDF5's own metadata) is refused before it is inflated."""
-    import h5py
+    h5py = import_whole("h5py")
 
     infos = [info for info in archive.infolist() if info.filename == WEIGHTS]
     if len(infos) != 1:

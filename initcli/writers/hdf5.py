@@ -24,6 +24,7 @@ import shutil
 from typing import Any
 
 from ..errors import InvalidArgument, ResourceError
+from ..interrupts import import_whole
 from ..provenance import ATTRIBUTE
 from .atomic import Committed, atomic_write, check_target, directory_lock, seekable_into
 from .chunks import FileNote, Progress, file_note_text, write_h5_dataset
@@ -73,7 +74,7 @@ def write_dataset(
     ``note`` (provenance JSON) becomes the dataset's ``initcli`` attribute and ``file_note``
     the root's (a function of the root's previous note, for a file that is added to);
     ``committed`` runs under the directory lock after the commit."""
-    import h5py
+    h5py = import_whole("h5py")
 
     check_dataset_path(dataset)
     target = check_target(file, force=True)
@@ -125,7 +126,7 @@ def _fill(
 def _check_free(handle: Any, dataset: str, force: bool) -> None:
     """Every step of ``dataset`` that exists is a hard link (a plain group; the last a dataset,
     replaced only with ``force``)."""
-    import h5py
+    h5py = import_whole("h5py")
 
     parts = dataset.split("/")
     for depth in range(1, len(parts) + 1):

@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidArgument
+from ..interrupts import import_whole
 from ..model.plan import ModelPlan
 from ..provenance import ATTRIBUTE
 from .atomic import Scratch, atomic_write, seekable_into
@@ -76,7 +77,7 @@ def _h5_layout_keras3(
 
 
 def _string_array(values: list[str]) -> np.ndarray:
-    import h5py
+    h5py = import_whole("h5py")
 
     return np.array(values, dtype=h5py.string_dtype("utf-8"))
 
@@ -181,7 +182,7 @@ def _write_h5(
 ) -> None:
     """Write the HDF5 layout into ``file``, an open binary file object (h5py's file-object driver:
     the scratch file may have no name)."""
-    import h5py
+    h5py = import_whole("h5py")
 
     write = {"keras3": _h5_layout_keras3, "legacy": _h5_layout_legacy}[layout]
     with h5py.File(file, "w", track_order=True) as handle:
