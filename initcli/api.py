@@ -180,14 +180,22 @@ def write_plan(
     force: bool = False,
     file_record: dict[str, Any] | None = None,
     progress: Any = None,
+    max_shard_bytes: int | None = None,
 ) -> None:
-    """Write a prepared plan (``prepare_plan``'s result) in ``layout`` (keras3, legacy, keras or
-    npz), streaming each weight, with provenance in the file."""
+    """Write a prepared plan (``prepare_plan``'s result) in ``layout`` (keras3, legacy, keras,
+    npz or sharded: Keras's ``.weights.json`` set, shards of at most ``max_shard_bytes``, by
+    default Keras's 5 GiB), streaming each weight, with provenance in the file (every shard)."""
     from .writers.keras_h5 import write_keras_archive, write_weights_h5
     from .writers.npy import write_npz
+    from .writers.sharded import DEFAULT_SHARD_BYTES, write_sharded
 
     notes = plan_notes(plan, prepared, file_record)
-    if layout == "npz":
+    if max_shard_bytes is not None and layout != "sharded":
+        raise InvalidArgument(f"--max-shard-size needs the sharded layout (-o NAME.weights.json); got {layout}")
+    if layout == "sharded":
+        limit = DEFAULT_SHARD_BYTES if max_shard_bytes is None else max_shard_bytes
+        write_sharded(path, plan, prepared, max_shard_bytes=limit, force=force, notes=notes, progress=progress)
+    elif layout == "npz":
         write_npz(path, prepared, force=force, notes=notes, progress=progress)
     elif layout == "keras":
         write_keras_archive(path, plan, prepared, force=force, notes=notes, progress=progress)

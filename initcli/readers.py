@@ -24,6 +24,7 @@ import zipfile
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import Any
 
 from .errors import InvalidArgument, ResourceError
 from .reading.guard import open_regular, translated
@@ -37,7 +38,7 @@ ZIP_MAGIC = b"PK\x03\x04"
 
 
 def file_kind(path: str | Path) -> str:
-    """``npy``, ``npz``, ``keras`` or ``hdf5``, from the file's first bytes."""
+    """``npy``, ``npz``, ``keras``, ``hdf5`` or ``sharded`` (a JSON index), from the file's first bytes."""
     path = Path(path)
     with ExitStack() as stack, translated(path):
         return _open(path, stack)[0]
@@ -61,7 +62,9 @@ def _open(path: Path, stack: ExitStack) -> tuple[str, int, zipfile.ZipFile | Non
             raise InvalidArgument(f"{str(path)!r} is a damaged zip archive: {error}") from None
         names = archive.namelist()
         return ("keras" if "model.weights.h5" in names else "npz"), fd, archive
-    raise InvalidArgument(f"{str(path)!r} is not a .npy, .npz, HDF5 or .keras file")
+    if head.lstrip().startswith(b"{"):
+        return "sharded", fd, None
+    raise InvalidArgument(f"{str(path)!r} is not a .npy, .npz, HDF5, .keras or sharded .weights.json file")
 
 
 @contextmanager
@@ -86,7 +89,14 @@ def read_tensors(
             kind, fd, archive = _open(path, stack)
             if kind in ("hdf5", "keras") and not _probed:
                 _probe(path, manifest, max_bytes)
-            if kind == "npy":
+            if kind == "sharded":
+                from .reading.sharded import read_set
+
+                def shard(location: Path) -> Any:
+                    return read_tensors(location, max_bytes=max_bytes)
+
+                stored = read_set(path, fd, stack, shard)
+            elif kind == "npy":
                 stored = npy.read_npy(path, fd, manifest)
             elif kind == "npz":
                 assert archive is not None

@@ -16,12 +16,18 @@ _COMMON = [
         "--output",
         type=OUTPUT_PATH,
         metavar="PATH",
-        help="Output: .weights.h5 (Keras 3), .h5 (legacy), .keras, .npz.",
+        help="Output: .weights.h5 (Keras 3), .h5 (legacy), .keras, .npz, .weights.json (sharded).",
     ),
     click.option(
         "--layout",
-        type=click.Choice(["keras3", "legacy", "keras", "npz"]),
+        type=click.Choice(["keras3", "legacy", "keras", "npz", "sharded"]),
         help="File layout, overriding the suffix.",
+    ),
+    click.option(
+        "--max-shard-size",
+        type=ByteSizeType(),
+        metavar="SIZE",
+        help="With -o NAME.weights.json: shards of at most SIZE (Keras's max_shard_size=5 is 5GiB, the default).",
     ),
     click.option(
         "--seed", type=SeedType(), help="Master seed: each weight's seed derives from it and the weight's path."
@@ -57,6 +63,7 @@ def run_plan(
     as_json: bool,
     quiet: bool,
     max_bytes: int | None,
+    max_shard_size: int | None = None,
 ) -> None:
     """Check the output, settle the master seed, then print the plan or sample and write it.
 
@@ -95,8 +102,14 @@ def run_plan(
         click.echo(f"total: {len(records)} weights, {format_bytes(total)}, {backend} stream")
         return
     if output is None:
-        raise click.UsageError("give -o FILE (.weights.h5, .h5, .keras or .npz), or --dry-run")
+        raise click.UsageError("give -o FILE (.weights.h5, .h5, .keras, .npz or .weights.json), or --dry-run")
     chosen = layout_for_path(output, layout)
+    if max_shard_size is not None and chosen != "sharded":
+        raise click.UsageError(
+            f"--max-shard-size writes a sharded set; name the output NAME.weights.json, not {output}"
+        )
+    if max_shard_size is not None and max_shard_size <= 0:
+        raise click.UsageError(f"--max-shard-size {max_shard_size} is not a size; give a positive size such as 5GiB")
     if chosen == "keras" and plan.keras_config is None:
         raise InvalidArgument("a .keras archive needs a Keras model config; use 'initcli model', or .weights.h5")
     check_target(output, force=force)
@@ -112,7 +125,16 @@ def run_plan(
     settled = {key: value.hexdigest() if isinstance(value, Digest) else value for key, value in inputs.items()}
     record = file_record(settled.pop("command"), {**settled, "master_seed": master, "layout": chosen}, backend)
     with progress(total, f"writing {output}", quiet=quiet) as advance:
-        write_plan(output, plan, prepared, chosen, force=force, file_record=record, progress=advance)
+        write_plan(
+            output,
+            plan,
+            prepared,
+            chosen,
+            force=force,
+            file_record=record,
+            progress=advance,
+            max_shard_bytes=max_shard_size,
+        )
     if not quiet:
         click.echo(
             f"wrote {output}: {len(prepared)} weights, {format_bytes(total)} ({chosen}), seed {master}"

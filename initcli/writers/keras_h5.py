@@ -222,13 +222,14 @@ def write_keras_archive(
             weights.close()
 
 
-LAYOUTS = ("keras3", "legacy", "keras", "npz")
+LAYOUTS = ("keras3", "legacy", "keras", "npz", "sharded")
 
 
 def layout_for_path(path: str, explicit: str | None = None) -> str:
     """The whole-model layout: ``explicit``, else by suffix.
 
-    ``.weights.h5`` -> keras3, ``.h5``/``.hdf5`` -> legacy, ``.keras`` -> keras, ``.npz`` -> npz.
+    ``.weights.h5`` -> keras3, ``.h5``/``.hdf5`` -> legacy, ``.keras`` -> keras, ``.npz`` -> npz,
+    ``.weights.json`` -> sharded (Keras's index and ``_00000.weights.h5`` shards).
     """
     if explicit is not None:
         if explicit not in LAYOUTS:
@@ -243,7 +244,9 @@ def layout_for_path(path: str, explicit: str | None = None) -> str:
         return "keras"
     if name.endswith(".npz"):
         return "npz"
+    if name.endswith(".weights.json"):
+        return "sharded"
     raise InvalidArgument(
         f"output {path!r} has no known suffix; use .weights.h5 (Keras 3), .h5 (legacy Keras 2), "
-        ".keras or .npz, or choose with --layout"
+        ".keras, .npz or .weights.json (sharded), or choose with --layout"
     )

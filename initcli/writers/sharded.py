@@ -1,0 +1,238 @@
+"""Keras 3's sharded weights: ``m.weights.json`` and the shards ``m_00000.weights.h5``, ``m_00001...``.
+
+``model.save_weights("m.weights.json", max_shard_size=G)`` (Keras 3.15, ``ShardedH5IOStore``)
+walks the model as for a single ``.weights.h5`` file -- the model's own ``vars`` group first,
+then each layer's object groups and variables in order -- and keeps a running byte count::
+
+    size(v)  = elements(v) · bits(dtype) / 8
+    current += size(v);  if current > limit: start the next shard, current = size(v)
+    limit    = G · 1024**3 bytes      (a variable larger than the limit is an error)
+
+A shard is an HDF5 file with the single-file layout of the variables it holds.  An object's
+``vars`` group (with ``@name``) is created in the shard that is current when the walk reaches
+the object, so empty objects live there; when its variables spill into the next shard, the
+group is created again there, without ``@name``.  The index is::
+
+    {"metadata": {"total_size": <sum of size(v), a float>},
+     "weight_map": {"/layers/dense/vars": "m_00000.weights.h5",
+                    "/layers/big/vars": ["m_00000.weights.h5", "m_00001.weights.h5"], ...}}
+
+(``json.dumps(..., indent=4)``): one entry per group that holds a variable, a list when the
+group spans shards.  Keras names shards ``<base>_<index:05>.weights.h5`` with ``base`` the
+index's name without ``.weights.json``.
+
+**The set is committed as one.** Every shard is written to an unnamed scratch file and
+fsynced before any name changes; then, with signals held, the previous index (if replaced)
+is removed first, the shards are linked into place, shards the previous index named and
+this one does not are removed, and the new index is linked last.  A reader therefore never
+sees an index naming a shard that is missing or half-written; an interruption before the
+commit leaves the previous set as it was; one during the commit (a few renames) leaves no
+index, never a wrong one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import InvalidArgument, ResourceError
+from ..interrupts import held, import_whole, raise_if_pending
+from ..memory import format_bytes
+from ..model.plan import ModelPlan, WeightPlan
+from .atomic import Scratch, _shown, _sync_directory, check_target, directory_lock
+from .chunks import Progress, write_h5_dataset
+from .keras_h5 import Notes, _note, check_h5_names
+
+INDEX_SUFFIX = ".weights.json"
+DEFAULT_SHARD_BYTES = 5 * 1024**3
+"""Keras's ``ShardedH5IOStore`` default, ``max_shard_size=5`` (GiB)."""
+
+SHARD_NAME = re.compile(r"[^/\\\x00]+\.weights\.h5")
+"""A shard name an index may give: a plain file name in the index's directory."""
+
+
+def shard_base(index: str | os.PathLike[str]) -> str:
+    """``m.weights.json`` -> ``m`` (Keras: the index's stem with ``.weights`` removed)."""
+    return Path(index).stem.replace(".weights", "")
+
+
+def shard_name(base: str, number: int) -> str:
+    return f"{base}_{number:05}.weights.h5"
+
+
+@dataclass
+class Shard:
+    """One shard: in order, groups to create (object path, ``@name`` or None) and weights to write."""
+
+    name: str
+    steps: list[tuple[str, str | None] | WeightPlan] = field(default_factory=list)
+    groups: set[str] = field(default_factory=set)
+
+
+@dataclass
+class ShardedLayout:
+    shards: list[Shard]
+    weight_map: dict[str, str | list[str]]
+    total_size: float
+
+    def index_text(self) -> str:
+        """The index as Keras writes it."""
+        return json.dumps({"metadata": {"total_size": self.total_size}, "weight_map": self.weight_map}, indent=4)
+
+
+def keras_shards(plan: ModelPlan, limit: int, base: str) -> ShardedLayout:
+    """Which shard every group and weight of ``plan`` goes to, as Keras's sharded store decides
+    (see the module docstring); ``limit`` in bytes."""
+    shards = [Shard(shard_name(base, 0))]
+    weight_map: dict[str, str | list[str]] = {}
+    total = 0.0
+    current = 0.0
+
+    def make(obj: str, name: str | None) -> None:
+        shards[-1].steps.append((obj, name))
+        shards[-1].groups.add(obj)
+
+    make("", plan.name)
+    for layer in plan.layers:
+        for obj, name in layer.h5_names.items():
+            make(obj, name)
+            for weight in (w for w in layer.weights if w.h5_object == obj):
+                size = float(weight.nbytes)  # Keras: elements · bits / 8, a float
+                total += size
+                if size > limit:
+                    raise InvalidArgument(
+                        f"weight {weight.path!r} is {format_bytes(weight.nbytes)}, more than --max-shard-size "
+                        f"{format_bytes(limit)}; one weight must fit in one shard: raise --max-shard-size"
+                    )
+                current += size
+                if current > limit:
+                    shards.append(Shard(shard_name(base, len(shards))))
+                    current = size
+                if obj not in shards[-1].groups:
+                    make(obj, None)
+                shards[-1].steps.append(weight)
+                key = "/" + "/".join(part for part in (obj, "vars") if part)
+                where = shards[-1].name
+                if key not in weight_map:
+                    weight_map[key] = where
+                else:
+                    listed = weight_map[key]
+                    listed = listed if isinstance(listed, list) else [listed]
+                    if where not in listed:
+                        listed.append(where)
+                    weight_map[key] = listed
+    return ShardedLayout(shards, weight_map, total)
+
+
+def _write_shard(
+    file: Any, shard: Shard, arrays: Mapping[str, Any], notes: Notes | None, note: str | None, progress: Progress | None
+) -> None:
+    h5py = import_whole("h5py")
+
+    with h5py.File(file, "w", track_order=True) as handle:
+        if note is not None:
+            handle.attrs["initcli"] = note
+        for step in shard.steps:
+            if isinstance(step, WeightPlan):
+                source = arrays[step.alias_of or step.path]
+                dataset = write_h5_dataset(handle, f"{step.h5_object}/vars/{step.h5_index}", source, progress)
+                _note(dataset, notes, step.path)
+            else:
+                obj, name = step
+                group = handle.create_group(f"{obj}/vars" if obj else "vars")
+                if name is not None:
+                    group.attrs["name"] = name
+    file.flush()
+
+
+def shard_note(file_note: str | None, number: int, count: int) -> str | None:
+    """The set's provenance for shard ``number`` of ``count``: the file record plus ``shard``."""
+    if file_note is None:
+        return None
+    return json.dumps({**json.loads(file_note), "shard": [number, count]}, sort_keys=True)
+
+
+def write_sharded(
+    path: str | os.PathLike[str],
+    plan: ModelPlan,
+    arrays: Mapping[str, Any],
+    *,
+    max_shard_bytes: int = DEFAULT_SHARD_BYTES,
+    force: bool = False,
+    notes: Notes | None = None,
+    progress: Progress | None = None,
+) -> ShardedLayout:
+    """Write ``plan``'s weights as Keras's sharded ``.weights.json`` set, committed as one."""
+    if not os.fspath(path).endswith(INDEX_SUFFIX):
+        raise InvalidArgument(f"sharded weights need an index named *{INDEX_SUFFIX}; got {os.fspath(path)!r}")
+    check_h5_names(plan, "keras3")
+    index_target = check_target(path, force=force, exists_ok=force)
+    if index_target.kind == "stream":
+        raise InvalidArgument(f"sharded weights are several files; {_shown(index_target.given)} is not a file name")
+    directory = index_target.directory
+    layout = keras_shards(plan, max_shard_bytes, shard_base(index_target.path))
+    targets = [directory / shard.name for shard in layout.shards]
+    for target in targets:
+        check_target(target, force=force, exists_ok=force)
+    scratches: list[Scratch] = []
+    file_note = notes.get("") if notes else None
+    try:
+        for number, shard in enumerate(layout.shards):
+            scratch = Scratch(directory / shard.name)
+            scratches.append(scratch)
+            _write_shard(
+                scratch.handle, shard, arrays, notes, shard_note(file_note, number, len(layout.shards)), progress
+            )
+            scratch.finish()
+        index = Scratch(index_target.path, label=index_target.given)
+        scratches.append(index)
+        index.handle.write(layout.index_text().encode())
+        index.finish()
+        _commit_set(index_target.path, index, list(zip(targets, scratches[:-1], strict=True)), force=force)
+    except OSError as error:
+        if isinstance(error, ResourceError):
+            raise
+        raise ResourceError(f"cannot write {_shown(index_target.given)}: {error.strerror or error}") from None
+    finally:
+        for scratch in scratches:
+            scratch.close()
+    return layout
+
+
+def _previous_shards(index: Path) -> set[str]:
+    """The shard names an existing index lists (none if it is unreadable: nothing is removed)."""
+    try:
+        with open(index, "rb") as handle:
+            document = json.loads(handle.read(64 << 20))
+        listed = document["weight_map"].values()
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return set()
+    names: set[str] = set()
+    for value in listed:
+        for name in value if isinstance(value, list) else [value]:
+            if isinstance(name, str) and SHARD_NAME.fullmatch(name) and name not in (".", ".."):
+                names.add(name)
+    return names
+
+
+def _commit_set(index: Path, index_scratch: Scratch, shards: list[tuple[Path, Scratch]], *, force: bool) -> None:
+    """Give the finished files their names: old index out, shards in, stale shards out, index in."""
+    with directory_lock(index), held():
+        raise_if_pending()
+        previous = _previous_shards(index) if force and index.exists() else set()
+        if force and index.exists():
+            index.unlink()
+            _sync_directory(index.parent)
+        for _, scratch in shards:
+            scratch.commit(force=force)
+        for stale in previous - {target.name for target, _ in shards}:
+            with contextlib.suppress(FileNotFoundError):
+                (index.parent / stale).unlink()
+        index_scratch.commit(force=force)
+        _sync_directory(index.parent)
