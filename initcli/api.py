@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -181,23 +182,40 @@ def write_plan(
     file_record: dict[str, Any] | None = None,
     progress: Any = None,
     max_shard_bytes: int | None = None,
-) -> None:
+) -> list[str]:
     """Write a prepared plan (``prepare_plan``'s result) in ``layout`` (keras3, legacy, keras,
     npz or sharded: Keras's ``.weights.json`` set, shards of at most ``max_shard_bytes``, by
-    default Keras's 5 GiB), streaming each weight, with provenance in the file (every shard)."""
+    default Keras's 5 GiB; or safetensors, sharded when ``max_shard_bytes`` is given), streaming
+    each weight, with provenance in the file (every shard).  Returns the names of the files
+    written (one, or the shards and their index)."""
     from .writers.keras_h5 import write_keras_archive, write_weights_h5
     from .writers.npy import write_npz
     from .writers.sharded import DEFAULT_SHARD_BYTES, write_sharded
 
     notes = plan_notes(plan, prepared, file_record)
-    if max_shard_bytes is not None and layout != "sharded":
-        raise InvalidArgument(f"--max-shard-size needs the sharded layout (-o NAME.weights.json); got {layout}")
+    if max_shard_bytes is not None and layout not in ("sharded", "safetensors"):
+        raise InvalidArgument(
+            f"--max-shard-size needs a sharded layout (-o NAME.weights.json or NAME.safetensors); got {layout}"
+        )
+    if layout == "safetensors":
+        from .writers.safetensors import write_safetensors, write_safetensors_sharded
+
+        if max_shard_bytes is not None:
+            return write_safetensors_sharded(
+                path, prepared, max_shard_bytes=max_shard_bytes, force=force, notes=notes, progress=progress
+            )
+        write_safetensors(path, prepared, force=force, notes=notes, progress=progress)
+        return [Path(path).name]
     if layout == "sharded":
         limit = DEFAULT_SHARD_BYTES if max_shard_bytes is None else max_shard_bytes
-        write_sharded(path, plan, prepared, max_shard_bytes=limit, force=force, notes=notes, progress=progress)
-    elif layout == "npz":
+        layout_written = write_sharded(
+            path, plan, prepared, max_shard_bytes=limit, force=force, notes=notes, progress=progress
+        )
+        return [*(shard.name for shard in layout_written.shards), Path(path).name]
+    if layout == "npz":
         write_npz(path, prepared, force=force, notes=notes, progress=progress)
     elif layout == "keras":
         write_keras_archive(path, plan, prepared, force=force, notes=notes, progress=progress)
     else:
         write_weights_h5(path, plan, prepared, layout=layout, force=force, notes=notes, progress=progress)
+    return [Path(path).name]

@@ -38,7 +38,8 @@ ZIP_MAGIC = b"PK\x03\x04"
 
 
 def file_kind(path: str | Path) -> str:
-    """``npy``, ``npz``, ``keras``, ``hdf5`` or ``sharded`` (a JSON index), from the file's first bytes."""
+    """``npy``, ``npz``, ``keras``, ``hdf5``, ``safetensors`` or ``sharded`` (a JSON index of
+    Keras or safetensors shards), from the file's first bytes."""
     path = Path(path)
     with ExitStack() as stack, translated(path):
         return _open(path, stack)[0]
@@ -50,7 +51,7 @@ def _open(path: Path, stack: ExitStack) -> tuple[str, int, zipfile.ZipFile | Non
     (and, for zip files, the archive) stay open until ``stack`` closes."""
     fd = open_regular(path)
     stack.callback(os.close, fd)
-    head = os.pread(fd, 8, 0)
+    head = os.pread(fd, 9, 0)
     if head.startswith(NPY_MAGIC):
         return "npy", fd, None
     if head.startswith(HDF5_MAGIC):
@@ -62,9 +63,15 @@ def _open(path: Path, stack: ExitStack) -> tuple[str, int, zipfile.ZipFile | Non
             raise InvalidArgument(f"{str(path)!r} is a damaged zip archive: {error}") from None
         names = archive.namelist()
         return ("keras" if "model.weights.h5" in names else "npz"), fd, archive
+    from .reading.safetensors import looks_like
+
+    if looks_like(head, os.fstat(fd).st_size):
+        return "safetensors", fd, None
     if head.lstrip().startswith(b"{"):
         return "sharded", fd, None
-    raise InvalidArgument(f"{str(path)!r} is not a .npy, .npz, HDF5, .keras or sharded .weights.json file")
+    raise InvalidArgument(
+        f"{str(path)!r} is not a .npy, .npz, HDF5, .keras, safetensors file or an index of shards (.json)"
+    )
 
 
 @contextmanager
@@ -96,6 +103,10 @@ def read_tensors(
                     return read_tensors(location, max_bytes=max_bytes)
 
                 stored = read_set(path, fd, stack, shard)
+            elif kind == "safetensors":
+                from .reading.safetensors import read_safetensors
+
+                stored = read_safetensors(path, fd)
             elif kind == "npy":
                 stored = npy.read_npy(path, fd, manifest)
             elif kind == "npz":

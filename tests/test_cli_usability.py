@@ -455,7 +455,10 @@ COMPLETIONS = [
     ("initcli he_normal --backend t", {("plain", "tensorflow"), ("plain", "torch")}),
     ("initcli batch c.yaml --backend j", {("plain", "jax")}),
     ("initcli he_normal --format ", {("plain", "npy"), ("plain", "npz"), ("plain", "hdf5")}),
-    ("initcli batch c.yaml --layout ", {("plain", f) for f in ("keras3", "legacy", "keras", "npz", "sharded")}),
+    (
+        "initcli batch c.yaml --layout ",
+        {("plain", f) for f in ("keras3", "legacy", "keras", "npz", "sharded", "safetensors")},
+    ),
     ("initcli examples m", {("plain", "mnist_mlp.yaml")}),
     ("initcli examples mnist_mlp.yaml -o ", {("file", "")}),
 ]

@@ -799,7 +799,7 @@ def _directory(tmp_path):
 
 def _text_file(tmp_path):
     (tmp_path / "t.npy").write_text("just text\n")
-    return tmp_path / "t.npy", "is not a .npy, .npz, HDF5 or .keras file"
+    return tmp_path / "t.npy", "is not a .npy, .npz, HDF5, .keras, safetensors file or an index of shards (.json)"
 
 
 def _damaged_object_header(tmp_path):

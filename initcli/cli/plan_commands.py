@@ -16,18 +16,19 @@ _COMMON = [
         "--output",
         type=OUTPUT_PATH,
         metavar="PATH",
-        help="Output: .weights.h5 (Keras 3), .h5 (legacy), .keras, .npz, .weights.json (sharded).",
+        help="Output: .weights.h5 (Keras 3), .h5 (legacy), .keras, .npz, .weights.json (sharded), .safetensors.",
     ),
     click.option(
         "--layout",
-        type=click.Choice(["keras3", "legacy", "keras", "npz", "sharded"]),
+        type=click.Choice(["keras3", "legacy", "keras", "npz", "sharded", "safetensors"]),
         help="File layout, overriding the suffix.",
     ),
     click.option(
         "--max-shard-size",
         type=ByteSizeType(),
         metavar="SIZE",
-        help="With -o NAME.weights.json: shards of at most SIZE (Keras's max_shard_size=5 is 5GiB, the default).",
+        help="Shards of at most SIZE: with -o NAME.weights.json (Keras's max_shard_size=5 is 5GiB, the default) "
+        "or -o NAME.safetensors (shards and NAME.safetensors.index.json).",
     ),
     click.option(
         "--seed", type=SeedType(), help="Master seed: each weight's seed derives from it and the weight's path."
@@ -102,11 +103,14 @@ def run_plan(
         click.echo(f"total: {len(records)} weights, {format_bytes(total)}, {backend} stream")
         return
     if output is None:
-        raise click.UsageError("give -o FILE (.weights.h5, .h5, .keras, .npz or .weights.json), or --dry-run")
-    chosen = layout_for_path(output, layout)
-    if max_shard_size is not None and chosen != "sharded":
         raise click.UsageError(
-            f"--max-shard-size writes a sharded set; name the output NAME.weights.json, not {output}"
+            "give -o FILE (.weights.h5, .h5, .keras, .npz, .weights.json or .safetensors), or --dry-run"
+        )
+    chosen = layout_for_path(output, layout)
+    if max_shard_size is not None and chosen not in ("sharded", "safetensors"):
+        raise click.UsageError(
+            f"--max-shard-size writes a sharded set; name the output NAME.weights.json or NAME.safetensors, "
+            f"not {output}"
         )
     if max_shard_size is not None and max_shard_size <= 0:
         raise click.UsageError(f"--max-shard-size {max_shard_size} is not a size; give a positive size such as 5GiB")
@@ -125,7 +129,7 @@ def run_plan(
     settled = {key: value.hexdigest() if isinstance(value, Digest) else value for key, value in inputs.items()}
     record = file_record(settled.pop("command"), {**settled, "master_seed": master, "layout": chosen}, backend)
     with progress(total, f"writing {output}", quiet=quiet) as advance:
-        write_plan(
+        written = write_plan(
             output,
             plan,
             prepared,
@@ -136,8 +140,10 @@ def run_plan(
             max_shard_bytes=max_shard_size,
         )
     if not quiet:
+        files = f" and {len(written) - 1} shards" if len(written) > 1 else ""
+        named = written[-1] if len(written) > 1 and written[-1] != Path(output).name else output
         click.echo(
-            f"wrote {output}: {len(prepared)} weights, {format_bytes(total)} ({chosen}), seed {master}"
+            f"wrote {named}{files}: {len(prepared)} weights, {format_bytes(total)} ({chosen}), seed {master}"
             + ("" if backend == "numpy" else f" ({backend} stream)"),
             err=True,
         )

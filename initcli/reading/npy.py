@@ -125,18 +125,7 @@ def read_npy(path: Path, fd: int, manifest: str | Path | None) -> StoredFile:
         _pread_exact(fd, flat, header.offset, path)
         return _reshaped(flat, header)
 
-    def reader() -> Callable[[int], np.ndarray]:
-        position = [0]
-
-        def read(count: int) -> np.ndarray:
-            take = max(0, min(count, header.size - position[0]))
-            part = np.empty(take, dtype=header.dtype)
-            _pread_exact(fd, part, header.offset + position[0] * header.dtype.itemsize, path)
-            position[0] += take
-            return part
-
-        return guarded(path, read)
-
+    reader = pread_reader(fd, path, header.offset, header.size, header.dtype)
     tensor = StoredTensor(
         path.name,
         header.shape,
@@ -148,6 +137,24 @@ def read_npy(path: Path, fd: int, manifest: str | Path | None) -> StoredFile:
         stale,
     )
     return StoredFile("npy", [tensor], None if stale else file_prov)
+
+
+def pread_reader(fd: int, path: Path, offset: int, count: int, dtype: np.dtype) -> Callable[[], Any]:
+    """A :attr:`StoredTensor.reader` for ``count`` elements of ``dtype`` stored flat at byte ``offset``."""
+
+    def reader() -> Callable[[int], np.ndarray]:
+        position = [0]
+
+        def read(wanted: int) -> np.ndarray:
+            take = max(0, min(wanted, count - position[0]))
+            part = np.empty(take, dtype=dtype)
+            _pread_exact(fd, part, offset + position[0] * dtype.itemsize, path)
+            position[0] += take
+            return part
+
+        return guarded(path, read)
+
+    return reader
 
 
 def _pread_exact(fd: int, array: np.ndarray, offset: int, path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Reading Keras's sharded weights: a ``.weights.json`` index and the shards it names.
+"""Reading sharded weights: Keras's ``.weights.json`` or a ``.safetensors.index.json`` and the shards it names.
 
 The index is read from its open descriptor (at most :data:`INDEX_LIMIT` bytes, strict JSON).
 Its ``weight_map`` values must be plain file names of ``.weights.h5`` shards (no directory
@@ -10,7 +10,7 @@ process with a time limit first).  The set is consistent or refused in one line:
 * every dataset ``<object>/vars/<i>`` of a shard has its group listed for that shard in the
   index (Keras looks a group up in the shards the index gives, and nowhere else);
 * shards written by initcli carry the set's file record and ``shard: [i, n]``: the records
-  of all shards agree apart from ``shard``, the numbers run 0 .. n-1 in the index's order,
+  of all shards agree apart from ``shard``, the numbers run 0 .. n-1 in the shards' name order,
   and there are n of them; so a shard from another run, a missing one or a shuffled one is
   found, and ``verify`` checks that every tensor the record lists is in the set.
 """
@@ -32,7 +32,8 @@ INDEX_LIMIT = 64 << 20
 
 
 def shard_names(path: Path, fd: int) -> tuple[list[str], dict[str, set[str]]]:
-    """The shard names in the index's order, and for each the groups the index puts there."""
+    """The shard names in order, and for each the groups (Keras) or tensors (safetensors) the
+    index puts there."""
     from ..model.config_files import decode_text, loads_json
 
     size = os.fstat(fd).st_size
@@ -50,7 +51,7 @@ def shard_names(path: Path, fd: int) -> tuple[list[str], dict[str, set[str]]]:
             if not isinstance(name, str) or not SHARD_NAME.fullmatch(name):
                 raise InvalidArgument(
                     f"{str(path)!r} names shard {name!r} for {group!r}; a shard is a plain file name "
-                    "ending in .weights.h5, in the index's directory"
+                    "ending in .weights.h5 or .safetensors, in the index's directory"
                 )
             if name not in groups:
                 order.append(name)
@@ -58,7 +59,7 @@ def shard_names(path: Path, fd: int) -> tuple[list[str], dict[str, set[str]]]:
             groups[name].add(group)
     if not order:
         raise InvalidArgument(f"{str(path)!r} names no shards")
-    return order, groups
+    return sorted(order), groups  # both conventions number shards in zero-padded names
 
 
 def read_set(
@@ -69,21 +70,33 @@ def read_set(
 ) -> StoredFile:
     """Every tensor of the set the index at ``path`` describes, as one file."""
     order, groups = shard_names(path, fd)
+    kinds = {"hdf5" if name.endswith(".weights.h5") else "safetensors" for name in order}
+    if len(kinds) != 1:
+        raise InvalidArgument(f"{str(path)!r} mixes .weights.h5 and .safetensors shards")
+    kind = kinds.pop()
     tensors = []
     records: list[dict[str, Any] | None] = []
     for name in order:
         shard = stack.enter_context(open_shard(path.parent / name))
-        if shard.kind != "hdf5":
-            raise InvalidArgument(f"shard {name!r} of {str(path)!r} is a {shard.kind} file, not HDF5 weights")
+        if shard.kind != kind:
+            raise InvalidArgument(f"shard {name!r} of {str(path)!r} is a {shard.kind} file, not {kind}")
+        found = set()
         for tensor in shard.tensors:
-            group = "/" + tensor.name.rsplit("/", 1)[0].lstrip("/")
-            if group not in groups[name]:
+            # Keras's index maps object groups to shards, safetensors' maps tensor names
+            key = "/" + tensor.name.rsplit("/", 1)[0].lstrip("/") if kind == "hdf5" else tensor.name
+            if key not in groups[name]:
                 raise InvalidArgument(
-                    f"shard {name!r} holds {tensor.name!r}, but {str(path)!r} does not list {group!r} in that shard"
+                    f"shard {name!r} holds {tensor.name!r}, but {str(path)!r} does not list {key!r} in that shard"
                 )
+            found.add(key)
+        if kind == "safetensors" and groups[name] - found:
+            missing = sorted(groups[name] - found)[0]
+            raise InvalidArgument(f"{str(path)!r} puts tensor {missing!r} in shard {name!r}, which does not hold it")
         tensors += shard.tensors
         records.append(shard.provenance)
-    return StoredFile("sharded", tensors, _set_record(path, order, records))
+    return StoredFile(
+        "sharded" if kind == "hdf5" else "sharded safetensors", tensors, _set_record(path, order, records)
+    )
 
 
 def _set_record(path: Path, order: list[str], records: list[dict[str, Any] | None]) -> dict[str, Any] | None:

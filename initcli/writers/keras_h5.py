@@ -222,14 +222,15 @@ def write_keras_archive(
             weights.close()
 
 
-LAYOUTS = ("keras3", "legacy", "keras", "npz", "sharded")
+LAYOUTS = ("keras3", "legacy", "keras", "npz", "sharded", "safetensors")
 
 
 def layout_for_path(path: str, explicit: str | None = None) -> str:
     """The whole-model layout: ``explicit``, else by suffix.
 
     ``.weights.h5`` -> keras3, ``.h5``/``.hdf5`` -> legacy, ``.keras`` -> keras, ``.npz`` -> npz,
-    ``.weights.json`` -> sharded (Keras's index and ``_00000.weights.h5`` shards).
+    ``.weights.json`` -> sharded (Keras's index and ``_00000.weights.h5`` shards),
+    ``.safetensors`` -> safetensors.
     """
     if explicit is not None:
         if explicit not in LAYOUTS:
@@ -246,7 +247,9 @@ def layout_for_path(path: str, explicit: str | None = None) -> str:
         return "npz"
     if name.endswith(".weights.json"):
         return "sharded"
+    if name.endswith(".safetensors"):
+        return "safetensors"
     raise InvalidArgument(
         f"output {path!r} has no known suffix; use .weights.h5 (Keras 3), .h5 (legacy Keras 2), "
-        ".keras, .npz or .weights.json (sharded), or choose with --layout"
+        ".keras, .npz, .weights.json (sharded) or .safetensors, or choose with --layout"
     )

@@ -53,8 +53,9 @@ INDEX_SUFFIX = ".weights.json"
 DEFAULT_SHARD_BYTES = 5 * 1024**3
 """Keras's ``ShardedH5IOStore`` default, ``max_shard_size=5`` (GiB)."""
 
-SHARD_NAME = re.compile(r"[^/\\\x00]+\.weights\.h5")
-"""A shard name an index may give: a plain file name in the index's directory."""
+SHARD_NAME = re.compile(r"[^/\\\x00]+\.(weights\.h5|safetensors)")
+"""A shard name an index may give: a plain file name in the index's directory (Keras's
+``.weights.h5`` shards, or safetensors shards)."""
 
 
 def shard_base(index: str | os.PathLike[str]) -> str:
@@ -194,7 +195,7 @@ def write_sharded(
         scratches.append(index)
         index.handle.write(layout.index_text().encode())
         index.finish()
-        _commit_set(index_target.path, index, list(zip(targets, scratches[:-1], strict=True)), force=force)
+        commit_set(index_target.path, index, list(zip(targets, scratches[:-1], strict=True)), force=force)
     except OSError as error:
         if isinstance(error, ResourceError):
             raise
@@ -221,8 +222,9 @@ def _previous_shards(index: Path) -> set[str]:
     return names
 
 
-def _commit_set(index: Path, index_scratch: Scratch, shards: list[tuple[Path, Scratch]], *, force: bool) -> None:
-    """Give the finished files their names: old index out, shards in, stale shards out, index in."""
+def commit_set(index: Path, index_scratch: Scratch, shards: list[tuple[Path, Scratch]], *, force: bool) -> None:
+    """Give a set's finished, fsynced files their names: the old index out, the shards in, shards
+    the old index named and this set does not out, the index in (see the module docstring)."""
     with directory_lock(index), held():
         raise_if_pending()
         previous = _previous_shards(index) if force and index.exists() else set()
