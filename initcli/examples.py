@@ -16,6 +16,7 @@ DESCRIPTIONS = {
     "small_cnn.json": ("batch", "small CNN: Conv2D, BatchNormalization, Conv2D, Dense on 28x28x1"),
     "lstm_text_classifier.toml": ("batch", "text classifier: Embedding(20000, 128), LSTM(64), Dense(1)"),
     "transformer_encoder.yaml": ("batch", "one transformer encoder block: MultiHeadAttention(4, 16), Dense, LayerNorm"),
+    "llama_7b_decoder.yaml": ("batch", "Llama-style 7B decoder: 32 repeated blocks (repeat), 6.74e9 parameters"),
     "classifier_model.json": ("model", "Keras model config (model.to_json()): Conv2D, BatchNormalization, Dense"),
     "keras2_sentiment.json": ("model", "Keras 2 (tf.keras 2.21) to_json(): Sequential Embedding, LSTM, Dense"),
     "tfjs_digits_model.json": ("model", "tfjs layers-model model.json: Functional Conv2D, MaxPooling2D, Dense"),

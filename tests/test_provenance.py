@@ -157,7 +157,10 @@ def test_verify_without_provenance_fails_clearly(tmp_path):
     assert result.stdout.decode().startswith("UNVERIFIABLE") and "no initcli provenance" in result.stdout.decode()
     (tmp_path / "junk.bin").write_bytes(b"hello")
     result = run_in_process(["verify", "junk.bin"], tmp_path)
-    assert result.exit_code == 2 and "is not a .npy, .npz, HDF5, .keras, safetensors file or an index of shards (.json)" in result.stderr
+    assert (
+        result.exit_code == 2
+        and "is not a .npy, .npz, HDF5, .keras, safetensors file or an index of shards (.json)" in result.stderr
+    )
 
 
 def test_appending_a_layer_keeps_every_other_weight(keras, tmp_path):

@@ -22,6 +22,16 @@ unknown weight names are errors; for any other class they are kept in the
 order given, unless its name is a near miss of a known class (``dense``,
 ``Conv2d``, ``BatchNormalisation``): that is an error suggesting the class.
 
+A block of layers repeated ``N`` times (a transformer's decoder blocks) is written once::
+
+      - repeat: 32                 # 32 copies; ``from: K`` numbers them from K instead of 0
+        layers:
+          - {name: "block_{i}_norm", class: RMSNormalization, weights: {scale: {shape: [4096], initializer: ones}}}
+          - ...
+
+``{i}`` in a name is the copy's number (nested blocks: ``{i}`` the inner, ``{j}`` the outer).
+The unrolled config is exactly the one written out by hand: the same paths, the same seeds.
+
 Each weight's path is ``<layer name>/<weight name>``; its seed is the
 ``seed`` of its spec, else the seed in its initializer config, else derived
 from the master seed and the path (:func:`initcli.seeds.derive_seed`).
@@ -29,6 +39,7 @@ from the master seed and the path (:func:`initcli.seeds.derive_seed`).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -69,13 +80,70 @@ def plan_from_batch_config(document: Any, where: str = "config") -> tuple[ModelP
         raise InvalidArgument(f"{where}: 'layers' must be a non-empty list of layers")
     counters: dict[str, int] = {}
     names: set[str] = set()
-    plans = []
-    for index, entry in enumerate(layers):
-        at = f"{where}: layers[{index}]"
-        plans.append(_layer(entry, at, default_dtype, counters, names))
+    plans = [
+        _layer(entry, at, default_dtype, counters, names) for entry, at in _expanded(layers, f"{where}: layers", [0])
+    ]
     plan = ModelPlan(name=name, layers=plans)
     plan.check()
     return plan, seed
+
+
+REPEAT_LIMIT = 100_000
+"""Layers a config may expand to (``repeat`` blocks included): far beyond any real model, and a
+bound on what a crafted ``repeat: 10**12`` can make initcli build."""
+
+
+def _expanded(layers: list[Any], at: str, count: list[int]) -> Iterator[tuple[Any, str]]:
+    """The layers of a config with every ``repeat`` block unrolled, each with where it came from.
+
+    ``{repeat: N, layers: [...]}`` stands for its layers ``N`` times over, ``{i}`` in a layer's
+    name replaced by the copy's number (``0 .. N-1``; ``from: K`` starts at ``K``).  Blocks nest:
+    an inner block's ``{i}`` is its own number, and ``{j}``, ``{k}`` ... name the outer ones'
+    (innermost first is ``i``).  ``count`` counts the layers made against :data:`REPEAT_LIMIT`."""
+    yield from _unrolled(layers, at, count, ())
+
+
+def _unrolled(layers: list[Any], at: str, count: list[int], outer: tuple[int, ...]) -> Iterator[tuple[Any, str]]:
+    for index, entry in enumerate(layers):
+        where = f"{at}[{index}]"
+        if isinstance(entry, dict) and "repeat" in entry:
+            unknown = sorted(set(entry) - {"repeat", "from", "layers"})
+            if unknown:
+                raise InvalidArgument(f"{where}: unknown key {unknown[0]!r}; a repeat block has repeat, from, layers")
+            times, start = entry["repeat"], entry.get("from", 0)
+            for value, key in ((times, "repeat"), (start, "from")):
+                if not isinstance(value, int) or isinstance(value, bool) or value < (1 if key == "repeat" else 0):
+                    wanted = "a positive" if key == "repeat" else "a non-negative"
+                    raise InvalidArgument(f"{where}: {key} {value!r} must be {wanted} integer")
+            inner = entry.get("layers")
+            if not isinstance(inner, list) or not inner:
+                raise InvalidArgument(f"{where}: a repeat block needs a non-empty 'layers' list")
+            if times * len(inner) + count[0] > REPEAT_LIMIT:
+                raise InvalidArgument(
+                    f"{where}: repeat {times} of {len(inner)} layers makes more than {REPEAT_LIMIT} layers"
+                )
+            for number in range(start, start + times):
+                yield from _unrolled(inner, f"{where}.layers", count, (number, *outer))
+            continue
+        count[0] += 1
+        if count[0] > REPEAT_LIMIT:
+            raise InvalidArgument(f"{where}: the config makes more than {REPEAT_LIMIT} layers")
+        if outer and isinstance(entry, dict) and isinstance(entry.get("name"), str):
+            entry = {**entry, "name": _numbered(entry["name"], outer, where)}
+            where = f"{where} (copy {outer[0]})"
+        yield entry, where
+
+
+_INDEX_NAMES = "ijklmn"
+
+
+def _numbered(name: str, outer: tuple[int, ...], where: str) -> str:
+    """``name`` with ``{i}`` (the innermost block's number), ``{j}`` (the next) ... filled in."""
+    if "{i}" not in name:
+        raise InvalidArgument(f"{where}: name {name!r} in a repeat block needs {{i}}, or every copy has the same name")
+    for letter, number in zip(_INDEX_NAMES, outer, strict=False):
+        name = name.replace(f"{{{letter}}}", str(number))
+    return name
 
 
 def _wrap(at: str, action: Any) -> Any:
