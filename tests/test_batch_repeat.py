@@ -48,7 +48,10 @@ def test_repeat_is_the_config_written_out(tmp_path):
         ({"repeat": 2, "times": 3, "layers": [_dense("a{i}")]}, "unknown key 'times'"),
         # refused before a single copy is made, not after 100000
         ({"repeat": 10**12, "layers": [_dense("a{i}")]}, "repeat 1000000000000 of 1 layers makes more than 100000"),
-        ({"repeat": 1000, "layers": [{"repeat": 1000, "layers": [_dense("a{j}_{i}")]}]}, "makes more than 100000 layers"),
+        (
+            {"repeat": 1000, "layers": [{"repeat": 1000, "layers": [_dense("a{j}_{i}")]}]},
+            "makes more than 100000 layers",
+        ),
     ],
 )
 def test_bad_repeat_blocks_are_one_line(tmp_path, block, words):
@@ -113,7 +116,9 @@ def test_llama_sample_loads_into_the_keras_model_it_describes(keras, tmp_path, o
     model.load_weights(tmp_path / output)
     with np.load(tmp_path / "tiny.npz") as archive:
         drawn = {name: archive[name] for name in archive.files}
-    assert len(drawn) == len(model.weights) == 1 + 2 * 9 + 2  # embedding, 2 blocks of 2 norms + 4 + 3 kernels, norm, head
+    assert (
+        len(drawn) == len(model.weights) == 1 + 2 * 9 + 2
+    )  # embedding, 2 blocks of 2 norms + 4 + 3 kernels, norm, head
     by_layer = {layer.name: layer for layer in model.layers}
     np.testing.assert_array_equal(
         np.asarray(by_layer["token_embedding"].embeddings), drawn["token_embedding/embeddings"]

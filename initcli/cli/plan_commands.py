@@ -31,6 +31,13 @@ _COMMON = [
         "or -o NAME.safetensors (shards and NAME.safetensors.index.json).",
     ),
     click.option(
+        "--workers",
+        type=click.IntRange(min=1),
+        default=1,
+        metavar="N",
+        help="Make the shards of a sharded output on N processes (byte for byte the same files).",
+    ),
+    click.option(
         "--seed", type=SeedType(), help="Master seed: each weight's seed derives from it and the weight's path."
     ),
     click.option("--backend", **backend_option_kwargs()),
@@ -65,6 +72,7 @@ def run_plan(
     quiet: bool,
     max_bytes: int | None,
     max_shard_size: int | None = None,
+    workers: int = 1,
 ) -> None:
     """Check the output, settle the master seed, then print the plan or sample and write it.
 
@@ -112,6 +120,12 @@ def run_plan(
             f"--max-shard-size writes a sharded set; name the output NAME.weights.json or NAME.safetensors, "
             f"not {output}"
         )
+    sharded_output = chosen == "sharded" or (chosen == "safetensors" and max_shard_size is not None)
+    if workers > 1 and not sharded_output:
+        raise click.UsageError(
+            f"--workers {workers} splits the work by shard; write a sharded set (-o NAME.weights.json, or "
+            "-o NAME.safetensors with --max-shard-size)"
+        )
     if max_shard_size is not None and max_shard_size <= 0:
         raise click.UsageError(f"--max-shard-size {max_shard_size} is not a size; give a positive size such as 5GiB")
     if chosen == "keras" and plan.keras_config is None:
@@ -138,6 +152,7 @@ def run_plan(
             file_record=record,
             progress=advance,
             max_shard_bytes=max_shard_size,
+            workers=workers,
         )
     if not quiet:
         files = f" and {len(written) - 1} shards" if len(written) > 1 else ""

@@ -19,7 +19,7 @@ starts when the tensor would take the current one past the limit.  Shards are na
 ``{"metadata": {"total_size": <bytes>}, "weight_map": {"<name>": "<shard>", ...}}``
 (``indent=2``, sorted keys, as ``save_pretrained`` writes it).  When everything fits in one
 shard there is no index: the one file has the name asked for, as ``save_pretrained`` does.
-A set is committed as one (:func:`initcli.writers.sharded.commit_set`).
+A set is committed as one (:func:`initcli.writers.sharded.write_set`).
 """
 
 from __future__ import annotations
@@ -34,11 +34,11 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from ..dtypes import is_bfloat16
-from ..errors import InvalidArgument, ResourceError
+from ..errors import InvalidArgument
 from ..memory import format_bytes
-from .atomic import Scratch, _shown, atomic_write, check_target
+from .atomic import _shown, atomic_write, check_target
 from .chunks import Progress, as_chunked, nbytes
-from .sharded import commit_set, shard_note
+from .sharded import shard_note, write_set
 
 DTYPES = {
     "float64": "F64",
@@ -183,6 +183,7 @@ def write_safetensors_sharded(
     force: bool = False,
     notes: Mapping[str, str] | None = None,
     progress: Progress | None = None,
+    workers: int = 1,
 ) -> list[str]:
     """Shards of at most ``max_shard_bytes`` (a larger tensor alone) and their index; one shard
     is the single file ``path``.  Returns the files written."""
@@ -203,29 +204,18 @@ def write_safetensors_sharded(
     for target in targets:
         check_target(target, force=force, exists_ok=force)
     file_note = (notes or {}).get("")
-    scratches: list[Scratch] = []
-    try:
-        for number, members in enumerate(groups):
-            scratch = Scratch(targets[number])
-            scratches.append(scratch)
-            part = {name: arrays[name] for name in members}
-            note = shard_note(file_note, number, len(groups))
-            write_stream(scratch.handle, part, metadata_for(members, notes, note), progress)
-            scratch.finish()
-        index = {
-            "metadata": {"total_size": sum(sizes.values())},
-            "weight_map": {name: names[number] for number, members in enumerate(groups) for name in members},
-        }
-        index_scratch = Scratch(index_target.path, label=index_target.given)
-        scratches.append(index_scratch)
-        index_scratch.handle.write((json.dumps(index, indent=2, sort_keys=True) + "\n").encode())
-        index_scratch.finish()
-        commit_set(index_target.path, index_scratch, list(zip(targets, scratches[:-1], strict=True)), force=force)
-    except OSError as error:
-        if isinstance(error, ResourceError):
-            raise
-        raise ResourceError(f"cannot write {_shown(index_target.given)}: {error.strerror or error}") from None
-    finally:
-        for scratch in scratches:
-            scratch.close()
+
+    def write_one(number: int, handle: Any, progress: Progress | None) -> None:
+        members = groups[number]
+        part = {name: arrays[name] for name in members}
+        note = shard_note(file_note, number, len(groups))
+        write_stream(handle, part, metadata_for(members, notes, note), progress)
+
+    index = {
+        "metadata": {"total_size": sum(sizes.values())},
+        "weight_map": {name: names[number] for number, members in enumerate(groups) for name in members},
+    }
+    shard_sizes = [sum(sizes[name] for name in members) for members in groups]
+    text = (json.dumps(index, indent=2, sort_keys=True) + "\n").encode()
+    write_set(index_target, targets, write_one, text, shard_sizes, force=force, workers=workers, progress=progress)
     return [*names, index_target.path.name]

@@ -36,7 +36,7 @@ import contextlib
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,7 +45,7 @@ from ..errors import InvalidArgument, ResourceError
 from ..interrupts import held, import_whole, raise_if_pending
 from ..memory import format_bytes
 from ..model.plan import ModelPlan, WeightPlan
-from .atomic import Scratch, _shown, _sync_directory, check_target, directory_lock
+from .atomic import Scratch, Target, _shown, _sync_directory, check_target, directory_lock
 from .chunks import Progress, write_h5_dataset
 from .keras_h5 import Notes, _note, check_h5_names
 
@@ -168,8 +168,10 @@ def write_sharded(
     force: bool = False,
     notes: Notes | None = None,
     progress: Progress | None = None,
+    workers: int = 1,
 ) -> ShardedLayout:
-    """Write ``plan``'s weights as Keras's sharded ``.weights.json`` set, committed as one."""
+    """Write ``plan``'s weights as Keras's sharded ``.weights.json`` set, committed as one; with
+    ``workers`` > 1 the shards are made by that many processes (:mod:`initcli.workers`)."""
     if not os.fspath(path).endswith(INDEX_SUFFIX):
         raise InvalidArgument(f"sharded weights need an index named *{INDEX_SUFFIX}; got {os.fspath(path)!r}")
     check_h5_names(plan, "keras3")
@@ -181,29 +183,71 @@ def write_sharded(
     targets = [directory / shard.name for shard in layout.shards]
     for target in targets:
         check_target(target, force=force, exists_ok=force)
-    scratches: list[Scratch] = []
     file_note = notes.get("") if notes else None
+
+    def write_one(number: int, handle: Any, progress: Progress | None) -> None:
+        shard = layout.shards[number]
+        _write_shard(handle, shard, arrays, notes, shard_note(file_note, number, len(layout.shards)), progress)
+
+    sizes = [sum(step.nbytes for step in shard.steps if isinstance(step, WeightPlan)) for shard in layout.shards]
+    write_set(
+        index_target,
+        targets,
+        write_one,
+        layout.index_text().encode(),
+        sizes,
+        force=force,
+        workers=workers,
+        progress=progress,
+    )
+    return layout
+
+
+def write_set(
+    index: Target,
+    targets: list[Path],
+    write_one: Callable[[int, Any, Progress | None], None],
+    index_bytes: bytes,
+    sizes: list[int],
+    *,
+    force: bool,
+    workers: int = 1,
+    progress: Progress | None = None,
+) -> None:
+    """A set of shards and its index, committed as one (:func:`commit_set`).
+
+    ``write_one(i, handle, progress)`` writes shard ``i`` into an open scratch file.  Every scratch
+    file is opened before any shard is made, so worker processes (``workers`` > 1) write into
+    the very files this process commits; the progress then moves by ``sizes[i]`` bytes as each
+    shard is done, rather than chunk by chunk."""
+    from ..workers import run_tasks
+
+    scratches: list[Scratch] = []
     try:
-        for number, shard in enumerate(layout.shards):
-            scratch = Scratch(directory / shard.name)
-            scratches.append(scratch)
-            _write_shard(
-                scratch.handle, shard, arrays, notes, shard_note(file_note, number, len(layout.shards)), progress
-            )
-            scratch.finish()
-        index = Scratch(index_target.path, label=index_target.given)
-        scratches.append(index)
-        index.handle.write(layout.index_text().encode())
-        index.finish()
-        commit_set(index_target.path, index, list(zip(targets, scratches[:-1], strict=True)), force=force)
+        scratches += [Scratch(target) for target in targets]
+        parallel = workers > 1 and len(targets) > 1
+
+        def task(number: int) -> None:
+            write_one(number, scratches[number].handle, None if parallel else progress)
+            scratches[number].finish()
+
+        def done(number: int) -> None:
+            if parallel and progress:
+                progress(sizes[number])
+
+        run_tasks(len(targets), task, workers, describe=lambda number: targets[number].name, done=done)
+        index_scratch = Scratch(index.path, label=index.given)
+        scratches.append(index_scratch)
+        index_scratch.handle.write(index_bytes)
+        index_scratch.finish()
+        commit_set(index.path, index_scratch, list(zip(targets, scratches[:-1], strict=True)), force=force)
     except OSError as error:
         if isinstance(error, ResourceError):
             raise
-        raise ResourceError(f"cannot write {_shown(index_target.given)}: {error.strerror or error}") from None
+        raise ResourceError(f"cannot write {_shown(index.given)}: {error.strerror or error}") from None
     finally:
         for scratch in scratches:
             scratch.close()
-    return layout
 
 
 def _previous_shards(index: Path) -> set[str]:
