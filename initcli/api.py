@@ -183,12 +183,14 @@ def write_plan(
     progress: Any = None,
     max_shard_bytes: int | None = None,
     workers: int = 1,
+    remote: Any = None,
 ) -> list[str]:
     """Write a prepared plan (``prepare_plan``'s result) in ``layout`` (keras3, legacy, keras,
     npz or sharded: Keras's ``.weights.json`` set, shards of at most ``max_shard_bytes``, by
     default Keras's 5 GiB; or safetensors, sharded when ``max_shard_bytes`` is given), streaming
-    each weight, with provenance in the file (every shard); ``workers`` processes make the shards
-    of a set.  Returns the names of the files written (one, or the shards and their index)."""
+    each weight, with provenance in the file (every shard); ``workers`` processes, or ``remote``
+    (:func:`initcli.distributed.dask_remote`), make the shards of a set.  Returns the names of
+    the files written (one, or the shards and their index)."""
     from .writers.keras_h5 import write_keras_archive, write_weights_h5
     from .writers.npy import write_npz
     from .writers.sharded import DEFAULT_SHARD_BYTES, write_sharded
@@ -210,13 +212,22 @@ def write_plan(
                 notes=notes,
                 progress=progress,
                 workers=workers,
+                remote=remote,
             )
         write_safetensors(path, prepared, force=force, notes=notes, progress=progress)
         return [Path(path).name]
     if layout == "sharded":
         limit = DEFAULT_SHARD_BYTES if max_shard_bytes is None else max_shard_bytes
         layout_written = write_sharded(
-            path, plan, prepared, max_shard_bytes=limit, force=force, notes=notes, progress=progress, workers=workers
+            path,
+            plan,
+            prepared,
+            max_shard_bytes=limit,
+            force=force,
+            notes=notes,
+            progress=progress,
+            workers=workers,
+            remote=remote,
         )
         return [*(shard.name for shard in layout_written.shards), Path(path).name]
     if layout == "npz":

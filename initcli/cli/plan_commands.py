@@ -38,6 +38,12 @@ _COMMON = [
         help="Make the shards of a sharded output on N processes (byte for byte the same files).",
     ),
     click.option(
+        "--dask",
+        metavar="ADDRESS",
+        help="Make the shards of a sharded output on the Dask cluster at ADDRESS (its workers must see the "
+        "output directory); needs initcli[dask].",
+    ),
+    click.option(
         "--seed", type=SeedType(), help="Master seed: each weight's seed derives from it and the weight's path."
     ),
     click.option("--backend", **backend_option_kwargs()),
@@ -73,6 +79,7 @@ def run_plan(
     max_bytes: int | None,
     max_shard_size: int | None = None,
     workers: int = 1,
+    dask: str | None = None,
 ) -> None:
     """Check the output, settle the master seed, then print the plan or sample and write it.
 
@@ -121,6 +128,13 @@ def run_plan(
             f"not {output}"
         )
     sharded_output = chosen == "sharded" or (chosen == "safetensors" and max_shard_size is not None)
+    if dask is not None and workers > 1:
+        raise click.UsageError("--dask and --workers both choose where the shards are made; give one")
+    if dask is not None and not sharded_output:
+        raise click.UsageError(
+            "--dask splits the work by shard; write a sharded set (-o NAME.weights.json, or "
+            "-o NAME.safetensors with --max-shard-size)"
+        )
     if workers > 1 and not sharded_output:
         raise click.UsageError(
             f"--workers {workers} splits the work by shard; write a sharded set (-o NAME.weights.json, or "
@@ -142,6 +156,11 @@ def run_plan(
     check_disk(output, total)
     settled = {key: value.hexdigest() if isinstance(value, Digest) else value for key, value in inputs.items()}
     record = file_record(settled.pop("command"), {**settled, "master_seed": master, "layout": chosen}, backend)
+    remote = None
+    if dask is not None:
+        from ..distributed import dask_remote
+
+        remote = dask_remote(dask, plan, master, backend)
     with progress(total, f"writing {output}", quiet=quiet) as advance:
         written = write_plan(
             output,
@@ -153,6 +172,7 @@ def run_plan(
             progress=advance,
             max_shard_bytes=max_shard_size,
             workers=workers,
+            remote=remote,
         )
     if not quiet:
         files = f" and {len(written) - 1} shards" if len(written) > 1 else ""

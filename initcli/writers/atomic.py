@@ -400,6 +400,21 @@ class Scratch:
             self.close()
             raise
 
+    @classmethod
+    def adopt(cls, path: Path, target: Path) -> Scratch:
+        """A finished named scratch file that another process wrote (a worker on another machine,
+        into storage both see) as the scratch file for ``target``: :meth:`commit` links or renames
+        it, :meth:`close` removes it if it is still there."""
+        scratch = cls.__new__(cls)
+        scratch.directory, scratch.target, scratch.label, scratch.path = path.parent, target, target, path
+        fd = os.open(path, os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC)
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise ResourceError(f"{_shown(path)} is not a regular file")
+        scratch.handle = os.fdopen(fd, "r+b")
+        scratch.name = os.fspath(path)
+        return scratch
+
     def finish(self) -> None:
         """Flush and fsync what was written (through the handle or through ``name``)."""
         if not self.handle.closed:

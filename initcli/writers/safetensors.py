@@ -28,6 +28,7 @@ import json
 import os
 import struct
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -38,7 +39,7 @@ from ..errors import InvalidArgument
 from ..memory import format_bytes
 from .atomic import _shown, atomic_write, check_target
 from .chunks import Progress, as_chunked, nbytes
-from .sharded import shard_note, write_set
+from .sharded import Remote, shard_note, write_set
 
 DTYPES = {
     "float64": "F64",
@@ -130,6 +131,19 @@ def metadata_for(names: list[str], notes: Mapping[str, str] | None, file_note: s
     return out
 
 
+@dataclass
+class SafetensorsShardJob:
+    """What making one safetensors shard needs besides the arrays (picklable)."""
+
+    members: list[str]
+    notes: Mapping[str, str] | None
+    note: str | None
+
+    def write(self, handle: Any, arrays: Mapping[str, Any], progress: Progress | None) -> None:
+        part = {name: arrays[name] for name in self.members}
+        write_stream(handle, part, metadata_for(self.members, self.notes, self.note), progress)
+
+
 def write_safetensors(
     path: str | os.PathLike[str],
     arrays: Mapping[str, Any],
@@ -184,6 +198,7 @@ def write_safetensors_sharded(
     notes: Mapping[str, str] | None = None,
     progress: Progress | None = None,
     workers: int = 1,
+    remote: Remote | None = None,
 ) -> list[str]:
     """Shards of at most ``max_shard_bytes`` (a larger tensor alone) and their index; one shard
     is the single file ``path``.  Returns the files written."""
@@ -204,12 +219,9 @@ def write_safetensors_sharded(
     for target in targets:
         check_target(target, force=force, exists_ok=force)
     file_note = (notes or {}).get("")
-
-    def write_one(number: int, handle: Any, progress: Progress | None) -> None:
-        members = groups[number]
-        part = {name: arrays[name] for name in members}
-        note = shard_note(file_note, number, len(groups))
-        write_stream(handle, part, metadata_for(members, notes, note), progress)
+    jobs = [
+        SafetensorsShardJob(members, notes, shard_note(file_note, n, len(groups))) for n, members in enumerate(groups)
+    ]
 
     index = {
         "metadata": {"total_size": sum(sizes.values())},
@@ -217,5 +229,16 @@ def write_safetensors_sharded(
     }
     shard_sizes = [sum(sizes[name] for name in members) for members in groups]
     text = (json.dumps(index, indent=2, sort_keys=True) + "\n").encode()
-    write_set(index_target, targets, write_one, text, shard_sizes, force=force, workers=workers, progress=progress)
+    write_set(
+        index_target,
+        targets,
+        jobs,
+        arrays,
+        text,
+        shard_sizes,
+        force=force,
+        workers=workers,
+        progress=progress,
+        remote=remote,
+    )
     return [*names, index_target.path.name]

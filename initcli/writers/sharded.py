@@ -36,10 +36,11 @@ import contextlib
 import json
 import os
 import re
+import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from ..errors import InvalidArgument, ResourceError
 from ..interrupts import held, import_whole, raise_if_pending
@@ -152,6 +153,18 @@ def _write_shard(
     file.flush()
 
 
+@dataclass
+class KerasShardJob:
+    """What making one Keras shard needs besides the arrays (picklable: it may go to a cluster)."""
+
+    shard: Shard
+    notes: Notes | None
+    note: str | None
+
+    def write(self, handle: Any, arrays: Mapping[str, Any], progress: Progress | None) -> None:
+        _write_shard(handle, self.shard, arrays, self.notes, self.note, progress)
+
+
 def shard_note(file_note: str | None, number: int, count: int) -> str | None:
     """The set's provenance for shard ``number`` of ``count``: the file record plus ``shard``."""
     if file_note is None:
@@ -169,6 +182,7 @@ def write_sharded(
     notes: Notes | None = None,
     progress: Progress | None = None,
     workers: int = 1,
+    remote: Remote | None = None,
 ) -> ShardedLayout:
     """Write ``plan``'s weights as Keras's sharded ``.weights.json`` set, committed as one; with
     ``workers`` > 1 the shards are made by that many processes (:mod:`initcli.workers`)."""
@@ -184,58 +198,81 @@ def write_sharded(
     for target in targets:
         check_target(target, force=force, exists_ok=force)
     file_note = notes.get("") if notes else None
-
-    def write_one(number: int, handle: Any, progress: Progress | None) -> None:
-        shard = layout.shards[number]
-        _write_shard(handle, shard, arrays, notes, shard_note(file_note, number, len(layout.shards)), progress)
-
+    count = len(layout.shards)
+    jobs = [KerasShardJob(shard, notes, shard_note(file_note, n, count)) for n, shard in enumerate(layout.shards)]
     sizes = [sum(step.nbytes for step in shard.steps if isinstance(step, WeightPlan)) for shard in layout.shards]
     write_set(
         index_target,
         targets,
-        write_one,
+        jobs,
+        arrays,
         layout.index_text().encode(),
         sizes,
         force=force,
         workers=workers,
         progress=progress,
+        remote=remote,
     )
     return layout
+
+
+class ShardJob(Protocol):
+    """One shard's making: ``write(handle, arrays, progress)`` into an open binary file."""
+
+    def write(self, handle: Any, arrays: Mapping[str, Any], progress: Progress | None) -> None: ...
+
+
+Remote = Callable[[list[ShardJob], list[Path], list[str], Callable[[int], None]], None]
+"""``remote(jobs, parts, names, done)`` makes every job's shard as the named file ``parts[i]``
+elsewhere (a cluster whose workers see the same storage), calling ``done(i)`` as each is
+complete; on a failure it raises, naming the shard (``names[i]``)."""
 
 
 def write_set(
     index: Target,
     targets: list[Path],
-    write_one: Callable[[int, Any, Progress | None], None],
+    jobs: list[ShardJob],
+    arrays: Mapping[str, Any],
     index_bytes: bytes,
     sizes: list[int],
     *,
     force: bool,
     workers: int = 1,
     progress: Progress | None = None,
+    remote: Remote | None = None,
 ) -> None:
     """A set of shards and its index, committed as one (:func:`commit_set`).
 
-    ``write_one(i, handle, progress)`` writes shard ``i`` into an open scratch file.  Every scratch
-    file is opened before any shard is made, so worker processes (``workers`` > 1) write into
-    the very files this process commits; the progress then moves by ``sizes[i]`` bytes as each
-    shard is done, rather than chunk by chunk."""
+    Shard ``i`` is ``jobs[i]`` written into a scratch file for ``targets[i]``: here, or by
+    ``workers`` forked processes (every scratch file is opened before the fork, so they write
+    into the very files this process commits), or by ``remote`` into named scratch files
+    ``.initcli-<run>-<i>.part`` beside the targets (a retried task rewrites its own part; parts
+    left by a run are removed whatever happens).  With workers or a remote, the progress moves by
+    ``sizes[i]`` bytes as each shard is done rather than chunk by chunk."""
     from ..workers import run_tasks
 
     scratches: list[Scratch] = []
+    parts: list[Path] = []
+    parallel = (workers > 1 and len(targets) > 1) or remote is not None
+
+    def done(number: int) -> None:
+        if parallel and progress:
+            progress(sizes[number])
+
     try:
-        scratches += [Scratch(target) for target in targets]
-        parallel = workers > 1 and len(targets) > 1
+        if remote is not None:
+            run = secrets.token_hex(6)
+            parts = [index.directory / f".initcli-{run}-{number:05}.part" for number in range(len(targets))]
+            remote(jobs, parts, [target.name for target in targets], done)
+            scratches += [Scratch.adopt(part, target) for part, target in zip(parts, targets, strict=True)]
+        else:
+            scratches += [Scratch(target) for target in targets]
 
-        def task(number: int) -> None:
-            write_one(number, scratches[number].handle, None if parallel else progress)
-            scratches[number].finish()
+            def task(number: int) -> None:
+                jobs[number].write(scratches[number].handle, arrays, None if parallel else progress)
+                scratches[number].finish()
 
-        def done(number: int) -> None:
-            if parallel and progress:
-                progress(sizes[number])
-
-        run_tasks(len(targets), task, workers, describe=lambda number: targets[number].name, done=done)
+            run_tasks(len(targets), task, workers, describe=lambda number: targets[number].name, done=done)
         index_scratch = Scratch(index.path, label=index.given)
         scratches.append(index_scratch)
         index_scratch.handle.write(index_bytes)
@@ -248,6 +285,9 @@ def write_set(
     finally:
         for scratch in scratches:
             scratch.close()
+        for part in parts:
+            with contextlib.suppress(OSError):
+                part.unlink()
 
 
 def _previous_shards(index: Path) -> set[str]:
