@@ -184,6 +184,7 @@ def write_plan(
     max_shard_bytes: int | None = None,
     workers: int = 1,
     remote: Any = None,
+    resume: bool = False,
 ) -> list[str]:
     """Write a prepared plan (``prepare_plan``'s result) in ``layout`` (keras3, legacy, keras,
     npz or sharded: Keras's ``.weights.json`` set, shards of at most ``max_shard_bytes``, by
@@ -213,6 +214,7 @@ def write_plan(
                 progress=progress,
                 workers=workers,
                 remote=remote,
+                resume=resume,
             )
         write_safetensors(path, prepared, force=force, notes=notes, progress=progress)
         return [Path(path).name]
@@ -228,6 +230,7 @@ def write_plan(
             progress=progress,
             workers=workers,
             remote=remote,
+            resume=resume,
         )
         return [*(shard.name for shard in layout_written.shards), Path(path).name]
     if layout == "npz":

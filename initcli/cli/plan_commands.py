@@ -38,6 +38,11 @@ _COMMON = [
         help="Make the shards of a sharded output on N processes (byte for byte the same files).",
     ),
     click.option(
+        "--resume",
+        is_flag=True,
+        help="Keep the shards made so far between runs: a rerun of the same job after a crash makes only the rest.",
+    ),
+    click.option(
         "--dask",
         metavar="ADDRESS",
         help="Make the shards of a sharded output on the Dask cluster at ADDRESS (its workers must see the "
@@ -80,6 +85,7 @@ def run_plan(
     max_shard_size: int | None = None,
     workers: int = 1,
     dask: str | None = None,
+    resume: bool = False,
 ) -> None:
     """Check the output, settle the master seed, then print the plan or sample and write it.
 
@@ -135,6 +141,13 @@ def run_plan(
             "--dask splits the work by shard; write a sharded set (-o NAME.weights.json, or "
             "-o NAME.safetensors with --max-shard-size)"
         )
+    if resume and not sharded_output:
+        raise click.UsageError(
+            "--resume keeps finished shards; write a sharded set (-o NAME.weights.json, or -o NAME.safetensors "
+            "with --max-shard-size)"
+        )
+    if resume and dask is not None:
+        raise click.UsageError("--resume works with this machine's processes (--workers), not yet with --dask")
     if workers > 1 and not sharded_output:
         raise click.UsageError(
             f"--workers {workers} splits the work by shard; write a sharded set (-o NAME.weights.json, or "
@@ -173,6 +186,7 @@ def run_plan(
             max_shard_bytes=max_shard_size,
             workers=workers,
             remote=remote,
+            resume=resume,
         )
     if not quiet:
         files = f" and {len(written) - 1} shards" if len(written) > 1 else ""

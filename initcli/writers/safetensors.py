@@ -39,6 +39,7 @@ from ..errors import InvalidArgument
 from ..memory import format_bytes
 from .atomic import _shown, atomic_write, check_target
 from .chunks import Progress, as_chunked, nbytes
+from .resume import identity_of
 from .sharded import Remote, shard_note, write_set
 
 DTYPES = {
@@ -199,6 +200,7 @@ def write_safetensors_sharded(
     progress: Progress | None = None,
     workers: int = 1,
     remote: Remote | None = None,
+    resume: bool = False,
 ) -> list[str]:
     """Shards of at most ``max_shard_bytes`` (a larger tensor alone) and their index; one shard
     is the single file ``path``.  Returns the files written."""
@@ -240,5 +242,6 @@ def write_safetensors_sharded(
         workers=workers,
         progress=progress,
         remote=remote,
+        resume=identity_of(text, file_note) if resume else None,
     )
     return [*names, index_target.path.name]

@@ -49,6 +49,7 @@ from ..model.plan import ModelPlan, WeightPlan
 from .atomic import Scratch, Target, _shown, _sync_directory, check_target, directory_lock
 from .chunks import Progress, write_h5_dataset
 from .keras_h5 import Notes, _note, check_h5_names
+from .resume import identity_of
 
 INDEX_SUFFIX = ".weights.json"
 DEFAULT_SHARD_BYTES = 5 * 1024**3
@@ -183,6 +184,7 @@ def write_sharded(
     progress: Progress | None = None,
     workers: int = 1,
     remote: Remote | None = None,
+    resume: bool = False,
 ) -> ShardedLayout:
     """Write ``plan``'s weights as Keras's sharded ``.weights.json`` set, committed as one; with
     ``workers`` > 1 the shards are made by that many processes (:mod:`initcli.workers`)."""
@@ -212,6 +214,7 @@ def write_sharded(
         workers=workers,
         progress=progress,
         remote=remote,
+        resume=identity_of(layout.index_text().encode(), file_note) if resume else None,
     )
     return layout
 
@@ -240,8 +243,13 @@ def write_set(
     workers: int = 1,
     progress: Progress | None = None,
     remote: Remote | None = None,
+    resume: str | None = None,
 ) -> None:
     """A set of shards and its index, committed as one (:func:`commit_set`).
+
+    ``resume`` (the job's identity, :func:`initcli.writers.resume.identity_of`): make the shards
+    as parts kept between runs and keep those an earlier run of the same job finished
+    (:mod:`initcli.writers.resume`).
 
     Shard ``i`` is ``jobs[i]`` written into a scratch file for ``targets[i]``: here, or by
     ``workers`` forked processes (every scratch file is opened before the fork, so they write
@@ -260,7 +268,9 @@ def write_set(
             progress(sizes[number])
 
     try:
-        if remote is not None:
+        if resume is not None:
+            _make_resumable(index, targets, jobs, arrays, resume, workers, progress, sizes, scratches)
+        elif remote is not None:
             run = secrets.token_hex(6)
             parts = [index.directory / f".initcli-{run}-{number:05}.part" for number in range(len(targets))]
             remote(jobs, parts, [target.name for target in targets], done)
@@ -278,6 +288,10 @@ def write_set(
         index_scratch.handle.write(index_bytes)
         index_scratch.finish()
         commit_set(index.path, index_scratch, list(zip(targets, scratches[:-1], strict=True)), force=force)
+        if resume is not None:
+            from .resume import ResumeStore
+
+            ResumeStore(index.path, resume).remove()
     except OSError as error:
         if isinstance(error, ResourceError):
             raise
@@ -288,6 +302,51 @@ def write_set(
         for part in parts:
             with contextlib.suppress(OSError):
                 part.unlink()
+
+
+def _make_resumable(
+    index: Target,
+    targets: list[Path],
+    jobs: list[ShardJob],
+    arrays: Mapping[str, Any],
+    identity: str,
+    workers: int,
+    progress: Progress | None,
+    sizes: list[int],
+    scratches: list[Scratch],
+) -> None:
+    """Make the parts an earlier run of this job did not finish, then adopt every part as the
+    scratch file of its shard (appended to ``scratches``)."""
+    from ..workers import run_tasks
+    from .resume import ResumeStore
+
+    store = ResumeStore(index.path, identity)
+    store.open()
+    todo = [number for number in range(len(targets)) if not store.complete(number)]
+    parallel = workers > 1 and len(todo) > 1
+    for number in set(range(len(targets))) - set(todo):
+        if progress:
+            progress(sizes[number])  # kept from the earlier run
+
+    def task(position: int) -> None:
+        number = todo[position]
+        store.forget(number)
+        part = store.part(number)
+        scratch = Scratch(part, label=targets[number])
+        try:
+            jobs[number].write(scratch.handle, arrays, None if parallel else progress)
+            scratch.finish()
+            scratch.commit(force=True)
+        finally:
+            scratch.close()
+        store.record(number)
+
+    def done(position: int) -> None:
+        if parallel and progress:
+            progress(sizes[todo[position]])
+
+    run_tasks(len(todo), task, workers, describe=lambda position: targets[todo[position]].name, done=done)
+    scratches += [Scratch.adopt(store.part(number), target) for number, target in enumerate(targets)]
 
 
 def _previous_shards(index: Path) -> set[str]:
