@@ -454,7 +454,7 @@ COMPLETIONS = [
     ("initcli he_normal --backend ", {("plain", name) for name in ("numpy", "jax", "tensorflow", "torch")}),
     ("initcli he_normal --backend t", {("plain", "tensorflow"), ("plain", "torch")}),
     ("initcli batch c.yaml --backend j", {("plain", "jax")}),
-    ("initcli he_normal --format ", {("plain", "npy"), ("plain", "npz"), ("plain", "hdf5")}),
+    ("initcli he_normal --format ", {("plain", f) for f in ("npy", "npz", "hdf5", "safetensors")}),
     (
         "initcli batch c.yaml --layout ",
         {("plain", f) for f in ("keras3", "legacy", "keras", "npz", "sharded", "safetensors")},

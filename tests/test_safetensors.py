@@ -205,3 +205,24 @@ def test_torch_loads_the_files(tmp_path, dtype):
         raw = expected[name].view({2: np.int16, 4: np.int32, 8: np.int64}[tensor.element_size()])
         np.testing.assert_array_equal(bits.numpy(), raw)
         assert torch.equal(torch_load(tmp_path / shard)[name].view(bits.dtype), bits)
+
+
+def test_single_tensor_commands_write_safetensors(tmp_path):
+    """``initcli NAME ... -o w.safetensors`` (several --shape/--name) and ``--format safetensors -o -``:
+    the values of the same command's .npz, provenance that verifies."""
+    base = ["glorot_normal", "--shape", "300,40", "--shape", "40", "--name", "kernel", "--name", "bias", "--seed", "2"]
+    for run in (run_in_process, run_subprocess):
+        for output in ("w.safetensors", "w.npz"):
+            result = run([*base, "-q", "-o", output, "--force"], tmp_path)
+            assert result.exit_code == 0, result.stderr
+        loaded = load_file(tmp_path / "w.safetensors")
+        with np.load(tmp_path / "w.npz") as archive:
+            assert set(loaded) == set(archive.files) == {"kernel", "bias"}
+            for name in archive.files:
+                np.testing.assert_array_equal(loaded[name], archive[name])
+        assert run(["verify", "w.safetensors"], tmp_path).exit_code == 0
+    streamed = run_subprocess([*base, "--format", "safetensors", "-o", "-"], tmp_path)
+    assert streamed.exit_code == 0 and streamed.stdout == (tmp_path / "w.safetensors").read_bytes()
+    refused = run_subprocess(["zeros", "--shape", "3", "--name", "__metadata__", "-o", "z.safetensors"], tmp_path)
+    assert refused.exit_code == 2 and "__metadata__" in refused.stderr
+    assert not (tmp_path / "z.safetensors").exists()

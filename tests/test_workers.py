@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import resource
 import signal
 import subprocess
@@ -91,6 +92,7 @@ def test_a_failing_worker_is_reported_with_its_shard(tmp_path):
     lines = [line for line in run.stderr.strip().splitlines() if not line.startswith("forks:")]
     assert run.returncode == 1 and len(lines) == 1, run.stderr
     assert "worker" in lines[0] and "failed making m_0000" in lines[0] and "File too large" in lines[0]
+    assert re.search(r"\(tensor 'd\d/kernel'\)", lines[0]), lines[0]  # and the tensor it was writing
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.json"]
 
 

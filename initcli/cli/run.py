@@ -72,7 +72,13 @@ def run_sample(
     if output == "-" and append:
         raise InvalidArgument("--append adds to a file; it cannot be used with -o -")
     if fmt == "npy" and name:
-        raise InvalidArgument("--name names tensors inside a .npz; a .npy file holds one unnamed tensor")
+        raise InvalidArgument(
+            "--name names tensors inside a .npz or .safetensors; a .npy file holds one unnamed tensor"
+        )
+    if fmt == "safetensors":
+        from ..writers.safetensors import header
+
+        header(dict(zip(names, drawn, strict=True)), None)  # names and dtypes refused before any work
     if output == "-" and sys.stdout.isatty():
         raise click.UsageError(f"refusing to write binary .{fmt} data to a terminal; redirect stdout or use -o FILE")
 
@@ -124,7 +130,8 @@ def run_sample(
         write_json_tensors([Tensor(n, t.array(), initializer, i, backend) for i, (n, t) in enumerate(named.items())])
     if not quiet and output not in (None, "-"):
         described = ", ".join(
-            f"{n} {format_shape(t.shape)}" if fmt == "npz" else format_shape(t.shape) for n, t in named.items()
+            f"{n} {format_shape(t.shape)}" if fmt in ("npz", "safetensors") else format_shape(t.shape)
+            for n, t in named.items()
         )
         if fmt == "hdf5":
             described = f"{h5_path} {described}"
@@ -217,6 +224,15 @@ def _write(
                 progress=advance,
                 committed=committed,
             )
+    elif fmt == "safetensors":
+        from ..writers.safetensors import metadata_for, write_safetensors, write_stream
+
+        assert output is not None
+        if output == "-":
+            write_stream(sys.stdout.buffer, named, metadata_for(list(named), notes, notes.get("")), advance)
+            sys.stdout.buffer.flush()
+        else:
+            write_safetensors(output, named, force=force, notes=notes, progress=advance, committed=committed)
     elif fmt == "hdf5":
         from ..writers.hdf5 import write_dataset
 

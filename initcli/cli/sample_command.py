@@ -76,7 +76,7 @@ def _common_options(is_random: bool) -> list[click.Option]:
             ["-n", "--name"],
             multiple=True,
             metavar="NAME",
-            help="Name of each tensor in a .npz, one per --shape (default arr_0, arr_1, ...).",
+            help="Name of each tensor in a .npz or .safetensors, one per --shape (default arr_0, arr_1, ...).",
         ),
         click.Option(
             ["--dtype"],
@@ -91,10 +91,13 @@ def _common_options(is_random: bool) -> list[click.Option]:
             ["-o", "--output"],
             type=OUTPUT_PATH,
             metavar="PATH",
-            help="Output file: .npy (one tensor), .npz (several) or .h5 (with --path); - writes .npy to stdout.",
+            help="Output file: .npy (one tensor), .npz or .safetensors (several), .h5 (with --path); - writes .npy "
+            "(or --format) to stdout.",
         ),
         click.Option(
-            ["--format"], type=click.Choice(["npy", "npz", "hdf5"]), help="Output format, overriding the suffix."
+            ["--format"],
+            type=click.Choice(["npy", "npz", "hdf5", "safetensors"]),
+            help="Output format, overriding the suffix.",
         ),
         click.Option(
             ["--path", "h5_path"],

@@ -3,7 +3,10 @@
 * :mod:`initcli.writers.atomic` -- every file is written to a temporary file
   beside the target and moved into place only when complete;
 * :mod:`initcli.writers.npy` -- ``.npy`` (one tensor) and ``.npz`` (several,
-  reproducible zip members).
+  reproducible zip members);
+* :mod:`initcli.writers.safetensors` -- safetensors files and sharded sets;
+* :mod:`initcli.writers.hdf5`, :mod:`initcli.writers.keras_h5`, :mod:`initcli.writers.sharded`
+  -- HDF5 datasets, Keras's weight files and Keras's sharded sets.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from pathlib import Path
 
 from ..errors import InvalidArgument
 
-FORMATS = ("npy", "npz", "hdf5")
+FORMATS = ("npy", "npz", "hdf5", "safetensors")
 """Output formats by name; the suffix of the output path chooses one."""
 
 
@@ -29,8 +32,10 @@ def format_for_path(path: str, explicit: str | None = None) -> str:
         return suffix[1:]
     if suffix in (".h5", ".hdf5"):
         return "hdf5"
+    if suffix == ".safetensors":
+        return "safetensors"
     shown = suffix or "(none)"
     raise InvalidArgument(
-        f"output suffix {shown!r} of {path!r} is not known; use .npy, .npz or .h5 (with --path), "
+        f"output suffix {shown!r} of {path!r} is not known; use .npy, .npz, .h5 (with --path) or .safetensors, "
         "or -o - for .npy on stdout"
     )

@@ -10,6 +10,7 @@ block of whole rows).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from math import prod
 from typing import Any, Protocol
@@ -103,6 +104,19 @@ def flat_blocks(shape: tuple[int, ...], start: int, stop: int) -> Iterator[tuple
     if tail:
         for index, count in flat_blocks(shape[1:], 0, tail):
             yield (slice(last, last + 1), *index), count
+
+
+MAKING: list[str] = []
+"""The tensor being written, left in place when its writing fails: a worker process names it in
+its error report (:mod:`initcli.workers`)."""
+
+
+@contextlib.contextmanager
+def making(name: str) -> Iterator[None]:
+    """Record ``name`` as :data:`MAKING` while it is written (kept if the writing raises)."""
+    MAKING[:] = [name]
+    yield
+    MAKING.clear()
 
 
 def write_h5_dataset(group: Any, name: str, value: Any, progress: Progress | None = None) -> Any:

@@ -37,8 +37,8 @@ import numpy as np
 from ..dtypes import is_bfloat16
 from ..errors import InvalidArgument
 from ..memory import format_bytes
-from .atomic import _shown, atomic_write, check_target
-from .chunks import Progress, as_chunked, nbytes
+from .atomic import Committed, _shown, atomic_write, check_target
+from .chunks import Progress, as_chunked, making, nbytes
 from .resume import identity_of
 from .sharded import Remote, shard_note, write_set
 
@@ -108,17 +108,22 @@ def write_stream(
 ) -> None:
     """The header, then every tensor's bytes, chunk by chunk."""
     stream.write(header(arrays, metadata))
-    for value in arrays.values():
-        source = as_chunked(value)
-        for chunk in source.chunks():
-            data = np.ascontiguousarray(chunk).reshape(-1)
-            if data.dtype.kind == "V":  # bfloat16: its raw 2-byte bits
-                data = data.view(np.uint8)
-            elif data.dtype.byteorder == ">":
-                data = data.astype(data.dtype.newbyteorder("<"))
-            stream.write(memoryview(data).cast("B"))
-            if progress:
-                progress(chunk.nbytes)
+    for name, value in arrays.items():
+        with making(name):
+            _write_tensor(stream, as_chunked(value), progress)
+
+
+def _write_tensor(stream: BinaryIO, source: Any, progress: Progress | None) -> None:
+    """One tensor's bytes, little-endian, chunk by chunk (bfloat16 as its raw 2-byte bits)."""
+    for chunk in source.chunks():
+        data = np.ascontiguousarray(chunk).reshape(-1)
+        if data.dtype.kind == "V":
+            data = data.view(np.uint8)
+        elif data.dtype.byteorder == ">":
+            data = data.astype(data.dtype.newbyteorder("<"))
+        stream.write(memoryview(data).cast("B"))
+        if progress:
+            progress(chunk.nbytes)
 
 
 def metadata_for(names: list[str], notes: Mapping[str, str] | None, file_note: str | None) -> dict[str, str] | None:
@@ -152,11 +157,13 @@ def write_safetensors(
     force: bool = False,
     notes: Mapping[str, str] | None = None,
     progress: Progress | None = None,
+    committed: Committed | None = None,
 ) -> None:
-    """One safetensors file, atomically (``notes``: provenance by name, ``""`` for the file)."""
+    """One safetensors file, atomically (``notes``: provenance by name, ``""`` for the file;
+    ``committed`` runs under the directory lock after the commit)."""
     header(arrays, None)  # names and dtypes refused before anything is created
     metadata = metadata_for(list(arrays), notes, (notes or {}).get(""))
-    with atomic_write(path, force=force) as stream:
+    with atomic_write(path, force=force, committed=committed) as stream:
         write_stream(stream, arrays, metadata, progress)
 
 

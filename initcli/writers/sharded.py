@@ -47,7 +47,7 @@ from ..interrupts import held, import_whole, raise_if_pending
 from ..memory import format_bytes
 from ..model.plan import ModelPlan, WeightPlan
 from .atomic import Scratch, Target, _shown, _sync_directory, check_target, directory_lock
-from .chunks import Progress, write_h5_dataset
+from .chunks import Progress, making, write_h5_dataset
 from .keras_h5 import Notes, _note, check_h5_names
 from .resume import identity_of
 
@@ -144,7 +144,8 @@ def _write_shard(
         for step in shard.steps:
             if isinstance(step, WeightPlan):
                 source = arrays[step.alias_of or step.path]
-                dataset = write_h5_dataset(handle, f"{step.h5_object}/vars/{step.h5_index}", source, progress)
+                with making(step.path):
+                    dataset = write_h5_dataset(handle, f"{step.h5_object}/vars/{step.h5_index}", source, progress)
                 _note(dataset, notes, step.path)
             else:
                 obj, name = step
