@@ -16,6 +16,8 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.helpers import run_in_process, run_subprocess
 
@@ -285,3 +287,74 @@ def test_an_interrupted_run_leaves_the_previous_set(tmp_path, sig):
         assert run_subprocess(["verify", "m.weights.json"], tmp_path).exit_code == 0
     assert stopped, "the signal never landed before the commit"
     assert run_subprocess(["verify", "m.weights.json"], tmp_path).exit_code == 0
+
+
+_FUZZ_NAMES = ["m_00000.weights.h5", "m_00001.weights.h5", "../m_00000.weights.h5", "c.json", "/etc/passwd", "."]
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 5) | st.text(max_size=12) | st.sampled_from(_FUZZ_NAMES),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(
+            st.text(max_size=8) | st.sampled_from(["weight_map", "metadata", "/layers/dense/vars"]), inner, max_size=4
+        )
+    ),
+    max_leaves=12,
+)
+
+
+@pytest.fixture(scope="module")
+def fuzz_set(tmp_path_factory):
+    """A real three-shard set; each fuzz example replaces only its index."""
+    directory = tmp_path_factory.mktemp("fuzz")
+    _config(directory)
+    assert _write(directory).returncode == 0
+    return directory
+
+
+@settings(max_examples=150, deadline=None)
+@given(document=_JSON)
+def test_fuzzed_indexes_are_one_line_or_read(fuzz_set, document):
+    """Any JSON as the index of a real set: a clean verdict or one error line, never a crash
+    (names that are not plain shard names in the index's directory are refused)."""
+    (fuzz_set / "m.weights.json").write_text(json.dumps(document))
+    result = run_in_process(["verify", "m.weights.json"], fuzz_set)
+    assert result.exit_code in (0, 1, 2)
+    if result.exit_code:
+        assert result.stderr.count("\n") <= 1, result.stderr
+        assert "internal error" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_bfloat16_sets_load_into_a_bfloat16_model(keras, tmp_path):
+    """``dtype: bfloat16`` weights in a sharded set: stored as Keras stores them (``|V2`` with
+    ``@dtype``), loaded by Keras into a bfloat16 model with the bits initcli drew."""
+    layers = [
+        {
+            "name": f"l{i}",
+            "class": "Dense",
+            "weights": {
+                "kernel": {"shape": [4 if i == 0 else 64, 64], "initializer": "he_normal"},
+                "bias": {"shape": [64], "initializer": "random_uniform"},
+            },
+        }
+        for i in range(3)
+    ]
+    (tmp_path / "b.json").write_text(json.dumps({"name": "stack", "dtype": "bfloat16", "layers": layers}))
+    for output, extra in (("b.weights.json", ["--max-shard-size", "10KiB"]), ("b.npz", [])):
+        result = run_subprocess(["batch", "b.json", "--seed", "3", "-q", "-o", output, *extra], tmp_path)
+        assert result.exit_code == 0, result.stderr
+    assert len(list(tmp_path.glob("b_0000*.weights.h5"))) == 2  # 8960 B, then 8320 B: 2-byte values counted
+    with h5py.File(tmp_path / "b_00001.weights.h5") as handle:
+        dataset = handle["layers/dense_2/vars/0"]
+        assert dataset.dtype.str == "|V2" and dataset.attrs["dtype"] == "bfloat16"
+    inputs = keras.Input((4,))
+    x = inputs
+    for i in range(3):
+        x = keras.layers.Dense(64, name=f"l{i}", dtype="bfloat16")(x)
+    loaded = keras.Model(inputs, x, name="stack")
+    loaded.load_weights(tmp_path / "b.weights.json")
+    with np.load(tmp_path / "b.npz") as archive:
+        for layer in loaded.layers[1:]:
+            kernel = np.asarray(keras.ops.convert_to_numpy(layer.kernel))
+            assert kernel.dtype.name == "bfloat16"
+            np.testing.assert_array_equal(kernel.view(np.uint16), archive[f"{layer.name}/kernel"].view(np.uint16))
