@@ -132,7 +132,10 @@ def test_flat_blocks_cover_a_range_exactly_in_order(shape, data):
     assert covered == list(range(start, stop))
 
 
-@pytest.mark.parametrize("output", [["-o", "big.npy"], ["-o", "big.weights.h5", "--path", "layers/dense/vars/0"]])
+@pytest.mark.parametrize(
+    "output",
+    [["-o", "big.npy"], ["-o", "big.weights.h5", "--path", "layers/dense/vars/0"], ["-o", "big.safetensors"]],
+)
 def test_half_a_gibibyte_is_written_with_bounded_memory(tmp_path, output):
     """512 MiB of float32 written with a peak resident size under 300 MiB (memory, not time)."""
     peak = peak_mib(["glorot_normal", "--shape", "16384,8192", "--seed", "1", "-q", *output], tmp_path)
@@ -224,7 +227,9 @@ def test_progress_bar_on_a_terminal_for_long_writes_only(tmp_path):
     assert "%" not in small and "wrote s.npy" in small
 
 
-@pytest.mark.parametrize("output", [["-o", "big.npz"], ["-o", "big.weights.h5", "--path", "w"]])
+@pytest.mark.parametrize(
+    "output", [["-o", "big.npz"], ["-o", "big.weights.h5", "--path", "w"], ["-o", "big.safetensors"]]
+)
 def test_verify_and_inspect_half_a_gibibyte_with_bounded_memory(tmp_path, output):
     """verify reads the stored tensor in step with the regenerated one, inspect in chunks:
     neither holds the tensor whole in memory."""
