@@ -8,7 +8,9 @@ process then commits the set as one (:func:`initcli.writers.sharded.write_set`):
 byte for byte those one process writes.  A task whose worker dies is run again by Dask on
 another worker, rewriting the same scratch file; a task that fails is reported with its shard
 and the others are cancelled.  A task already running when the run is stopped cannot be
-stopped from here; its ``.initcli-*.part`` file may be left behind.
+stopped from here: it finds the run's marker file gone when it is done, and removes its part.
+With ``--resume`` the parts go to the job's resume directory and each one's digest is recorded
+as soon as it is finished, so a rerun after the client itself was lost makes only the rest.
 
 ``dask.distributed`` is an optional dependency: ``pip install 'initcli[dask]'``.
 """
@@ -37,17 +39,18 @@ def _connect_seconds() -> float:
         return CONNECT_SECONDS
 
 
-def live_marker(part: Path) -> Path:
-    """The file whose presence says the run that wants ``part`` is still waiting for it."""
-    return part.with_name(part.name.rsplit("-", 1)[0] + ".live")
+def live_marker(parts: list[Path]) -> Path:
+    """The file whose presence says the run that wants ``parts`` is still waiting for them."""
+    first = parts[0]
+    return first.with_name(f".{first.name}.live" if not first.name.startswith(".") else f"{first.name}.live")
 
 
-def make_part(job: Any, plan: Any, master: int, backend: str, part: str) -> str:
+def make_part(job: Any, plan: Any, master: int, backend: str, part: str, marker: str) -> str:
     """On a Dask worker: shard ``job`` of ``plan``'s weights as the file ``part``, fsynced.
 
     The shard is written into an unnamed file in ``part``'s directory (a worker killed half-way
-    leaves nothing) and linked as ``part`` only when complete; then, if the run's
-    :func:`live_marker` is gone (the run ended: failed, or stopped), the part is removed again.
+    leaves nothing) and linked as ``part`` only when complete; then, if the run's ``marker``
+    (:func:`live_marker`) is gone (the run ended: failed, or stopped), the part is removed again.
     The run removes its marker before its parts, so no part outlives it, whichever comes first."""
     from .api import prepare_plan
     from .writers.atomic import Scratch
@@ -61,7 +64,7 @@ def make_part(job: Any, plan: Any, master: int, backend: str, part: str) -> str:
         scratch.commit(force=True)
     finally:
         scratch.close()
-    if not live_marker(target).exists():
+    if not Path(marker).exists():
         with contextlib.suppress(FileNotFoundError):
             target.unlink()
     return part
@@ -79,13 +82,15 @@ def dask_remote(address: str, plan: Any, master: int, backend: str) -> Callable[
             client = Client(address, timeout=_connect_seconds())
         except (OSError, TimeoutError) as error:
             raise ResourceError(f"cannot reach the Dask scheduler at {address}: {error}") from None
-        marker = live_marker(parts[0])
-        complete = False
+        marker = live_marker(parts)
+        finished: set[int] = set()
         try:
-            marker.touch(exist_ok=False)
+            marker.touch()  # a resumed job's marker may be left by a run that was killed
             shared = client.scatter(plan, broadcast=True)
             futures = {
-                client.submit(make_part, job, shared, master, backend, str(part), pure=False, retries=RETRIES): number
+                client.submit(
+                    make_part, job, shared, master, backend, str(part), str(marker), pure=False, retries=RETRIES
+                ): number
                 for number, (job, part) in enumerate(zip(jobs, parts, strict=True))
             }
             try:
@@ -95,16 +100,17 @@ def dask_remote(address: str, plan: Any, master: int, backend: str) -> Callable[
                         future.result()
                     except Exception as error:  # the task's own error, raised again here
                         raise ResourceError(f"the Dask cluster failed making {names[number]}: {error}") from None
+                    finished.add(number)
                     done(number)
-                complete = True
             finally:
                 client.cancel(list(futures))
         finally:
             with contextlib.suppress(FileNotFoundError):
                 marker.unlink()  # first: a task still running removes its own part once this is gone
-            for part in [] if complete else parts:
-                with contextlib.suppress(FileNotFoundError):
-                    part.unlink()
+            for number, part in enumerate(parts):  # the finished parts are the caller's (kept, or committed)
+                if number not in finished:
+                    with contextlib.suppress(FileNotFoundError):
+                        part.unlink()
             client.close()
 
     return remote

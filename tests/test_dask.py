@@ -149,3 +149,40 @@ def test_a_stopped_run_leaves_no_part_behind(tmp_path, cluster):
             break
         time.sleep(0.1)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.json"]
+
+
+def test_resume_on_the_cluster_keeps_what_a_killed_client_finished(tmp_path, cluster):
+    """The client (initcli) killed after some shards are recorded; a rerun with --resume on the
+    cluster renames those parts into place and makes the rest: the bytes of one process."""
+    address, client = cluster
+    for where in ("local", "dask"):
+        (tmp_path / where).mkdir()
+        _config(tmp_path / where, layers=8, size=1024)
+    args = ["batch", "c.json", "--seed", "6", "-q", "-o", "m.weights.json", "--max-shard-size", "4MiB"]
+    assert run_subprocess(args, tmp_path / "local").exit_code == 0
+    store = tmp_path / "dask" / ".m.weights.json.initcli-resume"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "initcli", *args, "--resume", "--dask", address], cwd=tmp_path / "dask"
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        if store.is_dir() and len([p for p in store.glob("*.sha256") if p.name != "run.sha256"]) >= 2:
+            break
+        time.sleep(0.005)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL, "the run ended before it could be killed"
+    kept = {int(p.name.split(".")[0]) for p in store.glob("*.sha256") if p.name != "run.sha256"}
+    inodes = {n: (store / f"{n:05}.part").stat().st_ino for n in kept}
+    deadline = time.monotonic() + 60  # the killed client's tasks run to their end on the cluster
+    while time.monotonic() < deadline and any(
+        client.run(lambda dask_worker: dask_worker.state.executing_count).values()
+    ):
+        time.sleep(0.1)
+    result = run_subprocess([*args, "--resume", "--dask", address], tmp_path / "dask")
+    assert result.exit_code == 0, result.stderr
+    for number, inode in inodes.items():
+        assert (tmp_path / "dask" / f"m_{number:05}.weights.h5").stat().st_ino == inode
+    for where in ("local", "dask"):
+        (tmp_path / where / "c.json").unlink()
+    assert _digests(tmp_path / "dask") == _digests(tmp_path / "local")

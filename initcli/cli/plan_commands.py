@@ -146,8 +146,6 @@ def run_plan(
             "--resume keeps finished shards; write a sharded set (-o NAME.weights.json, or -o NAME.safetensors "
             "with --max-shard-size)"
         )
-    if resume and dask is not None:
-        raise click.UsageError("--resume works with this machine's processes (--workers), not yet with --dask")
     if workers > 1 and not sharded_output:
         raise click.UsageError(
             f"--workers {workers} splits the work by shard; write a sharded set (-o NAME.weights.json, or "

@@ -270,7 +270,7 @@ def write_set(
 
     try:
         if resume is not None:
-            _make_resumable(index, targets, jobs, arrays, resume, workers, progress, sizes, scratches)
+            _make_resumable(index, targets, jobs, arrays, resume, workers, progress, sizes, scratches, remote)
         elif remote is not None:
             run = secrets.token_hex(6)
             parts = [index.directory / f".initcli-{run}-{number:05}.part" for number in range(len(targets))]
@@ -315,9 +315,11 @@ def _make_resumable(
     progress: Progress | None,
     sizes: list[int],
     scratches: list[Scratch],
+    remote: Remote | None = None,
 ) -> None:
-    """Make the parts an earlier run of this job did not finish, then adopt every part as the
-    scratch file of its shard (appended to ``scratches``)."""
+    """Make the parts an earlier run of this job did not finish (here, on ``workers`` processes
+    or by ``remote``), then adopt every part as the scratch file of its shard (appended to
+    ``scratches``).  Each part's digest is recorded as soon as it is finished."""
     from ..workers import run_tasks
     from .resume import ResumeStore
 
@@ -346,7 +348,19 @@ def _make_resumable(
         if parallel and progress:
             progress(sizes[todo[position]])
 
-    run_tasks(len(todo), task, workers, describe=lambda position: targets[todo[position]].name, done=done)
+    if remote is not None:
+
+        def finished(position: int) -> None:
+            store.record(todo[position])
+            if progress:
+                progress(sizes[todo[position]])
+
+        for number in todo:
+            store.forget(number)
+        if todo:
+            remote([jobs[n] for n in todo], [store.part(n) for n in todo], [targets[n].name for n in todo], finished)
+    else:
+        run_tasks(len(todo), task, workers, describe=lambda position: targets[todo[position]].name, done=done)
     scratches += [Scratch.adopt(store.part(number), target) for number, target in enumerate(targets)]
 
 
