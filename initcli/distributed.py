@@ -23,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .errors import InvalidArgument, ResourceError
+from .errors import InitcliError, InvalidArgument, ResourceError
 
 CONNECT_SECONDS = 20
 """How long connecting to the scheduler may take (``INITCLI_DASK_CONNECT_SECONDS`` overrides it)."""
@@ -62,6 +62,14 @@ def make_part(job: Any, plan: Any, master: int, backend: str, part: str, marker:
         job.write(scratch.handle, arrays, None)
         scratch.finish()
         scratch.commit(force=True)
+    except Exception as error:
+        from .writers.chunks import being_made
+
+        tensor = being_made()
+        if tensor is None:
+            raise
+        message = str(error) if isinstance(error, InitcliError) else f"{type(error).__name__}: {error}"
+        raise ResourceError(f"tensor {tensor!r}: {message}") from None
     finally:
         scratch.close()
     if not Path(marker).exists():

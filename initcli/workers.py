@@ -93,10 +93,10 @@ def _child(
             task(index)
             os.write(out, _DONE.pack(b"D", index))
     except BaseException as error:  # reported to the parent, never a traceback
-        from .writers.chunks import MAKING
+        from .writers.chunks import being_made
 
         message = str(error) if isinstance(error, InitcliError) else f"{type(error).__name__}: {error}"
-        tensor = f" (tensor {MAKING[0]!r})" if MAKING else ""
+        tensor = f" (tensor {being_made()!r})" if being_made() else ""
         text = f"worker {worker} failed making {describe(index)}{tensor}: {message}".encode()[:60000]
         with contextlib.suppress(OSError):
             os.write(out, _DONE.pack(b"E", len(text)) + text)

@@ -186,3 +186,26 @@ def test_resume_on_the_cluster_keeps_what_a_killed_client_finished(tmp_path, clu
     for where in ("local", "dask"):
         (tmp_path / where / "c.json").unlink()
     assert _digests(tmp_path / "dask") == _digests(tmp_path / "local")
+
+
+def test_a_failing_task_names_its_shard_and_tensor(tmp_path, cluster):
+    """A file-size limit on the cluster's workers (not on initcli): every try of a shard fails
+    with EFBIG; the error names the shard and the tensor, and nothing is left behind."""
+    import resource
+
+    address, client = cluster
+
+    def limit(size: int) -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (size, resource.RLIM_INFINITY))
+
+    _config(tmp_path)
+    client.run(limit, 100_000)
+    try:
+        run = _write(tmp_path, "m.weights.json", "300KiB", "--dask", address)
+    finally:
+        client.run(limit, resource.RLIM_INFINITY)
+    lines = run.stderr.strip().splitlines()
+    assert run.returncode == 1 and len(lines) == 1, run.stderr
+    assert "the Dask cluster failed making m_0000" in lines[0] and "tensor 'd" in lines[0], lines[0]
+    assert "File too large" in lines[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.json"]

@@ -11,6 +11,7 @@ block of whole rows).
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable, Iterator
 from math import prod
 from typing import Any, Protocol
@@ -106,17 +107,21 @@ def flat_blocks(shape: tuple[int, ...], start: int, stop: int) -> Iterator[tuple
             yield (slice(last, last + 1), *index), count
 
 
-MAKING: list[str] = []
-"""The tensor being written, left in place when its writing fails: a worker process names it in
-its error report (:mod:`initcli.workers`)."""
+_MAKING = threading.local()
+
+
+def being_made() -> str | None:
+    """The tensor this thread was writing when its writing failed (or is writing now): a worker
+    process or task names it in its error report (:mod:`initcli.workers`, :mod:`initcli.distributed`)."""
+    return getattr(_MAKING, "name", None)
 
 
 @contextlib.contextmanager
 def making(name: str) -> Iterator[None]:
-    """Record ``name`` as :data:`MAKING` while it is written (kept if the writing raises)."""
-    MAKING[:] = [name]
+    """Record ``name`` for :func:`being_made` while it is written (kept if the writing raises)."""
+    _MAKING.name = name
     yield
-    MAKING.clear()
+    _MAKING.name = None
 
 
 def write_h5_dataset(group: Any, name: str, value: Any, progress: Progress | None = None) -> Any:
