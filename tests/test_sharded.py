@@ -117,6 +117,22 @@ def test_layout_is_keras_sharded_store(keras, tmp_path, limit):
     _compare_with_keras(keras, _model(keras), tmp_path, limit)
 
 
+def _nested(keras):
+    """Layers with sub-objects, split inside them: MultiHeadAttention (Keras saves key_dense,
+    output_dense, query_dense, value_dense in name order) and Bidirectional (backward_layer
+    before forward_layer)."""
+    inputs = keras.Input((10, 16))
+    x = keras.layers.Dense(16, name="d1")(inputs)
+    x = keras.layers.MultiHeadAttention(2, 8, name="mha")(x, x)
+    x = keras.layers.Bidirectional(keras.layers.LSTM(4), name="bi")(x)
+    return keras.Model(inputs, keras.layers.Dense(3, name="d2")(x), name="nested")
+
+
+@pytest.mark.parametrize("limit", [1100, 1600, 3000, 5000])
+def test_objects_inside_layers_go_in_keras_save_order(keras, tmp_path, limit):
+    _compare_with_keras(keras, _nested(keras), tmp_path, limit)
+
+
 @pytest.mark.parametrize("limit", [80, 79, 81, 160, 64])
 def test_shard_boundaries_as_keras_counts_them(keras, tmp_path, limit):
     """kernel 64 B + bias 16 B = 80: at 80 a layer fills a shard exactly (Keras starts a new

@@ -2,7 +2,9 @@
 
 ``model.save_weights("m.weights.json", max_shard_size=G)`` (Keras 3.15, ``ShardedH5IOStore``)
 walks the model as for a single ``.weights.h5`` file -- the model's own ``vars`` group first,
-then each layer's object groups and variables in order -- and keeps a running byte count::
+then each layer: its own variables, then its sub-objects depth first, each level in attribute
+name order with private (``_``) attributes last (:func:`save_order`) -- and keeps a running
+byte count::
 
     size(v)  = elements(v) · bits(dtype) / 8
     current += size(v);  if current > limit: start the next shard, current = size(v)
@@ -89,6 +91,39 @@ class ShardedLayout:
         return json.dumps({"metadata": {"total_size": self.total_size}, "weight_map": self.weight_map}, indent=4)
 
 
+def _name_key(component: str) -> str:
+    """Keras's ``saving_lib._name_key``: attributes in name order, private (``_``) ones last."""
+    return f"~{component}" if component.startswith("_") else component
+
+
+def save_order(root: str, objects: list[str]) -> list[str]:
+    """``objects`` (a layer's object paths, ``root`` among them) in the order Keras's
+    ``_save_state`` reaches them: an object, then its children depth first, each level by
+    :func:`_name_key` of the path component (an attribute name), so ``key_dense`` comes before
+    ``query_dense`` and ``_softmax`` after both."""
+    known = set(objects)
+
+    def parent(obj: str) -> str | None:
+        head = obj.rsplit("/", 1)[0] if "/" in obj else ""
+        while head and head not in known:
+            head = head.rsplit("/", 1)[0] if "/" in head else ""
+        return head if head in known else None
+
+    children: dict[str | None, list[str]] = {}
+    for obj in objects:
+        children.setdefault(None if obj == root else parent(obj), []).append(obj)
+    ordered: list[str] = []
+
+    def visit(obj: str) -> None:
+        ordered.append(obj)
+        for child in sorted(children.get(obj, []), key=lambda path: [_name_key(c) for c in path.split("/")]):
+            visit(child)
+
+    for top in sorted(children.get(None, []), key=lambda path: path != root):
+        visit(top)
+    return ordered
+
+
 def keras_shards(plan: ModelPlan, limit: int, base: str) -> ShardedLayout:
     """Which shard every group and weight of ``plan`` goes to, as Keras's sharded store decides
     (see the module docstring); ``limit`` in bytes."""
@@ -103,8 +138,8 @@ def keras_shards(plan: ModelPlan, limit: int, base: str) -> ShardedLayout:
 
     make("", plan.name)
     for layer in plan.layers:
-        for obj, name in layer.h5_names.items():
-            make(obj, name)
+        for obj in save_order(layer.h5_object, list(layer.h5_names)):
+            make(obj, layer.h5_names[obj])
             for weight in (w for w in layer.weights if w.h5_object == obj):
                 size = float(weight.nbytes)  # Keras: elements · bits / 8, a float
                 total += size

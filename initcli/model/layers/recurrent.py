@@ -91,7 +91,9 @@ def bidirectional(config: dict[str, Any], shape: Shape) -> Built:
     output: Any = (*steps, 2 * width_f) if merge == "concat" else (*steps, width_f)
     if merge is None:
         output = [(*steps, width_f), (*steps, width_f)]
-    inner_name = forward["config"].get("name", "rnn")
+    # Keras names them "forward_" / "backward_" + the wrapped layer's name without a "forward_"
+    # prefix, so a config that already holds "forward_lstm" (every to_json() does) keeps it
+    inner_name = str(forward["config"].get("name", "rnn")).removeprefix("forward_")
     names = {
         "forward_layer": f"forward_{inner_name}",
         **names,
