@@ -68,8 +68,8 @@ def _with_data(listing: dict[str, tuple]) -> set[str]:
     return keep
 
 
-_WEIGHTLESS = re.compile(r"layers/multi_head_attention/_(softmax|dropout_layer)(/vars)?")
-"""The groups Keras writes and initcli does not: MultiHeadAttention's weightless sub-objects."""
+_WEIGHTLESS = re.compile(r"layers/(multi_head_attention|grouped_query_attention)/_(softmax|dropout_layer)(/vars)?")
+"""The groups Keras writes and initcli does not: the attention layers' weightless sub-objects."""
 
 
 def _renamed(value, old: str, new: str):
@@ -119,11 +119,12 @@ def test_layout_is_keras_sharded_store(keras, tmp_path, limit):
 
 def _nested(keras):
     """Layers with sub-objects, split inside them: MultiHeadAttention (Keras saves key_dense,
-    output_dense, query_dense, value_dense in name order) and Bidirectional (backward_layer
-    before forward_layer)."""
+    output_dense, query_dense, value_dense in name order), GroupQueryAttention (private
+    _key_dense ... _value_dense) and Bidirectional (backward_layer before forward_layer)."""
     inputs = keras.Input((10, 16))
     x = keras.layers.Dense(16, name="d1")(inputs)
     x = keras.layers.MultiHeadAttention(2, 8, name="mha")(x, x)
+    x = keras.layers.GroupQueryAttention(head_dim=8, num_query_heads=2, num_key_value_heads=1, name="gqa")(x, x)
     x = keras.layers.Bidirectional(keras.layers.LSTM(4), name="bi")(x)
     return keras.Model(inputs, keras.layers.Dense(3, name="d2")(x), name="nested")
 
