@@ -58,7 +58,7 @@ CASES = [
     (
         ["he_normal", "--shape", "3", "-o", "w.txt"],
         2,
-        "output suffix '.txt' of 'w.txt' is not known; use .npy, .npz or .h5",
+        "output suffix '.txt' of 'w.txt' is not known; use .npy, .npz, .h5 (with --path) or .safetensors",
     ),
     (["he_normal", "--shape", "3", "-o", "w"], 2, "output suffix '(none)'"),
     (["he_normal", "--shape", "3"], 2, "nothing to write: give -o FILE"),
