@@ -201,38 +201,19 @@ def write_plan(
         raise InvalidArgument(
             f"--max-shard-size needs a sharded layout (-o NAME.weights.json or NAME.safetensors); got {layout}"
         )
+    common = {"force": force, "notes": notes, "progress": progress}
+    sets = {**common, "workers": workers, "remote": remote, "resume": resume}  # how a set's shards are made
     if layout == "safetensors":
         from .writers.safetensors import write_safetensors, write_safetensors_sharded
 
         if max_shard_bytes is not None:
-            return write_safetensors_sharded(
-                path,
-                prepared,
-                max_shard_bytes=max_shard_bytes,
-                force=force,
-                notes=notes,
-                progress=progress,
-                workers=workers,
-                remote=remote,
-                resume=resume,
-            )
-        write_safetensors(path, prepared, force=force, notes=notes, progress=progress)
+            return write_safetensors_sharded(path, prepared, max_shard_bytes=max_shard_bytes, **sets)
+        write_safetensors(path, prepared, **common)
         return [Path(path).name]
     if layout == "sharded":
         limit = DEFAULT_SHARD_BYTES if max_shard_bytes is None else max_shard_bytes
-        layout_written = write_sharded(
-            path,
-            plan,
-            prepared,
-            max_shard_bytes=limit,
-            force=force,
-            notes=notes,
-            progress=progress,
-            workers=workers,
-            remote=remote,
-            resume=resume,
-        )
-        return [*(shard.name for shard in layout_written.shards), Path(path).name]
+        written = write_sharded(path, plan, prepared, max_shard_bytes=limit, **sets)
+        return [*(shard.name for shard in written.shards), Path(path).name]
     if layout == "npz":
         write_npz(path, prepared, force=force, notes=notes, progress=progress)
     elif layout == "keras":

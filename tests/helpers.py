@@ -112,3 +112,22 @@ def peak_mib(args: list[str], cwd: Path) -> float:
     code, peak = json.loads(result.stdout)
     assert code == 0, result.stderr
     return peak
+
+
+def dense_config(directory: Path, layers: int, size: int) -> None:
+    """``directory/c.json``: a batch config of ``layers`` Dense layers named ``d0`` ... with
+    ``size`` x ``size`` he_normal kernels (float32: ``4 * size**2`` bytes each)."""
+    import json
+
+    spec = [
+        {"name": f"d{i}", "class": "Dense", "weights": {"kernel": {"shape": [size, size], "initializer": "he_normal"}}}
+        for i in range(layers)
+    ]
+    (directory / "c.json").write_text(json.dumps({"layers": spec}))
+
+
+def file_digests(directory: Path) -> dict[str, str]:
+    """SHA-256 of every regular file in ``directory``, by name."""
+    import hashlib
+
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(directory.iterdir()) if p.is_file()}

@@ -3,8 +3,6 @@ processes, byte for byte the files of one process, also when a worker is killed 
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import signal
 import subprocess
@@ -14,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import run_subprocess
+from tests.helpers import dense_config, file_digests, run_subprocess
 
 distributed = pytest.importorskip("dask.distributed")
 
@@ -31,15 +29,11 @@ def cluster():
 
 
 def _config(directory: Path, layers: int = 4, size: int = 256) -> None:
-    spec = [
-        {"name": f"d{i}", "class": "Dense", "weights": {"kernel": {"shape": [size, size], "initializer": "he_normal"}}}
-        for i in range(layers)
-    ]
-    (directory / "c.json").write_text(json.dumps({"layers": spec}))
+    dense_config(directory, layers, size)
 
 
 def _digests(directory: Path) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(directory.iterdir()) if p.is_file()}
+    return file_digests(directory)
 
 
 def _write(directory: Path, output: str, shard: str, *extra: str) -> subprocess.CompletedProcess:

@@ -4,7 +4,6 @@ inspect of the set, refusals, and the set committed as one."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import signal
@@ -19,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.helpers import run_in_process, run_subprocess
+from tests.helpers import dense_config, file_digests, run_in_process, run_subprocess
 
 
 def _model(keras):
@@ -153,15 +152,11 @@ def _write(tmp_path: Path, seed: int = 1, limit: str = "300", *extra: str) -> su
 
 
 def _config(tmp_path: Path, layers: int = 3, size: int = 8) -> None:
-    spec = [
-        {"name": f"d{i}", "class": "Dense", "weights": {"kernel": {"shape": [size, size], "initializer": "he_normal"}}}
-        for i in range(layers)
-    ]
-    (tmp_path / "c.json").write_text(json.dumps({"layers": spec}))
+    dense_config(tmp_path, layers, size)
 
 
 def _digests(directory: Path) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(directory.iterdir()) if p.is_file()}
+    return file_digests(directory)
 
 
 def test_verify_and_inspect_read_the_set(tmp_path):

@@ -3,8 +3,6 @@ process; a failing or killed worker, and Ctrl-C, leave nothing behind."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import re
 import resource
@@ -16,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import run_subprocess
+from tests.helpers import dense_config, file_digests, run_subprocess
 
 COUNT_FORKS = (
     "import atexit, os, sys\n"
@@ -29,15 +27,11 @@ COUNT_FORKS = (
 
 
 def _config(directory: Path, layers: int = 6, size: int = 256) -> None:
-    spec = [
-        {"name": f"d{i}", "class": "Dense", "weights": {"kernel": {"shape": [size, size], "initializer": "he_normal"}}}
-        for i in range(layers)
-    ]
-    (directory / "c.json").write_text(json.dumps({"layers": spec}))
+    dense_config(directory, layers, size)
 
 
 def _digests(directory: Path) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(directory.iterdir()) if p.is_file()}
+    return file_digests(directory)
 
 
 def _run(directory: Path, output: str, workers: int, *extra: str, preexec=None) -> subprocess.CompletedProcess:
