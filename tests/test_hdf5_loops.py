@@ -265,8 +265,9 @@ def test_a_reader_does_not_outlive_a_caller_killed_outright(damaged, hostile):
     deadline = time.monotonic() + 30
     while len(_processes_with(marker)) < 2 and time.monotonic() < deadline:  # the reader has started
         time.sleep(0.05)
-    assert len(_processes_with(marker)) == 2
     time.sleep(1)
+    found = _processes_with(marker)
+    assert len(found) == 2, [Path(f"/proc/{pid}/cmdline").read_bytes()[:200] for pid in found]
     process.kill()
     process.wait(timeout=10)
     deadline = time.monotonic() + 10
