@@ -275,12 +275,15 @@ _REWRITE = ["batch", "c.json", "--seed", "2", "-q", "-o", "m.weights.json", "--f
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
 def test_an_interrupted_run_leaves_the_previous_set(tmp_path, sig):
-    """A previous set, then a forced rewrite of 3 x 64 MiB shards stopped part-way: the old set
-    is byte for byte as it was and verifies, and nothing else is in the directory."""
+    """A previous set, then a forced rewrite of 3 x 64 MiB shards stopped part-way.  Before the
+    commit the old set is byte for byte as it was; a Ctrl-C during the commit is held until the
+    new set is complete.  What remains is the old set, or a complete new one that verifies, or --
+    SIGKILL inside the commit's few renames, the window the README states -- no index at all:
+    never an index naming a shard that is missing or from the other set."""
     _config(tmp_path, layers=3, size=4096)
     assert _write(tmp_path, 1, "64MiB").returncode == 0
     before = _digests(tmp_path)
-    stopped = 0
+    stopped_before_commit = 0
     for delay in (0.6, 1.2, 2.0):
         process = subprocess.Popen(
             [sys.executable, "-m", "initcli", *_REWRITE],
@@ -291,14 +294,16 @@ def test_an_interrupted_run_leaves_the_previous_set(tmp_path, sig):
         time.sleep(delay)
         process.send_signal(sig)
         _, stderr = process.communicate(timeout=120)
-        if process.returncode == 0:
-            break  # finished first: a new complete set (checked below)
-        stopped += 1
-        assert _digests(tmp_path) == before, stderr
-    if process.returncode == 0:
-        assert run_subprocess(["verify", "m.weights.json"], tmp_path).exit_code == 0
-    assert stopped, "the signal never landed before the commit"
-    assert run_subprocess(["verify", "m.weights.json"], tmp_path).exit_code == 0
+        after = _digests(tmp_path)
+        if after == before:
+            stopped_before_commit += 1
+            continue
+        if (tmp_path / "m.weights.json").exists():
+            assert run_subprocess(["verify", "m.weights.json"], tmp_path).exit_code == 0, stderr
+            break  # the new set, complete
+        assert sig == signal.SIGKILL, stderr  # only a kill can stop the commit itself
+        break
+    assert stopped_before_commit, "the signal never landed before the commit"
 
 
 _FUZZ_NAMES = ["m_00000.weights.h5", "m_00001.weights.h5", "../m_00000.weights.h5", "c.json", "/etc/passwd", "."]
