@@ -20,7 +20,7 @@ import numpy as np
 
 from ..dtypes import bfloat16
 from ..errors import InvalidArgument
-from ..writers.safetensors import DTYPES, HEADER_LIMIT
+from ..safetensors_format import DTYPES, HEADER_LIMIT
 from .guard import check_shape, guarded, provenance_of, vetted
 from .npy import _pread_exact, pread_reader
 from .stored import StoredFile, StoredTensor

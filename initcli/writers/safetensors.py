@@ -37,29 +37,11 @@ import numpy as np
 from ..dtypes import is_bfloat16
 from ..errors import InvalidArgument
 from ..memory import format_bytes
+from ..safetensors_format import DTYPES, HEADER_LIMIT
 from .atomic import Committed, _shown, atomic_write, check_target
 from .chunks import Progress, as_chunked, making, nbytes
 from .resume import identity_of
 from .sharded import Remote, shard_note, write_set
-
-DTYPES = {
-    "float64": "F64",
-    "float32": "F32",
-    "float16": "F16",
-    "int64": "I64",
-    "int32": "I32",
-    "int16": "I16",
-    "int8": "I8",
-    "uint64": "U64",
-    "uint32": "U32",
-    "uint16": "U16",
-    "uint8": "U8",
-    "bool": "BOOL",
-}
-"""NumPy dtype names and their safetensors codes (bfloat16 is ``BF16``)."""
-
-HEADER_LIMIT = 100_000_000
-"""The largest header the ``safetensors`` library reads."""
 
 SUFFIX = ".safetensors"
 
