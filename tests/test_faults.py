@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import resource
+import shutil
 import signal
 import subprocess
 import sys
@@ -315,6 +316,72 @@ def test_ctrl_c_during_the_h5py_import_is_an_interrupt_not_a_crash(tmp_path, arg
     before = _listing(tmp_path)
     process = subprocess.Popen(
         [sys.executable, "-c", _SIGINT_IN_H5PY_IMPORT, *args],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        preexec_fn=_default_signals,
+    )
+    _, stderr = process.communicate(timeout=120)
+    assert (process.returncode, stderr.decode().strip().splitlines()) == (130, ["initcli: error: interrupted"])
+    assert _listing(tmp_path) == before
+
+
+_SIGINT_IN_H5PY_FILE = """
+import linecache, os, signal, sys
+from initcli.cli import main
+AT = sys.argv.pop(1)
+sent = []
+def tracer(frame, event, arg):
+    if not frame.f_code.co_filename.endswith(os.path.join("h5py", "_hl", "files.py")):
+        return None
+    if frame.f_code.co_name == "close":  # the driver, asked while the file is still whole
+        closing = frame.f_locals["self"]
+        on_a_file_object = bool(closing.id.valid) and closing.driver == "fileobj"
+    def local(frame, event, arg):
+        line = linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip()
+        if event != "line" or sent or line != AT:
+            return local
+        if frame.f_code.co_name == "close" and on_a_file_object or frame.f_locals.get("driver") == "fileobj":
+            sent.append(1)
+            os.kill(os.getpid(), signal.SIGINT)
+        return local
+    return local
+sys.settrace(tracer)
+main()
+"""
+H5PY_FILE_MOMENTS = {
+    "opened": "super().__init__(fid)",  # the HDF5 file id exists, no File object owns it yet
+    "closing": "self.id._close_open_objects(h5f.OBJ_LOCAL | h5f.OBJ_FILE)",  # its objects closed, not the file
+}
+H5PY_FILE_RUNS = {
+    "tensor-new": ["ones", "--shape", "3", "-o", "w.weights.h5", "--path", "a/b"],
+    "tensor-add": ["ones", "--shape", "3", "-o", "keep.weights.h5", "--path", "c/d"],
+    "batch-keras3": ["batch", "small.json", "--seed", "1", "-o", "out.weights.h5"],
+    "batch-legacy": ["batch", "small.json", "--seed", "1", "-o", "out.h5"],
+    "model-keras": ["model", "model.json", "--seed", "1", "-o", "out.keras"],
+    "batch-sharded": ["batch", "small.json", "--seed", "1", "-o", "out.weights.json", "--max-shard-size", "20KB"],
+    "inspect-keras": ["inspect", "in.keras"],
+}
+
+
+@pytest.mark.parametrize("moment", list(H5PY_FILE_MOMENTS))
+@pytest.mark.parametrize("run", list(H5PY_FILE_RUNS))
+def test_ctrl_c_while_h5py_opens_or_closes_a_file_object(tmp_path, run, moment):
+    """initcli hands h5py its scratch files (and a ``.keras`` member) as Python file objects.  A
+    Ctrl-C inside ``h5py.File(...)`` after the HDF5 file id was made, or inside ``close()`` before
+    the file id was closed, left an id no ``with`` block owned: the garbage collector closed it
+    after the scratch file was gone, and the run ended with ``ValueError: truncate of closed
+    file`` below its error line (one CI run hit it).  The signal is sent here from a trace hook
+    at those very lines; the run must end with exit 130, one error line and no file changed."""
+    _setup_model(tmp_path)
+    layers = [{"name": "d", "class": "Dense", "weights": {"kernel": {"shape": [64, 64], "initializer": "ones"}}}]
+    (tmp_path / "small.json").write_text(json.dumps({"layers": layers}))
+    shutil.copy(Path(__file__).parent.parent / "sample_configs" / "classifier_model.json", tmp_path / "model.json")
+    made = _cli(["model", "model.json", "--seed", "3", "-q", "-o", "in.keras"], tmp_path)
+    assert made.wait(timeout=120) == 0
+    before = _listing(tmp_path)
+    process = subprocess.Popen(
+        [sys.executable, "-c", _SIGINT_IN_H5PY_FILE, H5PY_FILE_MOMENTS[moment], *H5PY_FILE_RUNS[run]],
         cwd=tmp_path,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

@@ -129,6 +129,8 @@ def test_max_bytes_guard(tmp_path):
     _clean_failure(result, 1, "more than --max-bytes 1.0 MiB")
     result = run_in_process(["he_normal", "--shape", "1024,1024", "--max-bytes", "lots", "-o", "w.npy"], tmp_path)
     _clean_failure(result, 2, "size 'lots' is not a byte count")
+    result = run_in_process(["he_normal", "--shape", "4", "--max-bytes", "0.5", "-o", "w.npy"], tmp_path)
+    _clean_failure(result, 2, "size '0.5' is less than one byte")
     assert list(tmp_path.iterdir()) == []
     assert (
         run_in_process(

@@ -208,7 +208,10 @@ class ByteSizeType(_CoreType):
         unit = match.group(2).lower() if match else None
         if match is None or unit not in self._UNITS:
             raise InvalidArgument(f"size {text!r} is not a byte count; write e.g. 500M, 2GiB or 1000000")
-        return int(float(match.group(1)) * self._UNITS[unit])
+        size = float(match.group(1)) * self._UNITS[unit]
+        if 0 < size < 1:
+            raise InvalidArgument(f"size {text!r} is less than one byte; write e.g. 500M, 2GiB or 1000000")
+        return int(size)
 
 
 def check_max_bytes(total: int, limit: int | None) -> None:

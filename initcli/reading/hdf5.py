@@ -33,6 +33,7 @@ import numpy as np
 
 from ..dtypes import is_bfloat16
 from ..errors import InvalidArgument, ResourceError
+from ..h5open import hdf5_file
 from ..interrupts import import_whole
 from .guard import READ_KINDS, as_bfloat16, guarded, provenance_of, vetted
 from .stored import StoredFile, StoredTensor
@@ -50,11 +51,10 @@ HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
 
 def open_hdf5(path: Path) -> Any:
-    """``h5py.File(path, "r")`` (HDF5's own file locking applies: a file another process
-    holds open for writing is refused)."""
-    h5py = import_whole("h5py")
-
-    return h5py.File(path, "r")
+    """``h5py.File(path, "r")`` as a context manager, opened and closed whole
+    (:func:`~initcli.h5open.hdf5_file`).  HDF5's own file locking applies: a file another
+    process holds open for writing is refused."""
+    return hdf5_file(path, "r")
 
 
 def read_hdf5(handle: Any, kind: str, path: Path, file_size: int | None) -> StoredFile:
@@ -279,8 +279,6 @@ def open_keras_weights(
     """``model.weights.h5`` of a ``.keras`` archive as an open ``h5py.File`` (closed by
     ``stack``) and the member's size.  A compressed member larger than ``max_bytes``
     (plus room for HDF5's own metadata) is refused before it is inflated."""
-    h5py = import_whole("h5py")
-
     infos = [info for info in archive.infolist() if info.filename == WEIGHTS]
     if len(infos) != 1:
         raise InvalidArgument(f"{str(path)!r} holds {len(infos)} members named {WEIGHTS!r}")
@@ -299,7 +297,7 @@ def open_keras_weights(
     else:
         limit = KERAS_MEMBER_LIMIT if max_bytes is None else min(KERAS_MEMBER_LIMIT, max_bytes + METADATA_ROOM)
         window = stack.enter_context(_inflated(archive, info, where, limit))
-    return stack.enter_context(h5py.File(window, "r")), info.file_size
+    return stack.enter_context(hdf5_file(window, "r")), info.file_size
 
 
 def _member_data_offset(fd: int, info: zipfile.ZipInfo, where: str) -> int:

@@ -24,6 +24,7 @@ import shutil
 from typing import Any
 
 from ..errors import InvalidArgument, ResourceError
+from ..h5open import hdf5_file
 from ..interrupts import import_whole
 from ..provenance import ATTRIBUTE
 from .atomic import Committed, atomic_write, check_target, directory_lock, seekable_into
@@ -74,15 +75,13 @@ def write_dataset(
     ``note`` (provenance JSON) becomes the dataset's ``initcli`` attribute and ``file_note``
     the root's (a function of the root's previous note, for a file that is added to);
     ``committed`` runs under the directory lock after the commit."""
-    h5py = import_whole("h5py")
-
     check_dataset_path(dataset)
     target = check_target(file, force=True)
     if target.kind == "stream":
         with (
             atomic_write(target.given, force=True) as stream,
             seekable_into(stream) as side,
-            h5py.File(side, "w") as handle,
+            hdf5_file(side, "w") as handle,
         ):
             _fill(handle, dataset, array, note, file_note, progress)
         return
@@ -93,7 +92,7 @@ def write_dataset(
 
             probe_existing(target.path, f"reading {str(target.given)!r} to add to it")
             try:
-                with h5py.File(target.path, "r") as handle:
+                with hdf5_file(target.path, "r") as handle:
                     _check_free(handle, dataset, force)
             except ResourceError:
                 raise
@@ -105,7 +104,7 @@ def write_dataset(
                     shutil.copyfileobj(source, stream.file, 1 << 20)
                 stream.file.flush()
                 stream.file.seek(0)
-            with h5py.File(stream.file, "a" if existing else "w") as handle:
+            with hdf5_file(stream.file, "a" if existing else "w") as handle:
                 if dataset in handle:
                     del handle[dataset]
                 _fill(handle, dataset, array, note, file_note, progress)

@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidArgument
+from ..h5open import hdf5_file
 from ..interrupts import import_whole
 from ..model.plan import ModelPlan
 from ..provenance import ATTRIBUTE
@@ -182,10 +183,8 @@ def _write_h5(
 ) -> None:
     """Write the HDF5 layout into ``file``, an open binary file object (h5py's file-object driver:
     the scratch file may have no name)."""
-    h5py = import_whole("h5py")
-
     write = {"keras3": _h5_layout_keras3, "legacy": _h5_layout_legacy}[layout]
-    with h5py.File(file, "w", track_order=True) as handle:
+    with hdf5_file(file, "w", track_order=True) as handle:
         write(handle, plan, arrays, notes, progress)
     file.flush()
 

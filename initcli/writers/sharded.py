@@ -45,7 +45,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ..errors import InvalidArgument, ResourceError
-from ..interrupts import held, import_whole, raise_if_pending
+from ..h5open import hdf5_file
+from ..interrupts import held, raise_if_pending
 from ..memory import format_bytes
 from ..model.plan import ModelPlan, WeightPlan
 from .atomic import Scratch, Target, _shown, _sync_directory, check_target, directory_lock
@@ -171,9 +172,7 @@ def keras_shards(plan: ModelPlan, limit: int, base: str) -> ShardedLayout:
 def _write_shard(
     file: Any, shard: Shard, arrays: Mapping[str, Any], notes: Notes | None, note: str | None, progress: Progress | None
 ) -> None:
-    h5py = import_whole("h5py")
-
-    with h5py.File(file, "w", track_order=True) as handle:
+    with hdf5_file(file, "w", track_order=True) as handle:
         if note is not None:
             handle.attrs["initcli"] = note
         for step in shard.steps:
